@@ -1,0 +1,3 @@
+_instruments = ("openai >= 1.40.0",)
+
+_supports_metrics = True
