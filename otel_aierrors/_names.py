@@ -1,0 +1,99 @@
+"""Every attribute, metric and enumerated value this package emits.
+
+`docs/telemetry.md` is the contract that dashboards, alert rules and users rely
+on; this module is its mirror in code. A test parses the document and fails
+when a name here is missing there (or the other way round), so nothing is ever
+emitted under a name the document does not list. GenAI semantic-convention
+names are used wherever the conventions have one; the rest live under
+``aierrors.*``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- OpenTelemetry semantic conventions (GenAI, HTTP, server, error) --------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
+ERROR_TYPE: Final = "error.type"
+HTTP_REQUEST_METHOD: Final = "http.request.method"
+HTTP_REQUEST_RESEND_COUNT: Final = "http.request.resend_count"
+HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
+
+# --- aierrors.*: call span -------------------------------------------------
+OUTCOME: Final = "aierrors.outcome"
+ERROR_CLASS: Final = "aierrors.error.class"
+RETRYABLE: Final = "aierrors.retryable"
+ATTEMPT_COUNT: Final = "aierrors.attempt.count"
+RETRY_BACKOFF_TOTAL: Final = "aierrors.retry.backoff_total"
+RETRY_WASTED: Final = "aierrors.retry.wasted"
+RETRY_WASTED_COUNT: Final = "aierrors.retry.wasted_count"
+FINISH_REASON: Final = "aierrors.finish_reason"
+SOFT_FAILURE: Final = "aierrors.soft_failure"
+STREAM: Final = "aierrors.stream"
+STREAM_CHUNKS: Final = "aierrors.stream.chunks"
+STREAM_ABANDONED: Final = "aierrors.stream.abandoned"
+
+# --- aierrors.*: attempt span ----------------------------------------------
+ATTEMPT_NUMBER: Final = "aierrors.attempt.number"
+ATTEMPT_BACKOFF: Final = "aierrors.attempt.backoff"
+RETRY_AFTER: Final = "aierrors.retry_after"
+SERVER_SHOULD_RETRY: Final = "aierrors.server.should_retry"
+REQUEST_ID: Final = "aierrors.request_id"
+PROVIDER_ERROR_CODE: Final = "aierrors.provider.error.code"
+PROVIDER_ERROR_TYPE: Final = "aierrors.provider.error.type"
+PROVIDER_ERROR_PARAM: Final = "aierrors.provider.error.param"
+PROVIDER_ERROR_MESSAGE: Final = "aierrors.provider.error.message"
+PROVIDER_HINT: Final = "aierrors.provider.hint"
+PROVIDER_DID_YOU_MEAN: Final = "aierrors.provider.did_you_mean"
+PROVIDER_ALTERNATIVES: Final = "aierrors.provider.alternatives"
+RATELIMIT_REMAINING_REQUESTS: Final = "aierrors.ratelimit.remaining_requests"
+RATELIMIT_REMAINING_TOKENS: Final = "aierrors.ratelimit.remaining_tokens"
+RATELIMIT_RESET_REQUESTS: Final = "aierrors.ratelimit.reset_requests"
+RATELIMIT_RESET_TOKENS: Final = "aierrors.ratelimit.reset_tokens"
+RATELIMIT_KIND: Final = "aierrors.ratelimit.kind"
+
+# --- aierrors.*: fallback scope and hops -----------------------------------
+FALLBACK_HOP: Final = "aierrors.fallback.hop"
+FALLBACK_HOPS: Final = "aierrors.fallback.hops"
+FALLBACK_KIND: Final = "aierrors.fallback.kind"
+FALLBACK_REASON: Final = "aierrors.fallback.reason"
+FALLBACK_FROM_MODEL: Final = "aierrors.fallback.from_model"
+FALLBACK_TO_MODEL: Final = "aierrors.fallback.to_model"
+FALLBACK_FROM_PROVIDER: Final = "aierrors.fallback.from_provider"
+FALLBACK_TO_PROVIDER: Final = "aierrors.fallback.to_provider"
+FALLBACK_SUCCEEDED_HOP: Final = "aierrors.fallback.succeeded_hop"
+FALLBACK_NAME: Final = "aierrors.fallback.name"
+APP_RETRY_ATTEMPT: Final = "aierrors.app_retry.attempt"
+APP_RETRY_LIBRARY: Final = "aierrors.app_retry.library"
+
+# --- metrics ---------------------------------------------------------------
+METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_CALLS: Final = "aierrors.calls"
+METRIC_ATTEMPTS: Final = "aierrors.attempts"
+METRIC_ATTEMPT_DURATION: Final = "aierrors.attempt.duration"
+METRIC_RETRY_BACKOFF: Final = "aierrors.retry.backoff"
+METRIC_RETRY_AFTER: Final = "aierrors.server.retry_after"
+METRIC_RATELIMIT_REMAINING: Final = "aierrors.ratelimit.remaining"
+METRIC_FALLBACK_HOPS: Final = "aierrors.fallback.hops"
+
+# --- enumerated values -----------------------------------------------------
+OUTCOME_OK: Final = "ok"
+OUTCOME_ERROR: Final = "error"
+OUTCOME_SOFT_FAILURE: Final = "soft_failure"
+
+#: The value used for any free-form metric attribute (a model name) once the
+#: cardinality limit is reached, so a misbehaving caller cannot explode series.
+OVERFLOW_VALUE: Final = "_other"

@@ -1,0 +1,384 @@
+"""One closed set of error classes for every OpenAI-compatible provider.
+
+Providers and gateways disagree on how they say the same thing: OpenAI sends
+``{"error": {"type": "insufficient_quota"}}`` with a 429, LemonData sends a 402
+``insufficient_balance``, OfoxAI a 502 ``upstream_error``, HolySheep a 429
+``quota_exceeded`` that must not be retried. Dashboards and alerts need one
+vocabulary, so every failed attempt is mapped onto exactly one class::
+
+    ErrorClass
+    ├── provider side, may heal by itself (retryable by default)
+    │   ├── rate_limit          429, rate_limit_exceeded
+    │   ├── overloaded          503, 529, server_overloaded, service_unavailable
+    │   ├── upstream_error      502, upstream_error, all_channels_failed
+    │   ├── server_error        500 and other 5xx, internal_error
+    │   ├── timeout             408, 504, timeout_error, client-side timeouts
+    │   ├── connection          refused / reset / dropped before a response
+    │   ├── conflict            409 (lock timeouts)
+    │   └── stream_interrupted  a stream that broke after it started
+    ├── account side, never heals by itself (not retryable)
+    │   ├── quota_exhausted     402, insufficient_quota, quota_exceeded, insufficient_balance
+    │   ├── auth                401, invalid_api_key, expired_api_key
+    │   └── permission          403, model_not_allowed, access_denied
+    ├── request side, the same request fails everywhere (not retryable)
+    │   ├── invalid_request     400, 422, invalid_request_error
+    │   ├── context_length      context_length_exceeded
+    │   ├── payload_too_large   413
+    │   ├── content_filter      content_policy_violation
+    │   └── not_found           404, model_not_found
+    └── unknown                 nothing above matched
+
+The most specific evidence wins: a provider code beats a provider type, which
+beats the status code; the server's own ``x-should-retry`` or ``retryable``
+overrides the default of a class that can heal, never of one that cannot.
+Nothing here raises: malformed, empty, truncated or huge bodies fall back to
+the status code.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+__all__ = ["Classification", "ErrorClass", "ProviderError", "classify_status", "parse_error_body"]
+
+
+class ErrorClass(str, enum.Enum):
+    """The normalised error classes; the values are the exported strings."""
+
+    RATE_LIMIT = "rate_limit"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    AUTH = "auth"
+    PERMISSION = "permission"
+    NOT_FOUND = "not_found"
+    INVALID_REQUEST = "invalid_request"
+    CONTEXT_LENGTH = "context_length"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    CONTENT_FILTER = "content_filter"
+    CONFLICT = "conflict"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    SERVER_ERROR = "server_error"
+    UPSTREAM_ERROR = "upstream_error"
+    OVERLOADED = "overloaded"
+    STREAM_INTERRUPTED = "stream_interrupted"
+    UNKNOWN = "unknown"
+
+    @property
+    def retryable(self) -> bool:
+        """Whether this class may succeed when the same request is sent again."""
+        return self in _RETRYABLE
+
+    @property
+    def permanent(self) -> bool:
+        """Whether no server hint can make a retry of this class worthwhile."""
+        return self in _PERMANENT
+
+
+_RETRYABLE: Final = frozenset(
+    {
+        ErrorClass.RATE_LIMIT,
+        ErrorClass.OVERLOADED,
+        ErrorClass.UPSTREAM_ERROR,
+        ErrorClass.SERVER_ERROR,
+        ErrorClass.TIMEOUT,
+        ErrorClass.CONNECTION,
+        ErrorClass.CONFLICT,
+        ErrorClass.STREAM_INTERRUPTED,
+    }
+)
+_PERMANENT: Final = frozenset(
+    {
+        ErrorClass.QUOTA_EXHAUSTED,
+        ErrorClass.AUTH,
+        ErrorClass.PERMISSION,
+        ErrorClass.INVALID_REQUEST,
+        ErrorClass.CONTEXT_LENGTH,
+        ErrorClass.PAYLOAD_TOO_LARGE,
+        ErrorClass.CONTENT_FILTER,
+        ErrorClass.NOT_FOUND,
+    }
+)
+
+#: Provider codes and types, lower-cased, with a specificity: a specific code
+#: such as ``context_length_exceeded`` (3) beats a generic family such as
+#: ``invalid_request_error`` (1) even when the family arrives in ``code``.
+_TOKENS: Final[Mapping[str, tuple[ErrorClass, int]]] = {
+    # quota and billing: never retryable although they arrive as 429
+    "insufficient_quota": (ErrorClass.QUOTA_EXHAUSTED, 3),
+    "quota_exceeded": (ErrorClass.QUOTA_EXHAUSTED, 3),
+    "insufficient_balance": (ErrorClass.QUOTA_EXHAUSTED, 3),
+    "insufficient_balance_error": (ErrorClass.QUOTA_EXHAUSTED, 3),
+    "billing_hard_limit_reached": (ErrorClass.QUOTA_EXHAUSTED, 3),
+    "billing_not_active": (ErrorClass.QUOTA_EXHAUSTED, 3),
+    "payment_required": (ErrorClass.QUOTA_EXHAUSTED, 2),
+    # request shape
+    "context_length_exceeded": (ErrorClass.CONTEXT_LENGTH, 3),
+    "string_above_max_length": (ErrorClass.CONTEXT_LENGTH, 2),
+    "payload_too_large": (ErrorClass.PAYLOAD_TOO_LARGE, 3),
+    "request_too_large": (ErrorClass.PAYLOAD_TOO_LARGE, 3),
+    "content_policy_violation": (ErrorClass.CONTENT_FILTER, 3),
+    "content_filter": (ErrorClass.CONTENT_FILTER, 3),
+    "content_filtered": (ErrorClass.CONTENT_FILTER, 3),
+    "model_not_found": (ErrorClass.NOT_FOUND, 3),
+    "not_found_error": (ErrorClass.NOT_FOUND, 2),
+    "not_found": (ErrorClass.NOT_FOUND, 2),
+    "invalid_request_error": (ErrorClass.INVALID_REQUEST, 1),
+    "invalid_request": (ErrorClass.INVALID_REQUEST, 1),
+    "invalid_parameter": (ErrorClass.INVALID_REQUEST, 2),
+    "validation_error": (ErrorClass.INVALID_REQUEST, 2),
+    # identity
+    "invalid_api_key": (ErrorClass.AUTH, 3),
+    "expired_api_key": (ErrorClass.AUTH, 3),
+    "invalid_authentication": (ErrorClass.AUTH, 3),
+    "authentication_error": (ErrorClass.AUTH, 2),
+    "model_not_allowed": (ErrorClass.PERMISSION, 3),
+    "access_denied": (ErrorClass.PERMISSION, 2),
+    "permission_denied": (ErrorClass.PERMISSION, 2),
+    "permission_error": (ErrorClass.PERMISSION, 2),
+    # provider capacity
+    "rate_limit_exceeded": (ErrorClass.RATE_LIMIT, 2),
+    "rate_limit_error": (ErrorClass.RATE_LIMIT, 2),
+    "rate_limit": (ErrorClass.RATE_LIMIT, 2),
+    "too_many_requests": (ErrorClass.RATE_LIMIT, 2),
+    "server_overloaded": (ErrorClass.OVERLOADED, 3),
+    "overloaded_error": (ErrorClass.OVERLOADED, 3),
+    "overloaded": (ErrorClass.OVERLOADED, 3),
+    "service_unavailable": (ErrorClass.OVERLOADED, 2),
+    "temporary_unavailable": (ErrorClass.OVERLOADED, 2),
+    "engine_overloaded": (ErrorClass.OVERLOADED, 3),
+    "upstream_error": (ErrorClass.UPSTREAM_ERROR, 3),
+    "all_channels_failed": (ErrorClass.UPSTREAM_ERROR, 3),
+    "bad_gateway": (ErrorClass.UPSTREAM_ERROR, 2),
+    "timeout_error": (ErrorClass.TIMEOUT, 2),
+    "timeout": (ErrorClass.TIMEOUT, 2),
+    "request_timeout": (ErrorClass.TIMEOUT, 2),
+    "gateway_timeout": (ErrorClass.TIMEOUT, 2),
+    "connection_reset": (ErrorClass.CONNECTION, 2),
+    "internal_error": (ErrorClass.SERVER_ERROR, 1),
+    "server_error": (ErrorClass.SERVER_ERROR, 1),
+    "internal_server_error": (ErrorClass.SERVER_ERROR, 1),
+    "api_error": (ErrorClass.SERVER_ERROR, 1),
+}
+
+_STATUS: Final[Mapping[int, ErrorClass]] = {
+    400: ErrorClass.INVALID_REQUEST,
+    401: ErrorClass.AUTH,
+    402: ErrorClass.QUOTA_EXHAUSTED,
+    403: ErrorClass.PERMISSION,
+    404: ErrorClass.NOT_FOUND,
+    408: ErrorClass.TIMEOUT,
+    409: ErrorClass.CONFLICT,
+    413: ErrorClass.PAYLOAD_TOO_LARGE,
+    422: ErrorClass.INVALID_REQUEST,
+    429: ErrorClass.RATE_LIMIT,
+    500: ErrorClass.SERVER_ERROR,
+    502: ErrorClass.UPSTREAM_ERROR,
+    503: ErrorClass.OVERLOADED,
+    504: ErrorClass.TIMEOUT,
+    529: ErrorClass.OVERLOADED,
+}
+
+#: Bodies larger than this are not parsed: a 2 MiB HTML page from a proxy
+#: says nothing the status code does not.
+MAX_BODY_BYTES: Final = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderError:
+    """The fields of a provider's error body, in any of the known dialects."""
+
+    code: str | None = None
+    type: str | None = None
+    param: str | None = None
+    message: str | None = None
+    #: Agent-first hints (LemonData): the server's own verdict and advice.
+    retryable: bool | None = None
+    retry_after: float | None = None
+    hint: str | None = None
+    did_you_mean: str | None = None
+    alternatives: tuple[str, ...] = ()
+
+
+EMPTY_PROVIDER_ERROR: Final = ProviderError()
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The verdict for one failed attempt or call."""
+
+    error_class: ErrorClass
+    retryable: bool
+
+
+def classify_status(
+    status: int | None,
+    provider_error: ProviderError = EMPTY_PROVIDER_ERROR,
+    should_retry_header: bool | None = None,
+) -> Classification:
+    """Classify an HTTP error response from its status, body and retry hint.
+
+    Args:
+        status: the HTTP status, or None when no response arrived.
+        provider_error: the parsed body (see `parse_error_body`).
+        should_retry_header: the server's ``x-should-retry``, if it sent one.
+    """
+    error_class = _class_from_tokens(provider_error)
+    if error_class is None:
+        error_class = _class_from_message(status, provider_error.message)
+    if error_class is None and status is not None:
+        error_class = _STATUS.get(status)
+        if error_class is None:
+            if 500 <= status < 600:
+                error_class = ErrorClass.SERVER_ERROR
+            elif 400 <= status < 500:
+                error_class = ErrorClass.INVALID_REQUEST
+    if error_class is None:
+        error_class = ErrorClass.UNKNOWN
+    return Classification(error_class, _retryable(error_class, provider_error.retryable, should_retry_header))
+
+
+def classification_of(error_class: ErrorClass) -> Classification:
+    """The default verdict for a class known without any response."""
+    return Classification(error_class, error_class.retryable)
+
+
+def _retryable(error_class: ErrorClass, body_says: bool | None, header_says: bool | None) -> bool:
+    if error_class.permanent:
+        return False
+    if header_says is not None:
+        return header_says
+    if body_says is not None:
+        return body_says
+    return error_class.retryable
+
+
+def _class_from_tokens(provider_error: ProviderError) -> ErrorClass | None:
+    best: tuple[ErrorClass, int] | None = None
+    # ``code`` is consulted first so that it wins a tie with ``type``.
+    for token in (provider_error.code, provider_error.type):
+        if not token:
+            continue
+        found = _TOKENS.get(token.lower())
+        if found is not None and (best is None or found[1] > best[1]):
+            best = found
+    return best[0] if best else None
+
+
+def _class_from_message(status: int | None, message: str | None) -> ErrorClass | None:
+    """Last resort for bodies without codes: the seeds show 403/429 quota errors
+    that only say "quota" in prose, and 400s that only say "context length"."""
+    if not message or status not in (400, 403, 429):
+        return None
+    lowered = message[:512].lower()
+    if status in (403, 429) and ("quota" in lowered or "billing" in lowered or "balance" in lowered):
+        return ErrorClass.QUOTA_EXHAUSTED
+    if status == 400 and ("context length" in lowered or "context window" in lowered):
+        return ErrorClass.CONTEXT_LENGTH
+    return None
+
+
+def parse_error_body(body: bytes | str | Mapping[str, Any] | None) -> ProviderError:
+    """Read an error body in any known dialect; never raises.
+
+    Understands ``{"error": {...}}`` (OpenAI, LemonData, OfoxAI, HolySheep),
+    ``{"error": "text"}``, a bare ``{"code": ..., "message": ...}`` and
+    Anthropic's ``{"type": "error", "error": {...}}``. Codes given as numbers
+    become strings.
+    """
+    try:
+        data: Any = body
+        if isinstance(body, (bytes, bytearray, str)):
+            if not body or len(body) > MAX_BODY_BYTES:
+                return EMPTY_PROVIDER_ERROR
+            data = json.loads(body)
+        return _provider_error_from(data)
+    except Exception:  # malformed, truncated or exotic bodies: the status decides
+        return EMPTY_PROVIDER_ERROR
+
+
+def _provider_error_from(data: Any) -> ProviderError:
+    if not isinstance(data, Mapping):
+        return EMPTY_PROVIDER_ERROR
+    inner = data.get("error", data)
+    if isinstance(inner, str):
+        return ProviderError(message=inner)
+    if not isinstance(inner, Mapping):
+        return EMPTY_PROVIDER_ERROR
+    return ProviderError(
+        code=_as_text(inner.get("code")),
+        type=_as_text(inner.get("type")),
+        param=_as_text(inner.get("param")),
+        message=_as_text(inner.get("message")),
+        retryable=inner.get("retryable") if isinstance(inner.get("retryable"), bool) else None,
+        retry_after=_as_seconds(inner.get("retry_after")),
+        hint=_as_text(inner.get("hint")),
+        did_you_mean=_as_text(inner.get("did_you_mean")),
+        alternatives=_alternative_ids(inner.get("alternatives")),
+    )
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _as_seconds(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 and seconds == seconds and seconds != float("inf") else None
+
+
+def _alternative_ids(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    ids: list[str] = []
+    for item in value[:16]:
+        if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+            ids.append(item["id"])
+        elif isinstance(item, str):
+            ids.append(item)
+    return tuple(ids)
+
+
+#: Exception class names (anywhere in the MRO) that say what went wrong when
+#: no response arrived. Names, not classes, so that neither ``httpx``,
+#: ``httpx2`` nor an SDK has to be imported; the first match in MRO order wins,
+#: so the most derived class decides.
+_EXCEPTION_NAMES: Final[Mapping[str, ErrorClass]] = {
+    "APITimeoutError": ErrorClass.TIMEOUT,
+    "TimeoutException": ErrorClass.TIMEOUT,
+    "TimeoutError": ErrorClass.TIMEOUT,
+    "ReadTimeout": ErrorClass.TIMEOUT,
+    "ConnectTimeout": ErrorClass.TIMEOUT,
+    "WriteTimeout": ErrorClass.TIMEOUT,
+    "PoolTimeout": ErrorClass.TIMEOUT,
+    "RemoteProtocolError": ErrorClass.CONNECTION,
+    "ConnectError": ErrorClass.CONNECTION,
+    "ReadError": ErrorClass.CONNECTION,
+    "WriteError": ErrorClass.CONNECTION,
+    "NetworkError": ErrorClass.CONNECTION,
+    "TransportError": ErrorClass.CONNECTION,
+    "APIConnectionError": ErrorClass.CONNECTION,
+    "ConnectionError": ErrorClass.CONNECTION,
+    "OSError": ErrorClass.CONNECTION,
+}
+
+
+def classify_transport_exception(exc: BaseException) -> Classification:
+    """Classify an exception raised before any HTTP response was received."""
+    for cls in type(exc).__mro__:
+        found = _EXCEPTION_NAMES.get(cls.__name__)
+        if found is not None:
+            return classification_of(found)
+    return classification_of(ErrorClass.UNKNOWN)
