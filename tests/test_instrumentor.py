@@ -1,0 +1,142 @@
+"""The instrumentor: entry point, exact uninstrument, set-up, and never breaking the host."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import sys
+import textwrap
+
+import openai
+import openai._base_client as base_client
+import pytest
+
+import otel_aierrors
+from otel_aierrors import _recording
+from otel_aierrors.chaos import ChaosServer
+from tests.conftest import HTTP, SDK, Telemetry
+
+
+def test_exported_members_are_the_public_api() -> None:
+    assert sorted(otel_aierrors.__all__) == otel_aierrors.__all__
+    for name in otel_aierrors.__all__:
+        assert hasattr(otel_aierrors, name), name
+
+
+def test_registered_under_the_opentelemetry_instrumentor_entry_point() -> None:
+    entry_points = importlib.metadata.entry_points(group="opentelemetry_instrumentor")
+    loaded = {entry.name: entry.load() for entry in entry_points if entry.value.startswith("otel_aierrors")}
+    assert loaded == {"aierrors": otel_aierrors.AIErrorsInstrumentor}
+
+
+def test_uninstrument_restores_every_patched_callable_exactly() -> None:
+    originals = (
+        base_client.SyncAPIClient.__dict__["request"],
+        base_client.AsyncAPIClient.__dict__["request"],
+        HTTP.Client.__dict__["send"],
+        HTTP.AsyncClient.__dict__["send"],
+    )
+    telemetry = Telemetry()
+    otel_aierrors.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    assert base_client.SyncAPIClient.__dict__["request"] is not originals[0]
+    otel_aierrors.uninstrument()
+    assert (
+        base_client.SyncAPIClient.__dict__["request"],
+        base_client.AsyncAPIClient.__dict__["request"],
+        HTTP.Client.__dict__["send"],
+        HTTP.AsyncClient.__dict__["send"],
+    ) == originals
+
+
+def test_nothing_is_emitted_after_uninstrument(chaos: ChaosServer) -> None:
+    telemetry = Telemetry()
+    otel_aierrors.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    otel_aierrors.uninstrument()
+
+    SDK("sync", chaos.base_url).call(script="rate_limit;retry_after_ms=1,ok")
+
+    assert telemetry.spans() == []
+    assert telemetry.points("aierrors.calls") == []
+
+
+def test_the_return_value_is_the_sdks_own(sdk: SDK, telemetry: Telemetry) -> None:
+    result = sdk.call(script="ok;content=hello+there")
+
+    assert type(result) is openai.types.chat.ChatCompletion
+    assert result.choices[0].message.content == "hello there"
+
+
+def test_an_internal_failure_never_reaches_the_caller(
+    sdk: SDK, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug in the instrumentation")
+
+    monkeypatch.setattr(_recording.CallRecord, "end_ok", broken)
+    monkeypatch.setattr(_recording.AttemptRecord, "end_response", broken)
+    monkeypatch.setattr("otel_aierrors._safety._reported", set())
+
+    result = sdk.call(script="rate_limit;retry_after_ms=1,ok")
+
+    assert result.choices[0].message.content
+    assert "internal error" in caplog.text
+
+
+def test_a_failure_to_start_the_call_span_still_makes_the_call(
+    sdk: SDK, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(_recording.Telemetry, "start_call", broken)
+
+    assert sdk.call().choices
+    assert telemetry.spans() == []
+
+
+def _run_app(code: str, env: dict[str, str], *prefix: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    environment.update(env)
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", textwrap.dedent(code)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+APP = """
+    import openai, otel_aierrors
+    {instrument}
+    client = openai.OpenAI(base_url="{base_url}", api_key="sk-test", max_retries=2)
+    client.chat.completions.create(model="gpt-4o", messages=[{{"role": "user", "content": "hi"}}],
+                                   extra_headers={{"x-chaos-script": "rate_limit;retry_after_ms=1,ok"}})
+    from opentelemetry import trace
+    trace.get_tracer_provider().force_flush()
+"""
+
+
+def test_instrument_sets_up_the_sdk_from_otel_variables_when_none_is_configured(chaos: ChaosServer) -> None:
+    result = _run_app(
+        APP.format(instrument="otel_aierrors.instrument()", base_url=chaos.base_url),
+        {"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none", "OTEL_SERVICE_NAME": "probe"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"name": "chat gpt-4o"' in result.stdout
+    assert result.stdout.count('"name": "POST chat"') == 2
+    assert '"service.name": "probe"' in result.stdout
+
+
+def test_opentelemetry_instrument_works_without_code_changes(chaos: ChaosServer) -> None:
+    launcher = os.path.join(os.path.dirname(sys.executable), "opentelemetry-instrument")
+    result = _run_app(
+        APP.format(instrument="", base_url=chaos.base_url),
+        {"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+        launcher,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"name": "chat gpt-4o"' in result.stdout
+    assert '"aierrors.attempt.count": 2' in result.stdout

@@ -1,0 +1,201 @@
+"""Streams end their call span exactly once: finished, broken, or abandoned."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+from opentelemetry.trace import StatusCode
+
+from otel_aierrors.chaos import ChaosServer
+from tests.conftest import API_KEY, Telemetry
+
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
+
+
+class StreamDriver:
+    """Consumes a stream through the sync or async client, in one of several ways."""
+
+    def __init__(self, mode: str, chaos: ChaosServer) -> None:
+        self.mode = mode
+        self.chaos = chaos
+
+    def consume(self, script: str, *, take: int | None = None, api: str = "chat", **params: Any) -> list[Any]:
+        """Iterate the stream; stop after ``take`` chunks (abandoning it) or at its end."""
+        headers = {"x-chaos-script": script}
+
+        if self.mode == "sync":
+            client = openai.OpenAI(base_url=self.chaos.base_url, api_key=API_KEY, max_retries=0)
+            try:
+                stream = _create(client, api, headers, params)
+                chunks: list[Any] = []
+                for chunk in stream if take != 0 else ():
+                    chunks.append(chunk)
+                    if take is not None and len(chunks) >= take:
+                        break
+                del stream
+                gc.collect()
+                return chunks
+            finally:
+                client.close()
+
+        async def run() -> list[Any]:
+            client = openai.AsyncOpenAI(base_url=self.chaos.base_url, api_key=API_KEY, max_retries=0)
+            try:
+                stream = await _create(client, api, headers, params)
+                chunks: list[Any] = []
+                async for chunk in _nothing() if take == 0 else stream:
+                    chunks.append(chunk)
+                    if take is not None and len(chunks) >= take:
+                        break
+                del stream
+                gc.collect()
+                await asyncio.sleep(0.05)  # let the event loop run the stream's async cleanup
+                return chunks
+            finally:
+                await client.close()
+
+        return asyncio.run(run())
+
+
+async def _nothing() -> Any:
+    for item in ():
+        yield item
+
+
+def _create(client: Any, api: str, headers: dict[str, str], params: dict[str, Any]) -> Any:
+    if api == "chat":
+        return client.chat.completions.create(stream=True, extra_headers=headers, **CHAT, **params)
+    return client.responses.create(model="gpt-4o", input="hello", stream=True, extra_headers=headers, **params)
+
+
+@pytest.fixture(params=["sync", "async"])
+def streams(request: pytest.FixtureRequest, chaos: ChaosServer) -> Iterator[StreamDriver]:
+    yield StreamDriver(request.param, chaos)
+
+
+def test_a_finished_stream_carries_finish_reason_usage_and_time_to_first_chunk(
+    streams: StreamDriver, telemetry: Telemetry
+) -> None:
+    chunks = streams.consume("ok;chunks=4", stream_options={"include_usage": True})
+
+    assert chunks
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.stream"] is True
+    assert call.attributes["aierrors.outcome"] == "ok"
+    assert call.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert call.attributes["gen_ai.usage.output_tokens"] > 0
+    assert call.attributes["aierrors.stream.chunks"] == len(chunks)
+    assert call.attributes["gen_ai.response.time_to_first_chunk"] > 0
+    assert "aierrors.stream.abandoned" not in call.attributes
+    assert telemetry.count("gen_ai.client.operation.time_to_first_chunk") == 1
+    assert telemetry.count("aierrors.calls", aierrors__outcome="ok", aierrors__finish_reason="stop") == 1
+
+
+def test_a_stream_cut_after_3_chunks_is_stream_interrupted(streams: StreamDriver, telemetry: Telemetry) -> None:
+    with pytest.raises(Exception) as caught:
+        streams.consume("stream_cut;after=3")
+
+    assert not isinstance(caught.value, AssertionError)
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "error"
+    assert call.attributes["aierrors.error.class"] == "stream_interrupted"
+    assert call.attributes["error.type"] == "stream_interrupted"
+    assert call.attributes["aierrors.stream.chunks"] == 3
+    assert call.status.status_code is StatusCode.ERROR
+    assert [event.name for event in call.events] == ["exception"]
+    assert telemetry.count("aierrors.calls", aierrors__error__class="stream_interrupted") == 1
+
+
+def test_an_error_event_names_its_class(streams: StreamDriver, telemetry: Telemetry) -> None:
+    with pytest.raises(openai.APIError):
+        streams.consume("stream_error;after=2;code=server_overloaded")
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.error.class"] == "overloaded"
+    assert call.attributes["aierrors.stream.chunks"] == 2
+    assert call.status.status_code is StatusCode.ERROR
+
+
+def test_a_truncated_stream_is_a_soft_failure(streams: StreamDriver, telemetry: Telemetry) -> None:
+    streams.consume("ok;finish_reason=length")
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "soft_failure"
+    assert call.attributes["aierrors.soft_failure"] == "truncated"
+    assert call.status.status_code is StatusCode.UNSET
+    assert "error.type" not in call.attributes
+    assert telemetry.count("aierrors.calls", aierrors__soft_failure="truncated", aierrors__finish_reason="length") == 1
+
+
+def test_an_abandoned_stream_ends_once_and_releases_its_connection(
+    streams: StreamDriver, telemetry: Telemetry, chaos: ChaosServer
+) -> None:
+    chunks = streams.consume("ok;chunks=50;chunk_delay=0.01", take=1)
+
+    assert len(chunks) == 1
+    call = telemetry.call_span()  # exactly one, after one gc pass
+    assert call.attributes["aierrors.stream.abandoned"] is True
+    assert call.attributes["aierrors.stream.chunks"] == 1
+    assert call.attributes["aierrors.outcome"] == "ok"
+    assert telemetry.count("aierrors.calls", aierrors__stream__abandoned=True) == 1
+    assert chaos.wait_for(lambda: chaos.requests[-1].client_closed, timeout=5)
+
+
+def test_a_never_iterated_stream_still_ends(streams: StreamDriver, telemetry: Telemetry) -> None:
+    streams.consume("ok;chunks=3", take=0)
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.stream.abandoned"] is True
+    assert call.attributes["aierrors.stream.chunks"] == 0
+
+
+def test_responses_api_stream_reports_incomplete_as_truncated(streams: StreamDriver, telemetry: Telemetry) -> None:
+    streams.consume("ok;finish_reason=length", api="responses")
+
+    call = telemetry.call_span()
+    assert call.attributes["gen_ai.response.finish_reasons"] == ("length",)
+    assert call.attributes["aierrors.soft_failure"] == "truncated"
+
+
+def test_with_raw_response_stream_is_traced(chaos: ChaosServer, telemetry: Telemetry) -> None:
+    with openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            stream=True, extra_headers={"x-chaos-script": "ok;chunks=3"}, **CHAT
+        )
+        chunks = list(raw.parse())
+
+    assert chunks
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "ok"
+    assert call.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert "aierrors.stream.abandoned" not in call.attributes
+
+
+def test_with_streaming_response_stream_is_traced(chaos: ChaosServer, telemetry: Telemetry) -> None:
+    with (
+        openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client,
+        client.chat.completions.with_streaming_response.create(
+            stream=True, extra_headers={"x-chaos-script": "ok;chunks=3"}, **CHAT
+        ) as response,
+    ):
+        chunks = list(response.parse())
+
+    assert chunks
+    call = telemetry.call_span()
+    assert call.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+def test_the_stream_is_still_the_sdk_stream(chaos: ChaosServer, telemetry: Telemetry) -> None:
+    with openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client:
+        stream = client.chat.completions.create(stream=True, extra_headers={"x-chaos-script": "ok"}, **CHAT)
+        with stream:
+            assert isinstance(stream, openai.Stream)
+            assert stream.response.status_code == 200
+            first = next(iter(stream))
+        assert first.object == "chat.completion.chunk"
+    assert telemetry.call_span().attributes["aierrors.stream.abandoned"] is True

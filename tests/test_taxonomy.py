@@ -1,0 +1,200 @@
+"""The taxonomy: one class per failure, whatever the provider's dialect."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import openai
+import pytest
+
+from otel_aierrors._taxonomy import (
+    MAX_BODY_BYTES,
+    ErrorClass,
+    classify_status,
+    classify_transport_exception,
+    parse_error_body,
+)
+from tests.conftest import HTTP
+
+
+def verdict(status: int | None, body: object, should_retry: bool | None = None) -> tuple[str, bool]:
+    raw = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
+    found = classify_status(status, parse_error_body(raw), should_retry)
+    return found.error_class.value, found.retryable
+
+
+class TestDialects:
+    def test_openai_insufficient_quota_429_is_quota_not_rate_limit(self) -> None:
+        body = {
+            "error": {
+                "message": "You exceeded your current quota",
+                "type": "insufficient_quota",
+                "param": None,
+                "code": "insufficient_quota",
+            }
+        }
+        assert verdict(429, body) == ("quota_exhausted", False)
+
+    def test_code_beats_a_generic_type(self) -> None:
+        body = {"error": {"type": "invalid_request_error", "code": "context_length_exceeded"}}
+        assert verdict(400, body) == ("context_length", False)
+        body = {"error": {"type": "invalid_request_error", "code": "model_not_found"}}
+        assert verdict(404, body) == ("not_found", False)
+
+    def test_lemondata_agent_first_fields(self) -> None:
+        body = {
+            "error": {
+                "message": "Model temporarily unavailable",
+                "code": "all_channels_failed",
+                "retryable": True,
+                "retry_after": 30,
+                "hint": "Retry in 30s",
+                "alternatives": [{"id": "claude-sonnet-4-6", "status": "available", "tags": []}],
+            }
+        }
+        parsed = parse_error_body(json.dumps(body))
+        assert parsed.retry_after == 30
+        assert parsed.alternatives == ("claude-sonnet-4-6",)
+        assert parsed.hint == "Retry in 30s"
+        assert verdict(503, body) == ("upstream_error", True)
+
+    def test_lemondata_402_insufficient_balance(self) -> None:
+        body = {"error": {"type": "insufficient_balance", "code": "insufficient_balance", "balance_usd": 0.1}}
+        assert verdict(402, body) == ("quota_exhausted", False)
+
+    def test_ofox_dialect_without_type(self) -> None:
+        assert verdict(502, {"error": {"code": "upstream_error", "message": "upstream failed"}}) == (
+            "upstream_error",
+            True,
+        )
+        assert verdict(503, {"error": {"code": "x", "type": "service_unavailable"}}) == ("overloaded", True)
+
+    def test_holysheep_quota_exceeded_429_is_not_retryable(self) -> None:
+        body = {"error": {"code": "quota_exceeded", "message": "Quota exceeded", "details": []}}
+        assert verdict(429, body) == ("quota_exhausted", False)
+
+    def test_403_that_only_mentions_quota(self) -> None:
+        assert verdict(403, {"error": {"message": "Monthly quota exhausted"}}) == ("quota_exhausted", False)
+
+    def test_numeric_codes_become_strings(self) -> None:
+        parsed = parse_error_body(json.dumps({"error": {"code": 503, "message": "busy"}}))
+        assert parsed.code == "503"
+        assert verdict(503, {"error": {"code": 503}}) == ("overloaded", True)
+
+    def test_error_as_plain_text(self) -> None:
+        assert parse_error_body('{"error": "boom"}').message == "boom"
+
+    def test_anthropic_529_overloaded(self) -> None:
+        body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+        assert verdict(529, body) == ("overloaded", True)
+
+
+class TestMalformedBodies:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b"<html><body>502 Bad Gateway</body></html>",
+            b"",
+            b'{"error": {"mess',
+            b"null",
+            b"[1, 2]",
+            b'{"error": 5}',
+            b"\xff\xfe",
+            None,
+        ],
+    )
+    def test_falls_back_to_the_status(self, body: bytes | None) -> None:
+        assert verdict(502, body) == ("upstream_error", True)
+
+    def test_huge_bodies_are_not_parsed(self) -> None:
+        huge = json.dumps({"error": {"code": "insufficient_quota", "pad": "x" * MAX_BODY_BYTES}})
+        assert verdict(500, huge) == ("server_error", True)
+
+
+class TestStatusAndHints:
+    @pytest.mark.parametrize(
+        ("status", "expected"),
+        [
+            (400, "invalid_request"),
+            (401, "auth"),
+            (402, "quota_exhausted"),
+            (403, "permission"),
+            (404, "not_found"),
+            (408, "timeout"),
+            (409, "conflict"),
+            (413, "payload_too_large"),
+            (418, "invalid_request"),
+            (422, "invalid_request"),
+            (429, "rate_limit"),
+            (500, "server_error"),
+            (502, "upstream_error"),
+            (503, "overloaded"),
+            (504, "timeout"),
+            (529, "overloaded"),
+            (599, "server_error"),
+            (302, "unknown"),
+        ],
+    )
+    def test_status_alone(self, status: int, expected: str) -> None:
+        assert verdict(status, None)[0] == expected
+
+    def test_x_should_retry_overrides_a_class_that_can_heal(self) -> None:
+        assert verdict(500, None, should_retry=False) == ("server_error", False)
+        assert verdict(400, None, should_retry=True) == ("invalid_request", False)
+
+    def test_body_retryable_overrides_the_default(self) -> None:
+        assert verdict(503, {"error": {"code": "overloaded", "retryable": False}}) == ("overloaded", False)
+
+    def test_every_class_has_a_retryable_default(self) -> None:
+        assert {c.value for c in ErrorClass if c.retryable} == {
+            "rate_limit",
+            "overloaded",
+            "upstream_error",
+            "server_error",
+            "timeout",
+            "connection",
+            "conflict",
+            "stream_interrupted",
+        }
+
+
+class TestExceptions:
+    @pytest.mark.parametrize(
+        ("exception", "expected"),
+        [
+            (HTTP.ReadTimeout("t"), "timeout"),
+            (HTTP.ConnectTimeout("t"), "timeout"),
+            (HTTP.ConnectError("c"), "connection"),
+            (HTTP.RemoteProtocolError("r"), "connection"),
+            (TimeoutError(), "timeout"),
+            (ConnectionResetError(), "connection"),
+            (ValueError(), "unknown"),
+        ],
+    )
+    def test_transport_exceptions(self, exception: BaseException, expected: str) -> None:
+        assert classify_transport_exception(exception).error_class.value == expected
+
+    def test_every_openai_exception_is_mapped(self) -> None:
+        """Fails when an SDK release adds an exception class the taxonomy cannot place."""
+        request = HTTP.Request("POST", "https://api.openai.com/v1/chat/completions")
+        unmapped = []
+        for name, cls in inspect.getmembers(openai, inspect.isclass):
+            if not issubclass(cls, openai.OpenAIError) or cls in (openai.OpenAIError, openai.APIError):
+                continue
+            if issubclass(cls, openai.APIStatusError):
+                status = _status_of(cls)
+                if status is None:
+                    continue  # the generic base: its status decides
+                if classify_status(status).error_class is ErrorClass.UNKNOWN:
+                    unmapped.append(name)
+            elif issubclass(cls, openai.APIConnectionError):
+                exception = cls(request=request) if cls is openai.APITimeoutError else cls(request=request)
+                if classify_transport_exception(exception).error_class is ErrorClass.UNKNOWN:
+                    unmapped.append(name)
+        assert unmapped == []
+
+
+def _status_of(cls: type) -> int | None:
+    status = getattr(cls, "status_code", None)
+    return status if isinstance(status, int) else None
