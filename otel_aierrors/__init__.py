@@ -39,6 +39,8 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
+from otel_aierrors import _app_retries, _fallback
+from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
 from otel_aierrors._patches.openai_sdk import OPENAI_TARGETS
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS, importable
 from otel_aierrors._recording import Telemetry
@@ -50,9 +52,13 @@ from otel_aierrors.version import __version__
 __all__ = [
     "AIErrorsInstrumentor",
     "ErrorClass",
+    "FallbackScope",
     "__version__",
+    "awith_fallback",
+    "fallback_scope",
     "instrument",
     "uninstrument",
+    "with_fallback",
 ]
 
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
@@ -77,8 +83,12 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for module, name, wrapper in TRANSPORT_TARGETS:
             if importable(module):
                 wrap_function_wrapper(module, name, wrapper)
+        _fallback.activate(telemetry)
+        _app_retries.install()
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        _app_retries.uninstall()
+        _fallback.deactivate()
         for module, name, _ in (*OPENAI_TARGETS, *TRANSPORT_TARGETS):
             if importable(module):
                 owner_name, method = name.rsplit(".", 1)

@@ -94,6 +94,15 @@ OUTCOME_OK: Final = "ok"
 OUTCOME_ERROR: Final = "error"
 OUTCOME_SOFT_FAILURE: Final = "soft_failure"
 
+FALLBACK_KIND_MODEL: Final = "model"
+FALLBACK_KIND_PROVIDER: Final = "provider"
+FALLBACK_KIND_KEY: Final = "key"
+FALLBACK_KIND_RETRY: Final = "retry"
+FALLBACK_KIND_GATEWAY: Final = "gateway"
+
+APP_RETRY_TENACITY: Final = "tenacity"
+APP_RETRY_BACKOFF: Final = "backoff"
+
 #: The value used for any free-form metric attribute (a model name) once the
 #: cardinality limit is reached, so a misbehaving caller cannot explode series.
 OVERFLOW_VALUE: Final = "_other"

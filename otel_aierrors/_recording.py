@@ -68,6 +68,9 @@ TOKEN_BUCKETS: Final = (
 
 Attributes = dict[str, AttributeValue]
 
+#: Seconds between two settings of the rate-limit gauge for one series on success.
+RATELIMIT_GAUGE_INTERVAL: Final = 1.0
+
 #: The call whose HTTP attempts are being made in this context. The transport
 #: hook reads it to know that a ``send`` is an attempt of an instrumented call.
 _CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
@@ -185,6 +188,29 @@ class Telemetry:
         self.limit_server = ValueLimiter()
         self.limit_operation = ValueLimiter(limit=32)
         self.limit_finish_reason = ValueLimiter(limit=16)
+        #: When the rate-limit gauge was last set, per (operation, model, server) series.
+        self._ratelimit_recorded_at: dict[tuple[AttributeValue, ...], float] = {}
+
+    def record_ratelimit(
+        self, base: Mapping[str, AttributeValue], headers: AttemptHeaders, now: float, urgent: bool
+    ) -> None:
+        """Set the remaining-budget gauge, at most once per second per series on success.
+
+        A gauge exports only its last value, so setting it on every successful
+        attempt costs two metric records per call for nothing; an error, or an
+        exhausted budget, is always recorded at once.
+        """
+        key = (base[n.GEN_AI_OPERATION_NAME], base[n.GEN_AI_REQUEST_MODEL], base[n.SERVER_ADDRESS])
+        exhausted = headers.remaining_requests == 0 or headers.remaining_tokens == 0
+        last = self._ratelimit_recorded_at.get(key)
+        if not (urgent or exhausted) and last is not None and now - last < RATELIMIT_GAUGE_INTERVAL:
+            return
+        self._ratelimit_recorded_at[key] = now
+        gauge = self.instruments.ratelimit_remaining
+        if headers.remaining_requests is not None:
+            gauge.set(headers.remaining_requests, {**base, n.RATELIMIT_KIND: "requests"})
+        if headers.remaining_tokens is not None:
+            gauge.set(headers.remaining_tokens, {**base, n.RATELIMIT_KIND: "tokens"})
 
     def start_call(self, target: CallTarget) -> CallRecord:
         return CallRecord(self, target)
@@ -279,9 +305,7 @@ class CallRecord:
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
 
-    def end_ok(
-        self, summary: ResponseSummary | None, extra: Attributes | None = None, abandoned: bool = False
-    ) -> None:
+    def end_ok(self, summary: ResponseSummary | None, extra: Attributes | None = None, abandoned: bool = False) -> None:
         """End a call whose response arrived; the summary decides ok or soft failure."""
         if self._ended:
             return
@@ -360,9 +384,7 @@ class CallRecord:
             attributes[n.RETRY_WASTED_COUNT] = self.wasted_retries
         return attributes
 
-    def _summary_attributes(
-        self, summary: ResponseSummary, span_attrs: Attributes, calls_attrs: Attributes
-    ) -> None:
+    def _summary_attributes(self, summary: ResponseSummary, span_attrs: Attributes, calls_attrs: Attributes) -> None:
         if summary.response_model:
             self.response_model = summary.response_model
             span_attrs[n.GEN_AI_RESPONSE_MODEL] = summary.response_model
@@ -395,6 +417,11 @@ class CallRecord:
             ttfc = self.first_chunk_at - self.start
             span_attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
             instruments.time_to_first_chunk.record(ttfc, self._metric_attributes)
+        if self.response_model is not None and self.response_model != self.target.request_model:
+            # Imported here: _fallback builds on this module. Never raises.
+            from otel_aierrors._fallback import record_gateway_hop
+
+            record_gateway_hop(self, self._observer, span_attributes)
         self.span.set_attributes(span_attributes)
         self.span.end()
         instruments.calls.add(1, calls_attributes)
@@ -469,9 +496,7 @@ class AttemptRecord:
     def deactivate(token: object) -> None:
         otel_context.detach(token)  # type: ignore[arg-type]
 
-    def end_response(
-        self, status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: bytes | None
-    ) -> None:
+    def end_response(self, status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: bytes | None) -> None:
         """End the attempt with the response the server sent."""
         end = time.perf_counter()
         is_error = status >= 400
@@ -533,14 +558,8 @@ class AttemptRecord:
             instruments.retry_backoff.record(self.backoff, base)
         if headers.retry_after is not None:
             instruments.retry_after.record(max(0.0, headers.retry_after), base)
-        if headers.remaining_requests is not None:
-            instruments.ratelimit_remaining.set(
-                headers.remaining_requests, {**base, n.RATELIMIT_KIND: "requests"}
-            )
-        if headers.remaining_tokens is not None:
-            instruments.ratelimit_remaining.set(
-                headers.remaining_tokens, {**base, n.RATELIMIT_KIND: "tokens"}
-            )
+        if headers.remaining_requests is not None or headers.remaining_tokens is not None:
+            call.telemetry.record_ratelimit(base, headers, end, urgent=classification is not None)
 
 
 def _header_attributes(headers: AttemptHeaders, attributes: Attributes) -> None:
@@ -568,9 +587,7 @@ def _with_retry_after(headers: AttemptHeaders, seconds: float) -> AttemptHeaders
     return replace(headers, retry_after=seconds)
 
 
-def _provider_error_attributes(
-    error: ProviderError, attributes: Attributes, secrets: tuple[str, ...]
-) -> None:
+def _provider_error_attributes(error: ProviderError, attributes: Attributes, secrets: tuple[str, ...]) -> None:
     if error.code is not None:
         attributes[n.PROVIDER_ERROR_CODE] = redact(error.code, secrets)
     if error.type is not None:
