@@ -1,0 +1,243 @@
+"""One demo run: server, providers, instrumentation, workload, report, in that order.
+
+Everything started here is stopped here, in reverse order, whatever happens:
+the instrumentation is removed, the chaos server stopped, the exporters
+flushed (with a bounded wait, so an unreachable collector cannot hang the
+demo). The numbers printed are those of `report.build_report` over the
+exported telemetry; Ctrl-C during the workload ends it early and still prints
+the report of what was done.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import openai
+
+from otel_aierrors import AIErrorsInstrumentor
+from otel_aierrors import _names as n
+from otel_aierrors._demo.pipeline import Pipeline, otlp_endpoint_configured
+from otel_aierrors._demo.report import DemoReport, build_report, render_report
+from otel_aierrors._demo.workload import ProgressHook, run_workload
+from otel_aierrors.chaos import ChaosServer
+from otel_aierrors.version import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["DEFAULT_OUTPUT_DIR", "MAX_DURATION", "DemoOptions", "run_demo"]
+
+DEFAULT_OUTPUT_DIR: Final = Path("aierrors-demo")
+REPORT_FILE: Final = "report.json"
+#: Upper bound of ``--duration``: the demo is a demonstration, not a load test.
+MAX_DURATION: Final = 600.0
+#: Extra seconds the embedded server may outlive the planned run before stopping itself.
+_SERVER_GRACE: Final = 120.0
+#: Seconds an OTLP export may take, retries included; a collector that did not
+#: answer the pre-flight probe gets one second, so the end of the run is not held up.
+_OTLP_TIMEOUT: Final = 5.0
+_DEAD_COLLECTOR_TIMEOUT: Final = 1.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """The command line of ``otel-aierrors demo``."""
+
+    duration: float = 20.0
+    seed: int = 0
+    #: Where the OTLP JSON files and ``report.json`` go; None means the default
+    #: (``./aierrors-demo``) when no collector is configured, and no files when one is.
+    output_dir: Path | None = None
+    prometheus_port: int | None = None
+    #: Seconds to keep serving ``/metrics`` after the report, for a Prometheus to scrape.
+    linger: float = 0.0
+    progress: bool = True
+    quiet: bool = False
+    #: Print the report as JSON instead of tables.
+    json: bool = False
+
+
+def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
+    """Run the demo and print its report on ``out`` (progress and notes on ``err``).
+
+    Returns:
+        0, or 1 when the spans and the metrics disagree (a bug worth reporting).
+    """
+    use_otlp = otlp_endpoint_configured()
+    collector_down = use_otlp and not _collector_answers(err)
+    output_dir = options.output_dir
+    if output_dir is None and (not use_otlp or collector_down):
+        output_dir = DEFAULT_OUTPUT_DIR
+    pipeline = Pipeline.create(
+        output_dir=output_dir,
+        use_otlp=use_otlp,
+        prometheus_port=options.prometheus_port,
+        otlp_timeout=_DEAD_COLLECTOR_TIMEOUT if collector_down else _OTLP_TIMEOUT,
+    )
+    try:
+        if not options.quiet:
+            for destination in pipeline.destinations:
+                err.print(f"[dim]telemetry → {destination}[/dim]")
+        started = time.monotonic()
+        interrupted = False
+        with _instrumented(pipeline):
+            with ChaosServer(seed=options.seed, max_seconds=options.duration + _SERVER_GRACE) as server:
+                try:
+                    with _progress(pipeline, options, err) as hook:
+                        run_workload(
+                            server.base_url,
+                            pipeline.tracer_provider.get_tracer("otel_aierrors.demo", __version__),
+                            duration=options.duration,
+                            seed=options.seed,
+                            on_scenario=hook,
+                        )
+                except KeyboardInterrupt:
+                    interrupted = True
+            telemetry = pipeline.finish()
+        elapsed = time.monotonic() - started
+        report = build_report(
+            telemetry,
+            run={
+                "seed": options.seed,
+                "duration": options.duration,
+                "elapsed": round(elapsed, 3),
+                "interrupted": interrupted,
+                "openai": openai.__version__,
+                "otel_aierrors": __version__,
+                "destinations": pipeline.destinations,
+                "files": [str(path) for path in pipeline.files] if pipeline.files else [],
+            },
+        )
+        if output_dir is not None:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            (output_dir / REPORT_FILE).write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        if options.json:
+            out.file.write(json.dumps(report.to_json(), indent=2) + "\n")
+        else:
+            _print_report(report, pipeline, output_dir, out)
+        _linger(pipeline, options, err)
+    finally:
+        pipeline.shutdown()
+    disagreements = [agreement for agreement in report.agreements if not agreement.agrees]
+    for agreement in disagreements:
+        err.print(f"[red]spans and metrics disagree on {agreement.what}: {agreement.spans:g} vs {agreement.metrics:g}")
+    return 1 if disagreements else 0
+
+
+def _collector_answers(err: Console) -> bool:
+    """Probe the OTLP endpoint once (as ``doctor`` does); warn when nothing answers."""
+    from otel_aierrors._doctor import Status, otlp_endpoint, probe_endpoint
+
+    url, protocol = otlp_endpoint("traces")
+    check = probe_endpoint(url, protocol, timeout=1.0)
+    if check.status is not Status.ERROR:
+        return True
+    err.print(
+        f"[yellow]warning:[/yellow] {check.summary}\n"
+        f"The demo also writes its telemetry to files, and `otel-aierrors doctor` tells more."
+    )
+    return False
+
+
+@contextmanager
+def _instrumented(pipeline: Pipeline) -> Iterator[None]:
+    """Instrument with the demo's providers, replacing (then leaving off) any earlier instrumentation."""
+    instrumentor = AIErrorsInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+    instrumentor.instrument(tracer_provider=pipeline.tracer_provider, meter_provider=pipeline.meter_provider)
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
+
+
+@contextmanager
+def _progress(pipeline: Pipeline, options: DemoOptions, err: Console) -> Iterator[ProgressHook | None]:
+    """A progress bar over the run's duration, with live counts read from the finished spans."""
+    if options.quiet or not options.progress:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[counts]}"),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task("starting", total=options.duration, counts="")
+    started = time.monotonic()
+    stop = threading.Event()
+    current = ["starting"]
+
+    def hook(index: int, name: str) -> None:
+        current[0] = f"#{index + 1} {name}"
+
+    def tick() -> None:
+        while not stop.wait(0.2):
+            calls = errors = 0
+            for span in pipeline.finished_spans():
+                attributes = span.attributes or {}
+                if n.ATTEMPT_COUNT in attributes:
+                    calls += 1
+                    errors += attributes.get(n.OUTCOME) == n.OUTCOME_ERROR
+            progress.update(
+                task,
+                description=current[0],
+                completed=min(time.monotonic() - started, options.duration),
+                counts=f"{calls} calls, {errors} failed",
+            )
+
+    ticker = threading.Thread(target=tick, name="demo-progress", daemon=True)
+    with progress:
+        ticker.start()
+        try:
+            yield hook
+        finally:
+            stop.set()
+            ticker.join()
+
+
+def _print_report(report: DemoReport, pipeline: Pipeline, output_dir: Path | None, out: Console) -> None:
+    run = report.run
+    out.print(
+        f"\n[bold]otel-aierrors demo[/bold]: {len(report.scenarios)} scenarios, "
+        f"{report.retries.calls} calls in {run['elapsed']:.1f} s (seed {run['seed']}, openai {run['openai']})"
+        + (" [yellow]interrupted[/yellow]" if run["interrupted"] else "")
+        + "\n[dim]Every number below is counted from the exported spans and metric points.[/dim]\n"
+    )
+    render_report(report, out)
+    if pipeline.files is not None and output_dir is not None:
+        from rich.markup import escape
+
+        traces, metrics = pipeline.files
+        slowest = report.slowest[0].trace_id if report.slowest else "TRACE_ID"
+        query = f'.resourceSpans[].scopeSpans[].spans[] | select(.traceId == "{slowest}") | [.name, .status]'
+        out.print(
+            f"Telemetry: {traces}, {metrics} (OTLP JSON, one export request per line), {output_dir / REPORT_FILE}\n"
+            f"The slowest trace's spans: [bold]{escape(f'jq -c {query!r} {traces}')}[/bold]"
+        )
+    if pipeline.otlp:
+        out.print("Traces and metrics were sent over OTLP: search the trace ids above in your tracing backend.")
+    if pipeline.prometheus_url:
+        out.print(f"Prometheus metrics: {pipeline.prometheus_url}")
+
+
+def _linger(pipeline: Pipeline, options: DemoOptions, err: Console) -> None:
+    if not pipeline.prometheus_url or options.linger <= 0:
+        return
+    if not options.quiet:
+        err.print(f"serving {pipeline.prometheus_url} for {options.linger:g} s more (Ctrl-C to stop)")
+    with suppress(KeyboardInterrupt):
+        time.sleep(options.linger)

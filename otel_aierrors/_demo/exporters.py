@@ -1,0 +1,100 @@
+"""Span and metric exporters that append OTLP JSON lines to local files.
+
+With no collector to send to, the demo still has to leave its telemetry
+somewhere a user can look at, replay (``otelcol``'s ``otlpjsonfile``
+receiver) or diff: one export request per line, the encoding of
+`otel_aierrors._demo.otlp_json`. Writes are serialized by a lock because the
+batch processor and the periodic metric reader export from their own threads,
+and each line is flushed at once so that a run killed halfway leaves whole lines.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from otel_aierrors._demo.otlp_json import encode_metrics_request, encode_trace_request
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+__all__ = ["JsonLinesFile", "OTLPJsonMetricExporter", "OTLPJsonSpanExporter"]
+
+
+class JsonLinesFile:
+    """A file that receives whole JSON lines from several threads."""
+
+    def __init__(self, path: Path) -> None:
+        #: Where the lines go; created (with its directory) on first use.
+        self.path = path
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+        #: Lines written so far.
+        self.lines = 0
+
+    def write(self, document: Any) -> None:
+        line = json.dumps(document, separators=(",", ":"), allow_nan=False)
+        with self._lock:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("w", encoding="utf-8")
+            self._file.write(line + "\n")
+            self._file.flush()
+            self.lines += 1
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class OTLPJsonSpanExporter(SpanExporter):
+    """Writes each batch of spans as one ``ExportTraceServiceRequest`` line."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = JsonLinesFile(path)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if not spans:
+            return SpanExportResult.SUCCESS
+        try:
+            self.file.write(encode_trace_request(spans))
+        except (OSError, ValueError, TypeError):
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.file.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+class OTLPJsonMetricExporter(MetricExporter):
+    """Writes each collection as one ``ExportMetricsServiceRequest`` line (cumulative temporality)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.file = JsonLinesFile(path)
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        if not metrics_data.resource_metrics:
+            return MetricExportResult.SUCCESS
+        try:
+            self.file.write(encode_metrics_request(metrics_data))
+        except (OSError, ValueError, TypeError):
+            return MetricExportResult.FAILURE
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.file.close()

@@ -1,0 +1,544 @@
+"""``otel-aierrors doctor``: why a user sees no telemetry, one check at a time.
+
+Seeing nothing has a handful of causes, each invisible from the application:
+the SDK to instrument is missing or outside the supported range, nothing
+patched it, ``opentelemetry-instrument`` cannot find the entry point, no
+OpenTelemetry SDK is configured (or would be, see `otel_aierrors._setup`), the
+exporter package is missing, or the collector does not answer. `diagnose`
+checks each in order and says what to do; it reads the process it runs in, so
+called from inside an application (``otel_aierrors._doctor.diagnose()``) it
+also tells whether that application is patched right now.
+
+Every network probe is bounded: a TCP connect and one small OTLP/HTTP POST,
+each with a timeout, inside a thread that is abandoned if name resolution
+itself hangs.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from otel_aierrors._redaction import redact
+from otel_aierrors.package import _instruments
+from otel_aierrors.version import __version__
+
+__all__ = ["Check", "Status", "diagnose", "exit_code", "otlp_endpoint", "probe_endpoint", "render", "render_plain"]
+
+ENTRY_POINT_GROUP: Final = "opentelemetry_instrumentor"
+ENTRY_POINT_VALUE: Final = "otel_aierrors:AIErrorsInstrumentor"
+DEFAULT_TIMEOUT: Final = 1.0
+_KNOWN_EXPORTERS: Final = frozenset({"otlp", "console", "none"})
+_SECRET_MARKERS: Final = ("HEADERS", "KEY", "TOKEN", "SECRET", "PASSWORD", "CERTIFICATE")
+#: The OTLP exporter module per (signal, protocol); what `otel_aierrors._setup` imports.
+_EXPORTER_MODULES: Final = {
+    ("traces", "grpc"): "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+    ("traces", "http/protobuf"): "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    ("metrics", "grpc"): "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
+    ("metrics", "http/protobuf"): "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+}
+
+
+class Status(str, enum.Enum):
+    """How a check came out; only ``error`` makes the command fail."""
+
+    OK = "ok"
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: what was checked, how it came out, and what to do about it."""
+
+    name: str
+    status: Status
+    summary: str
+    #: The remedy, or more context.
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {**asdict(self), "status": self.status.value}
+
+
+def exit_code(checks: list[Check]) -> int:
+    """1 when any check failed, else 0."""
+    return 1 if any(check.status is Status.ERROR for check in checks) else 0
+
+
+def diagnose(
+    environ: Mapping[str, str] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    importable: Callable[[str], bool] | None = None,
+) -> list[Check]:
+    """Run every check against this process and its environment.
+
+    Args:
+        environ: The environment to read (``os.environ`` by default).
+        timeout: Seconds allowed to each network probe.
+        importable: Whether a module can be imported (replaceable for tests).
+
+    Returns:
+        The findings, in the order a user should read them.
+    """
+    env = dict(os.environ if environ is None else environ)
+    can_import = importable or _importable
+    checks = [
+        Check(
+            "otel-aierrors",
+            Status.INFO,
+            f"otel-aierrors {__version__} on Python {platform.python_version()} ({platform.system()})",
+        )
+    ]
+    sdk_ok = False
+    for requirement in _instruments:
+        check = _check_library(requirement)
+        sdk_ok = sdk_ok or check.status is Status.OK
+        checks.append(check)
+    if sdk_ok:
+        checks.append(_check_targets())
+        checks.append(_check_patched())
+    checks.append(_check_entry_point(env))
+    checks.extend(_check_sdk(env, can_import, timeout))
+    checks.append(_check_environment(env))
+    return checks
+
+
+# --- the instrumented libraries --------------------------------------------------------
+def _check_library(requirement_text: str) -> Check:
+    from packaging.requirements import Requirement
+
+    requirement = Requirement(requirement_text)
+    name = requirement.name
+    try:
+        installed = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return Check(
+            f"{name} SDK",
+            Status.ERROR,
+            f"{name} is not installed: there is nothing to instrument",
+            f"pip install '{requirement}'",
+        )
+    if not requirement.specifier.contains(installed, prereleases=True):
+        return Check(
+            f"{name} SDK",
+            Status.ERROR,
+            f"{name} {installed} is outside the supported range {requirement.specifier}: instrument() skips it",
+            f"pip install '{requirement}'",
+        )
+    return Check(f"{name} SDK", Status.OK, f"{name} {installed} (supported: {requirement.specifier})")
+
+
+def _resolve(module: str, path: str) -> Any:
+    owner: Any = importlib.import_module(module)
+    for part in path.split("."):
+        owner = vars(owner)[part] if isinstance(owner, type) and part in vars(owner) else getattr(owner, part)
+    return owner
+
+
+def _check_targets() -> Check:
+    from otel_aierrors._patches.openai_sdk import OPENAI_TARGETS
+    from otel_aierrors._patches.transport import TRANSPORT_TARGETS, importable
+
+    missing = []
+    for module, path, _ in OPENAI_TARGETS:
+        try:
+            _resolve(module, path)
+        except (ImportError, AttributeError, KeyError):
+            missing.append(f"{module}.{path}")
+    transports = list(dict.fromkeys(module for module, _, _ in TRANSPORT_TARGETS if importable(module)))
+    if missing:
+        return Check(
+            "patch targets",
+            Status.ERROR,
+            "this SDK version lacks " + ", ".join(missing) + ": calls cannot be traced",
+            "install a supported openai version, or report the version at the project's issue tracker",
+        )
+    if not transports:
+        return Check(
+            "patch targets",
+            Status.WARN,
+            "no httpx / httpx2 transport found: calls are traced, but not their HTTP attempts",
+        )
+    return Check(
+        "patch targets", Status.OK, "SDK request path found; HTTP attempts seen through " + ", ".join(transports)
+    )
+
+
+def _is_ours(attribute: Any) -> bool:
+    """Whether ``attribute`` is, or wraps, a wrapt wrapper installed by this package."""
+    seen = 0
+    while attribute is not None and seen < 16:
+        wrapper = getattr(attribute, "_self_wrapper", None)
+        if wrapper is not None and str(getattr(wrapper, "__module__", "")).startswith("otel_aierrors."):
+            return True
+        attribute = getattr(attribute, "__wrapped__", None)
+        seen += 1
+    return False
+
+
+def _check_patched() -> Check:
+    from otel_aierrors._patches.openai_sdk import OPENAI_TARGETS
+
+    module, path, _ = OPENAI_TARGETS[0]
+    try:
+        target = _resolve(module, path)
+    except (ImportError, AttributeError, KeyError):
+        return Check("patched now", Status.INFO, "cannot tell: the request path is missing")
+    if _is_ours(target):
+        return Check("patched now", Status.OK, f"{module}.{path} is wrapped by otel_aierrors in this process")
+    if hasattr(target, "__wrapped__"):
+        return Check(
+            "patched now",
+            Status.INFO,
+            f"{module}.{path} is wrapped, but by another instrumentation, not otel_aierrors",
+        )
+    return Check(
+        "patched now",
+        Status.INFO,
+        "not patched in this process (expected for a standalone doctor)",
+        "in your app call otel_aierrors.instrument() at start-up, or run it under opentelemetry-instrument; "
+        "`opentelemetry-instrument otel-aierrors doctor` checks auto-instrumentation",
+    )
+
+
+def _check_entry_point(env: Mapping[str, str]) -> Check:
+    found = [
+        entry_point
+        for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if entry_point.value == ENTRY_POINT_VALUE
+    ]
+    if not found:
+        return Check(
+            "entry point",
+            Status.ERROR,
+            f"no {ENTRY_POINT_GROUP} entry point for {ENTRY_POINT_VALUE}: opentelemetry-instrument will not load it",
+            "install the package (pip install otel-aierrors), not just put its source on sys.path",
+        )
+    disabled = {name.strip() for name in env.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",")}
+    if found[0].name in disabled or "*" in disabled:
+        return Check(
+            "entry point",
+            Status.ERROR,
+            f"registered as {found[0].name!r} but disabled by OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
+            f"remove {found[0].name!r} from OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
+        )
+    return Check("entry point", Status.OK, f"registered as {found[0].name!r} in {ENTRY_POINT_GROUP}")
+
+
+# --- the OpenTelemetry SDK and where it sends ------------------------------------------
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _protocol(env: Mapping[str, str], signal: str) -> str:
+    return env.get(
+        f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", env.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    )
+
+
+def _exporter_names(env: Mapping[str, str], signal: str) -> list[str]:
+    names = [name.strip().lower() for name in env.get(f"OTEL_{signal.upper()}_EXPORTER", "otlp").split(",")]
+    return [name for name in names if name]
+
+
+def _check_sdk(env: Mapping[str, str], can_import: Callable[[str], bool], timeout: float) -> list[Check]:
+    from otel_aierrors._setup import sdk_configured
+
+    if _flag(env, "OTEL_SDK_DISABLED", False):
+        return [
+            Check(
+                "OpenTelemetry SDK",
+                Status.ERROR,
+                "OTEL_SDK_DISABLED=true: every span and metric is dropped",
+                "unset OTEL_SDK_DISABLED",
+            )
+        ]
+    if not can_import("opentelemetry.sdk"):
+        return [
+            Check(
+                "OpenTelemetry SDK",
+                Status.ERROR,
+                "opentelemetry-sdk is not installed: the API alone records nothing",
+                "pip install 'otel-aierrors[sdk]'",
+            )
+        ]
+    tracer_set, meter_set = sdk_configured()
+    if tracer_set and meter_set:
+        return [Check("OpenTelemetry SDK", Status.OK, "tracer and meter providers are configured in this process")]
+    if not _flag(env, "OTEL_AIERRORS_AUTO_SETUP", True):
+        return [
+            Check(
+                "OpenTelemetry SDK",
+                Status.WARN,
+                "no SDK providers are set in this process and OTEL_AIERRORS_AUTO_SETUP=false: "
+                "instrument() emits into no-op providers unless the application sets them first",
+                "configure TracerProvider/MeterProvider before instrument(), or unset OTEL_AIERRORS_AUTO_SETUP",
+            )
+        ]
+    checks = [
+        Check(
+            "OpenTelemetry SDK",
+            Status.OK,
+            "no providers set yet; instrument() will configure the SDK from OTEL_* (otel_aierrors._setup)",
+        )
+    ]
+    signals = {signal: _exporter_names(env, signal) for signal in ("traces", "metrics")}
+    exported = {signal: [name for name in names if name != "none"] for signal, names in signals.items()}
+    for signal, names in signals.items():
+        checks.append(_check_exporters(env, signal, names, can_import))
+    if not any(exported.values()):
+        checks.append(
+            Check(
+                "destination",
+                Status.ERROR,
+                "OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER are both 'none': nothing leaves the process",
+                "unset them (otlp is the default) or set them to otlp or console",
+            )
+        )
+        return checks
+    #: (scheme, host, port, protocol) to the first URL there and the signals sent to it.
+    collectors: dict[tuple[str, str, int, str], tuple[str, list[str]]] = {}
+    for signal, names in exported.items():
+        if "otlp" in names:
+            endpoint, protocol = _endpoint(env, signal), _protocol(env, signal)
+            collectors.setdefault((*_address(endpoint, protocol), protocol), (endpoint, []))[1].append(signal)
+            default = "" if _endpoint_variable(env, signal) else " (the default; OTEL_EXPORTER_OTLP_ENDPOINT is unset)"
+            checks.append(Check(f"{signal} destination", Status.INFO, f"OTLP {protocol} to {endpoint}{default}"))
+        if "console" in names:
+            checks.append(Check(f"{signal} destination", Status.INFO, "the console (stdout) exporter"))
+    for (_, _, _, protocol), (endpoint, sent) in collectors.items():
+        check = probe_endpoint(endpoint, protocol, timeout=timeout)
+        if len(collectors) > 1:
+            check = replace(check, name=f"collector ({', '.join(sent)})")
+        checks.append(check)
+    return checks
+
+
+def _check_exporters(env: Mapping[str, str], signal: str, names: list[str], can_import: Callable[[str], bool]) -> Check:
+    unknown = [name for name in names if name not in _KNOWN_EXPORTERS]
+    variable = f"OTEL_{signal.upper()}_EXPORTER"
+    if unknown:
+        return Check(
+            f"{signal} exporter",
+            Status.ERROR,
+            f"{variable}={','.join(names)}: {', '.join(unknown)} is not an exporter the auto-setup knows "
+            "(otlp, console, none), so nothing is exported for it",
+            "use otlp or console, or configure that exporter yourself before instrument()",
+        )
+    if "otlp" in names:
+        protocol = _protocol(env, signal)
+        module = _EXPORTER_MODULES.get((signal, "grpc" if protocol == "grpc" else "http/protobuf"))
+        if module is not None and not can_import(module):
+            package = "opentelemetry-exporter-otlp-proto-" + ("grpc" if protocol == "grpc" else "http")
+            return Check(
+                f"{signal} exporter",
+                Status.ERROR,
+                f"the OTLP {protocol} exporter is missing ({package} is not installed): {signal} are dropped",
+                "pip install 'otel-aierrors[sdk]'",
+            )
+        if protocol not in ("grpc", "http/protobuf"):
+            return Check(
+                f"{signal} exporter",
+                Status.WARN,
+                f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol} is not supported; http/protobuf is used instead",
+                "set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or grpc",
+            )
+    if names == ["none"]:
+        return Check(f"{signal} exporter", Status.WARN, f"{variable}=none: no {signal} are exported")
+    return Check(
+        f"{signal} exporter",
+        Status.OK,
+        f"{', '.join(names)}" + (f" ({_protocol(env, signal)})" if "otlp" in names else ""),
+    )
+
+
+def _endpoint_variable(env: Mapping[str, str], signal: str) -> str | None:
+    for variable in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        if env.get(variable, "").strip():
+            return variable
+    return None
+
+
+def otlp_endpoint(signal: str, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(URL, protocol) the OTLP exporter of ``signal`` (``traces`` or ``metrics``) sends to."""
+    env = os.environ if environ is None else environ
+    return _endpoint(env, signal), _protocol(env, signal)
+
+
+def _endpoint(env: Mapping[str, str], signal: str) -> str:
+    """The URL the OTLP exporter of ``signal`` sends to, as the exporters compute it."""
+    grpc = _protocol(env, signal) == "grpc"
+    specific = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
+    if specific:
+        return specific
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if grpc:
+        return base or "http://localhost:4317"
+    base = base or "http://localhost:4318"
+    return base.rstrip("/") + f"/v1/{signal}"
+
+
+def probe_endpoint(endpoint: str, protocol: str, *, timeout: float = DEFAULT_TIMEOUT) -> Check:
+    """Whether ``endpoint`` answers: a TCP connect, then for OTLP/HTTP an empty export request.
+
+    Runs in a daemon thread joined with a deadline, so even a name lookup that
+    hangs cannot hold the command.
+    """
+    result: list[Check] = []
+    worker = threading.Thread(
+        target=lambda: result.append(_probe(endpoint, protocol, timeout)), name="doctor-probe", daemon=True
+    )
+    worker.start()
+    worker.join(3 * timeout + 0.5)
+    if result:
+        return result[0]
+    return Check(
+        "collector",
+        Status.ERROR,
+        f"{endpoint} did not answer within {3 * timeout + 0.5:g} s (name resolution or connect hangs)",
+        "check the host name and that a collector runs there",
+    )
+
+
+def _probe(endpoint: str, protocol: str, timeout: float) -> Check:
+    _, host, port = _address(endpoint, protocol)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as error:
+        return Check(
+            "collector",
+            Status.ERROR,
+            f"nothing answers at {host}:{port} ({_reason(error)}): exports fail and telemetry is dropped",
+            "start a collector there (e.g. the compose stack) or point OTEL_EXPORTER_OTLP_ENDPOINT at one",
+        )
+    if protocol == "grpc":
+        return Check(
+            "collector", Status.OK, f"{host}:{port} accepts connections (gRPC; the export itself is not tried)"
+        )
+    request = urllib.request.Request(
+        endpoint, data=b"", method="POST", headers={"Content-Type": "application/x-protobuf"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (OSError, ValueError) as error:
+        hint = " (4317 is the gRPC port: set OTEL_EXPORTER_OTLP_PROTOCOL=grpc or use 4318)" if port == 4317 else ""
+        return Check(
+            "collector",
+            Status.ERROR,
+            f"{host}:{port} accepts connections but did not answer as OTLP/HTTP ({_reason(error)}){hint}",
+            "check the port and OTEL_EXPORTER_OTLP_PROTOCOL",
+        )
+    if 200 <= status < 300:
+        return Check("collector", Status.OK, f"{endpoint} accepted an empty OTLP export (HTTP {status})")
+    if status == 404:
+        return Check(
+            "collector",
+            Status.ERROR,
+            f"{endpoint} answered 404: nothing serves OTLP on that path",
+            "OTEL_EXPORTER_OTLP_ENDPOINT is the base URL (http://host:4318); the exporter appends /v1/traces itself",
+        )
+    return Check(
+        "collector",
+        Status.WARN,
+        f"{endpoint} answered HTTP {status} to an empty OTLP export",
+        "a proxy or an authenticating gateway may sit in front of the collector (OTEL_EXPORTER_OTLP_HEADERS)",
+    )
+
+
+def _address(endpoint: str, protocol: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an endpoint URL, with the OTLP default ports."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+    default_port = 443 if parts.scheme == "https" else 4317 if protocol == "grpc" else 4318
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        port = default_port
+    return parts.scheme, parts.hostname or "localhost", port
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, urllib.error.URLError) and error.reason is not None:
+        return str(error.reason)
+    return str(error) or type(error).__name__
+
+
+def _check_environment(env: Mapping[str, str]) -> Check:
+    names = sorted(name for name in env if name.startswith("OTEL_") and not name.startswith("_"))
+    if not names:
+        return Check("environment", Status.INFO, "no OTEL_* variables are set (defaults apply)")
+    shown = [f"{name}={_shown_value(name, env[name])}" for name in names]
+    return Check("environment", Status.INFO, f"{len(names)} OTEL_* variables set", "\n".join(shown))
+
+
+def _shown_value(name: str, value: str) -> str:
+    if any(marker in name for marker in _SECRET_MARKERS):
+        return "[REDACTED]" if value else ""
+    return redact(value)
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# --- printing ------------------------------------------------------------------------------
+_MARKS: Final = {Status.OK: "✓", Status.INFO: "·", Status.WARN: "!", Status.ERROR: "✗"}
+_COLORS: Final = {Status.OK: "green", Status.INFO: "blue", Status.WARN: "yellow", Status.ERROR: "red"}
+
+
+def render(checks: list[Check], console: Any) -> None:
+    """Print the checks as a rich table, then a one-line verdict."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_header=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("finding")
+    for check in checks:
+        color = _COLORS[check.status]
+        finding = escape(check.summary)
+        if check.detail:
+            finding += f"\n[dim]{escape(check.detail)}[/dim]"
+        table.add_row(f"[{color}]{_MARKS[check.status]}[/{color}]", check.name, finding)
+    console.print(table)
+    console.print(_verdict(checks))
+
+
+def render_plain(checks: list[Check], write: Callable[[str], None]) -> None:
+    """The same as `render`, without rich."""
+    for check in checks:
+        write(f"[{check.status.value}] {check.name}: {check.summary}")
+        for line in check.detail.splitlines():
+            write(f"        {line}")
+    write(_verdict(checks))
+
+
+def _verdict(checks: list[Check]) -> str:
+    errors = [check.name for check in checks if check.status is Status.ERROR]
+    if errors:
+        return f"{len(errors)} problem(s) found: {', '.join(errors)}"
+    return "no problems found"

@@ -1,0 +1,177 @@
+"""``otel-aierrors doctor``: each reason for seeing nothing is found, and fails the command."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from otel_aierrors._cli import main
+from otel_aierrors._doctor import Check, Status, diagnose, exit_code, probe_endpoint
+
+from .conftest import FakeCollector, clean_env, closed_port, run_cli
+
+pytestmark = pytest.mark.timeout(60)
+
+HTTP_TRACES = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {check.name: check for check in checks}
+
+
+def errors(checks: list[Check]) -> list[str]:
+    return [check.name for check in checks if check.status is Status.ERROR]
+
+
+def env_with(collector_endpoint: str, **extra: str) -> dict[str, str]:
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": collector_endpoint, **extra}
+
+
+# --- as a command ---------------------------------------------------------------------------
+def test_unreachable_endpoint_fails_with_json_output() -> None:
+    port = closed_port()
+    started = time.monotonic()
+    result = run_cli("doctor", "--json", env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}"))
+    assert time.monotonic() - started < 20
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    collector = next(check for check in document["checks"] if check["name"] == "collector")
+    assert collector["status"] == "error"
+    assert f"127.0.0.1:{port}" in collector["summary"]
+
+
+def test_reachable_collector_passes(collector: FakeCollector) -> None:
+    result = run_cli("doctor", "--json", env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint))
+    document = json.loads(result.stdout)
+    assert result.returncode == 0, json.dumps(document, indent=1)
+    statuses = {check["name"]: check["status"] for check in document["checks"]}
+    assert statuses["collector"] == "ok"
+    assert statuses["openai SDK"] == "ok"
+    assert statuses["entry point"] == "ok"
+    assert statuses["patched now"] == "info"
+    assert collector.received["/v1/traces"] == [b""]
+
+
+def test_rich_output_names_the_problem() -> None:
+    result = run_cli("doctor", env=clean_env(OTEL_SDK_DISABLED="true", COLUMNS="120"))
+    assert result.returncode == 1
+    assert "OTEL_SDK_DISABLED=true" in result.stdout
+    assert "1 problem(s) found: OpenTelemetry SDK" in result.stdout
+
+
+# --- one check at a time, in-process --------------------------------------------------------
+def test_missing_exporter_package(collector: FakeCollector) -> None:
+    checks = diagnose(env_with(collector.endpoint), importable=lambda module: module != HTTP_TRACES)
+    exporter = by_name(checks)["traces exporter"]
+    assert exporter.status is Status.ERROR
+    assert "opentelemetry-exporter-otlp-proto-http is not installed" in exporter.summary
+    assert by_name(checks)["metrics exporter"].status is Status.OK
+    assert exit_code(checks) == 1
+
+
+def test_missing_grpc_exporter_package(collector: FakeCollector) -> None:
+    env = env_with(collector.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+    checks = diagnose(env, importable=lambda module: "grpc" not in module)
+    assert "opentelemetry-exporter-otlp-proto-grpc" in by_name(checks)["metrics exporter"].summary
+    assert exit_code(checks) == 1
+
+
+def test_no_sdk_installed() -> None:
+    checks = diagnose({}, importable=lambda module: module != "opentelemetry.sdk")
+    sdk = by_name(checks)["OpenTelemetry SDK"]
+    assert sdk.status is Status.ERROR and "not installed" in sdk.summary
+    assert "collector" not in by_name(checks)
+    assert exit_code(checks) == 1
+
+
+def test_sdk_disabled() -> None:
+    checks = diagnose({"OTEL_SDK_DISABLED": "true"})
+    assert errors(checks) == ["OpenTelemetry SDK"]
+
+
+def test_nothing_exported() -> None:
+    checks = diagnose({"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
+    assert "destination" in errors(checks)
+
+
+def test_unknown_exporter_name(collector: FakeCollector) -> None:
+    checks = diagnose(env_with(collector.endpoint, OTEL_TRACES_EXPORTER="zipkin"))
+    assert errors(checks) == ["traces exporter"]
+    assert "zipkin" in by_name(checks)["traces exporter"].summary
+
+
+def test_auto_setup_disabled_is_a_warning(collector: FakeCollector) -> None:
+    checks = diagnose(env_with(collector.endpoint, OTEL_AIERRORS_AUTO_SETUP="false"))
+    assert by_name(checks)["OpenTelemetry SDK"].status is Status.WARN
+    assert exit_code(checks) == 0
+
+
+def test_disabled_instrumentation(collector: FakeCollector) -> None:
+    checks = diagnose(env_with(collector.endpoint, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="httpx,aierrors"))
+    assert errors(checks) == ["entry point"]
+
+
+def test_default_endpoint_is_named() -> None:
+    port = closed_port()
+    checks = diagnose({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{port}/v1/traces"}, timeout=0.2)
+    names = by_name(checks)
+    assert names["traces destination"].summary == f"OTLP http/protobuf to http://127.0.0.1:{port}/v1/traces"
+    assert "the default" in names["metrics destination"].summary
+    assert "http://localhost:4318/v1/metrics" in names["metrics destination"].summary
+    collectors = [check for check in checks if check.name.startswith("collector")]
+    assert len(collectors) == 2  # one per host:port
+
+
+def test_patched_now_sees_this_process(telemetry: Any) -> None:
+    assert by_name(diagnose({}, timeout=0.1))["patched now"].status is Status.OK
+
+
+def test_secrets_in_the_environment_are_not_shown(collector: FakeCollector) -> None:
+    env = env_with(collector.endpoint, OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer sk-proj-abcdef0123456789")
+    environment = by_name(diagnose(env))["environment"]
+    assert "sk-proj" not in environment.detail
+    assert "OTEL_EXPORTER_OTLP_HEADERS=[REDACTED]" in environment.detail
+
+
+# --- the probe never hangs ------------------------------------------------------------------
+def test_probe_of_a_silent_listener_is_bounded() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections in the backlog, never answers
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        check = probe_endpoint(f"http://127.0.0.1:{port}/v1/traces", "http/protobuf", timeout=0.3)
+    assert time.monotonic() - started < 2
+    assert check.status is Status.ERROR
+    assert "did not answer as OTLP/HTTP" in check.summary
+
+
+def test_endpoint_with_the_signal_path_is_a_404(collector: FakeCollector) -> None:
+    checks = diagnose(env_with(f"{collector.endpoint}/v1/traces"))
+    assert errors(checks) == ["collector"]
+    assert "answered 404" in by_name(checks)["collector"].summary
+    assert "appends /v1/traces itself" in by_name(checks)["collector"].detail
+
+
+def test_grpc_probe_only_connects(collector: FakeCollector) -> None:
+    check = probe_endpoint(collector.endpoint, "grpc", timeout=0.5)
+    assert check.status is Status.OK
+    assert "gRPC" in check.summary
+
+
+def test_doctor_without_rich_prints_plain_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import otel_aierrors._cli as cli
+
+    monkeypatch.setattr(cli, "_missing", lambda *modules: "rich" if "rich" in modules else None)
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert main(["doctor"]) == 1
+    captured = capsys.readouterr()
+    assert "[error] OpenTelemetry SDK: OTEL_SDK_DISABLED=true" in captured.out
+    assert "otel-aierrors[cli]" in captured.err
