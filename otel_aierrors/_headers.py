@@ -98,9 +98,7 @@ def read_headers(raw: Iterable[tuple[bytes, bytes]], *, with_retry_after: bool) 
     )
 
 
-def parse_retry_after(
-    retry_after_ms: str | None, retry_after: str | None, now: float | None = None
-) -> float | None:
+def parse_retry_after(retry_after_ms: str | None, retry_after: str | None, now: float | None = None) -> float | None:
     """Seconds to wait, from ``retry-after-ms``, ``retry-after`` seconds or an HTTP-date.
 
     Args:

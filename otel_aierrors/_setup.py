@@ -27,9 +27,7 @@ __all__ = ["configure_sdk_if_unset", "sdk_configured"]
 
 def sdk_configured() -> tuple[bool, bool]:
     """Whether global SDK (not proxy / no-op) tracer and meter providers are set."""
-    tracer_set = not isinstance(
-        trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
-    )
+    tracer_set = not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
     meter_provider = metrics.get_meter_provider()
     meter_set = type(meter_provider).__name__ not in ("_ProxyMeterProvider", "NoOpMeterProvider")
     return tracer_set, meter_set

@@ -82,9 +82,7 @@ class _StreamState:
             summary = self.summary.to_summary()
             if not summary.finish_reasons:
                 summary.soft_failure = None
-            self.call.end_ok(
-                summary, {n.STREAM_CHUNKS: self.summary.chunks, n.STREAM_ABANDONED: True}, abandoned=True
-            )
+            self.call.end_ok(summary, {n.STREAM_CHUNKS: self.summary.chunks, n.STREAM_ABANDONED: True}, abandoned=True)
         except Exception:
             report_internal_error("ending an abandoned stream span")
 
@@ -282,8 +280,6 @@ def wrap_stream(result: Any, call: CallRecord, is_async: bool, read_chunk: Chunk
         import inspect
 
         async_parse = inspect.iscoroutinefunction(result.parse)
-        return (TracedAsyncRawResponse if async_parse else TracedRawResponse)(
-            result, state, read_chunk, is_async
-        )
+        return (TracedAsyncRawResponse if async_parse else TracedRawResponse)(result, state, read_chunk, is_async)
     state.finish_ok()
     return result

@@ -199,9 +199,7 @@ def _summarize_choices(result: Any, choices: list[Any]) -> ResponseSummary:
         message = getattr(first, "message", None)
         if message is not None:
             content = getattr(message, "content", None)
-            has_tool_call = bool(
-                getattr(message, "tool_calls", None) or getattr(message, "function_call", None)
-            )
+            has_tool_call = bool(getattr(message, "tool_calls", None) or getattr(message, "function_call", None))
             has_refusal = bool(getattr(message, "refusal", None))
         else:  # legacy completions
             content = getattr(first, "text", None)

@@ -77,9 +77,7 @@ async def _async_error_body(response: Any) -> bytes | None:
         return None
 
 
-def traced_send(
-    wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
+def traced_send(wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     attempt = _start_attempt(instance, args, kwargs)
     if attempt is None:
         return wrapped(*args, **kwargs)
