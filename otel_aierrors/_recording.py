@@ -35,6 +35,7 @@ from otel_aierrors._taxonomy import (
     ErrorClass,
     ProviderError,
     classification_of,
+    classify_code,
     classify_status,
     classify_transport_exception,
     parse_error_body,
@@ -306,8 +307,11 @@ class CallRecord:
             self.first_chunk_at = time.perf_counter()
 
     def end_ok(self, summary: ResponseSummary | None, extra: Attributes | None = None, abandoned: bool = False) -> None:
-        """End a call whose response arrived; the summary decides ok or soft failure."""
+        """End a call whose response arrived; the summary decides ok, soft failure or in-band failure."""
         if self._ended:
+            return
+        if summary is not None and summary.failed:
+            self.end_error(classify_code(summary.failure_code, ErrorClass.SERVER_ERROR), None, extra, summary)
             return
         self._ended = True
         attributes = self._common_end_attributes()

@@ -41,6 +41,10 @@ class ResponseSummary:
     output_tokens: int | None = None
     #: The soft-failure kind, or None when the response is what was asked for.
     soft_failure: str | None = None
+    #: A hard failure reported inside a 200 (a Responses API ``failed`` status, a
+    #: stream ``error`` event that the SDK does not raise): the provider's code.
+    failure_code: str | None = None
+    failed: bool = False
 
 
 @dataclass(slots=True)
@@ -61,6 +65,8 @@ class StreamSummary:
     saw_refusal: bool = False
     #: Set by streams whose terminal event carries its own verdict (Responses API).
     soft_failure: str | None = None
+    failed: bool = False
+    failure_code: str | None = None
 
     def to_summary(self) -> ResponseSummary:
         reasons = tuple(self.finish_reasons[index] for index in sorted(self.finish_reasons))
@@ -76,7 +82,9 @@ class StreamSummary:
             finish_reasons=reasons,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
-            soft_failure=soft,
+            soft_failure=None if self.failed else soft,
+            failure_code=self.failure_code,
+            failed=self.failed,
         )
 
 

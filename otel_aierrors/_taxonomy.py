@@ -241,6 +241,12 @@ def classify_status(
     return Classification(error_class, _retryable(error_class, provider_error.retryable, should_retry_header))
 
 
+def classify_code(code: str | None, default: ErrorClass) -> Classification:
+    """Classify a failure reported inside a successful response, by its code alone."""
+    found = _class_from_tokens(ProviderError(code=code)) if code else None
+    return classification_of(found or default)
+
+
 def classification_of(error_class: ErrorClass) -> Classification:
     """The default verdict for a class known without any response."""
     return Classification(error_class, error_class.retryable)

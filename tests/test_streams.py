@@ -199,3 +199,18 @@ def test_the_stream_is_still_the_sdk_stream(chaos: ChaosServer, telemetry: Telem
             first = next(iter(stream))
         assert first.object == "chat.completion.chunk"
     assert telemetry.call_span().attributes["aierrors.stream.abandoned"] is True
+
+
+@pytest.mark.parametrize("event", ["error", "failed", "both"])
+def test_a_responses_stream_that_fails_in_band_is_an_error(
+    streams: StreamDriver, telemetry: Telemetry, event: str
+) -> None:
+    """The SDK yields Responses ``error`` / ``response.failed`` events instead of raising them."""
+    streams.consume(f"stream_error;after=2;code=server_overloaded;event={event}", api="responses")
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "error"
+    assert call.attributes["aierrors.error.class"] == "overloaded"
+    assert call.status.status_code is StatusCode.ERROR
+    assert "aierrors.soft_failure" not in call.attributes
+    assert telemetry.count("aierrors.calls", aierrors__outcome="error", aierrors__error__class="overloaded") == 1

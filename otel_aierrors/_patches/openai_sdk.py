@@ -248,7 +248,10 @@ def _summarize_response_api(result: Any) -> ResponseSummary:
             elif getattr(part, "text", None):
                 has_content = True
     usage = getattr(result, "usage", None)
+    failed = status == "failed"
     return ResponseSummary(
+        failed=failed,
+        failure_code=_text(getattr(getattr(result, "error", None), "code", None)) if failed else None,
         response_id=_text(getattr(result, "id", None)),
         response_model=_text(getattr(result, "model", None)),
         finish_reasons=(finish,) if finish else (),
@@ -293,6 +296,10 @@ def read_chunk(summary: StreamSummary, chunk: Any) -> None:
     event_type = getattr(chunk, "type", None)
     if event_type == "response.output_text.delta":
         summary.saw_content = True
+    elif event_type == "error":
+        # The SDK yields a Responses ``error`` event instead of raising it.
+        summary.failed = True
+        summary.failure_code = summary.failure_code or _text(getattr(chunk, "code", None))
     elif event_type in _TERMINAL_RESPONSE_EVENTS:
         final = _summarize_response_api(chunk.response)
         summary.response_id = final.response_id
@@ -301,9 +308,12 @@ def read_chunk(summary: StreamSummary, chunk: Any) -> None:
         summary.input_tokens = final.input_tokens
         summary.output_tokens = final.output_tokens
         summary.soft_failure = final.soft_failure
+        if final.failed:
+            summary.failed = True
+            summary.failure_code = summary.failure_code or final.failure_code
 
 
-_TERMINAL_RESPONSE_EVENTS: Final = frozenset({"response.completed", "response.incomplete"})
+_TERMINAL_RESPONSE_EVENTS: Final = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 def _text(value: Any) -> str | None:
