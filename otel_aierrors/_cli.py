@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=20.0,
         help="seconds of workload (default: 20, at most 600)",
     )
+    demo.add_argument(
+        "--scenarios",
+        type=_bounded_int(1, 10_000),
+        default=None,
+        help="run exactly this many scenarios instead of running for --duration (reproducible on any machine)",
+    )
     demo.add_argument("--seed", type=int, default=0, help="seed of the scenario order and delays (default: 0)")
     demo.add_argument(
         "--output-dir",
@@ -170,6 +176,19 @@ def _bounded_float(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -241,6 +260,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     options = DemoOptions(
         duration=args.duration,
+        scenarios=args.scenarios,
         seed=args.seed,
         output_dir=args.output_dir,
         prometheus_port=args.prometheus_port,

@@ -1,3 +1,3 @@
-_instruments = ("openai >= 1.40.0",)
+_instruments = ("openai >= 1.66.0",)
 
 _supports_metrics = True

@@ -51,6 +51,8 @@ class DemoOptions:
     """The command line of ``otel-aierrors demo``."""
 
     duration: float = 20.0
+    #: Run exactly this many scenarios, whatever the time they take (tests, reproducible reports).
+    scenarios: int | None = None
     seed: int = 0
     #: Where the OTLP JSON files and ``report.json`` go; None means the default
     #: (``./aierrors-demo``) when no collector is configured, and no files when one is.
@@ -88,13 +90,15 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
         started = time.monotonic()
         interrupted = False
         with _instrumented(pipeline):
-            with ChaosServer(seed=options.seed, max_seconds=options.duration + _SERVER_GRACE) as server:
+            lifetime = (MAX_DURATION if options.scenarios is not None else options.duration) + _SERVER_GRACE
+            with ChaosServer(seed=options.seed, max_seconds=lifetime) as server:
                 try:
                     with _progress(pipeline, options, err) as hook:
                         run_workload(
                             server.base_url,
                             pipeline.tracer_provider.get_tracer("otel_aierrors.demo", __version__),
                             duration=options.duration,
+                            scenarios=options.scenarios,
                             seed=options.seed,
                             on_scenario=hook,
                         )
