@@ -37,6 +37,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_aierrors import _names as n
+from otel_aierrors import _recording
 from otel_aierrors._recording import CALL_OBSERVER, Attributes, CallObserver, CallRecord, Telemetry, _body_of
 from otel_aierrors._safety import swallow
 from otel_aierrors._taxonomy import ErrorClass, classify_status, classify_transport_exception, parse_error_body
@@ -70,15 +71,17 @@ _telemetry: Telemetry | None = None
 
 
 def activate(telemetry: Telemetry) -> None:
-    """Record scopes into ``telemetry`` (called by ``instrument()``)."""
+    """Record scopes into ``telemetry``, and gateway hops of every call (called by ``instrument()``)."""
     global _telemetry
     _telemetry = telemetry
+    _recording.GATEWAY_HOP_RECORDER = record_gateway_hop
 
 
 def deactivate() -> None:
     """Stop recording scopes (called by ``uninstrument()``); open scopes finish normally."""
     global _telemetry
     _telemetry = None
+    _recording.GATEWAY_HOP_RECORDER = None
 
 
 def active_telemetry() -> Telemetry | None:

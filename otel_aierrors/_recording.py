@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -98,6 +98,10 @@ class CallObserver(Protocol):
 
     def call_ended(self, call: CallRecord) -> None: ...
 
+
+#: Set by `otel_aierrors._fallback` (which builds on this module) when instrumentation
+#: starts: records a gateway hop when a response names another model than requested.
+GATEWAY_HOP_RECORDER: Callable[[CallRecord, CallObserver | None, Attributes], None] | None = None
 
 #: Set by a fallback scope while it is open; None almost always.
 CALL_OBSERVER: contextvars.ContextVar[CallObserver | None] = contextvars.ContextVar(
@@ -192,19 +196,17 @@ class Telemetry:
         #: When the rate-limit gauge was last set, per (operation, model, server) series.
         self._ratelimit_recorded_at: dict[tuple[AttributeValue, ...], float] = {}
 
-    def record_ratelimit(
-        self, base: Mapping[str, AttributeValue], headers: AttemptHeaders, now: float, urgent: bool
-    ) -> None:
-        """Set the remaining-budget gauge, at most once per second per series on success.
+    def record_ratelimit(self, base: Mapping[str, AttributeValue], headers: AttemptHeaders, now: float) -> None:
+        """Set the remaining-budget gauge, at most once per second per series.
 
-        A gauge exports only its last value, so setting it on every successful
-        attempt costs two metric records per call for nothing; an error, or an
-        exhausted budget, is always recorded at once.
+        A gauge exports only its last value, so setting it on every attempt
+        costs two metric records per attempt for nothing; an exhausted budget
+        is always recorded at once.
         """
         key = (base[n.GEN_AI_OPERATION_NAME], base[n.GEN_AI_REQUEST_MODEL], base[n.SERVER_ADDRESS])
         exhausted = headers.remaining_requests == 0 or headers.remaining_tokens == 0
         last = self._ratelimit_recorded_at.get(key)
-        if not (urgent or exhausted) and last is not None and now - last < RATELIMIT_GAUGE_INTERVAL:
+        if not exhausted and last is not None and now - last < RATELIMIT_GAUGE_INTERVAL:
             return
         self._ratelimit_recorded_at[key] = now
         gauge = self.instruments.ratelimit_remaining
@@ -320,6 +322,8 @@ class CallRecord:
         self.outcome = n.OUTCOME_SOFT_FAILURE if soft else n.OUTCOME_OK
         attributes[n.OUTCOME] = self.outcome
         calls_attributes[n.OUTCOME] = self.outcome
+        if self.target.stream:
+            calls_attributes[n.STREAM] = True
         if summary is not None:
             self._summary_attributes(summary, attributes, calls_attributes)
         if abandoned:
@@ -351,6 +355,8 @@ class CallRecord:
         calls_attributes[n.OUTCOME] = n.OUTCOME_ERROR
         calls_attributes[n.ERROR_CLASS] = error_value
         calls_attributes[n.RETRYABLE] = classification.retryable
+        if self.target.stream:
+            calls_attributes[n.STREAM] = True
         if summary is not None:
             self._summary_attributes(summary, attributes, calls_attributes)
         if extra:
@@ -421,14 +427,17 @@ class CallRecord:
             ttfc = self.first_chunk_at - self.start
             span_attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
             instruments.time_to_first_chunk.record(ttfc, self._metric_attributes)
-        if self.response_model is not None and self.response_model != self.target.request_model:
-            # Imported here: _fallback builds on this module. Never raises.
-            from otel_aierrors._fallback import record_gateway_hop
-
-            record_gateway_hop(self, self._observer, span_attributes)
+        if (
+            self.response_model is not None
+            and self.response_model != self.target.request_model
+            and GATEWAY_HOP_RECORDER is not None
+        ):
+            GATEWAY_HOP_RECORDER(self, self._observer, span_attributes)
         self.span.set_attributes(span_attributes)
         self.span.end()
-        instruments.calls.add(1, calls_attributes)
+        # In the span's context, so that exemplars lead from a metric to this trace.
+        context = self.span_context
+        instruments.calls.add(1, calls_attributes, context)
         duration_attributes = self._metric_attributes
         if error_type is not None or self.target.server_port:
             duration_attributes = dict(duration_attributes)
@@ -436,7 +445,7 @@ class CallRecord:
                 duration_attributes[n.SERVER_PORT] = self.target.server_port
             if error_type is not None:
                 duration_attributes[n.ERROR_TYPE] = error_type
-        instruments.operation_duration.record(end - self.start, duration_attributes)
+        instruments.operation_duration.record(end - self.start, duration_attributes, context)
         if summary is not None:
             if summary.input_tokens is not None:
                 instruments.token_usage.record(
@@ -453,7 +462,7 @@ class CallRecord:
 class AttemptRecord:
     """One HTTP attempt of a call: a child span and its metric records."""
 
-    __slots__ = ("backoff", "call", "number", "span", "start", "wasted")
+    __slots__ = ("backoff", "call", "context", "number", "span", "start", "wasted")
 
     def __init__(
         self,
@@ -491,10 +500,11 @@ class AttemptRecord:
             kind=SpanKind.CLIENT,
             attributes=attributes,
         )
+        self.context = trace.set_span_in_context(self.span, call.span_context)
 
     def activate(self) -> object:
         """Make the attempt span current, so HTTP-level instrumentations nest under it."""
-        return otel_context.attach(trace.set_span_in_context(self.span, self.call.span_context))
+        return otel_context.attach(self.context)
 
     @staticmethod
     def deactivate(token: object) -> None:
@@ -555,15 +565,15 @@ class AttemptRecord:
         self.span.set_attributes(attributes)
         self.span.end()
         instruments = call.telemetry.instruments
-        instruments.attempts.add(1, metric_attributes)
-        instruments.attempt_duration.record(end - self.start, metric_attributes)
+        instruments.attempts.add(1, metric_attributes, self.context)
+        instruments.attempt_duration.record(end - self.start, metric_attributes, self.context)
         base = call.metric_attributes
         if self.number > 1:
             instruments.retry_backoff.record(self.backoff, base)
         if headers.retry_after is not None:
             instruments.retry_after.record(max(0.0, headers.retry_after), base)
         if headers.remaining_requests is not None or headers.remaining_tokens is not None:
-            call.telemetry.record_ratelimit(base, headers, end, urgent=classification is not None)
+            call.telemetry.record_ratelimit(base, headers, end)
 
 
 def _header_attributes(headers: AttemptHeaders, attributes: Attributes) -> None:

@@ -62,8 +62,10 @@ class Telemetry:
             attempts = [s for s in attempts if s.parent is not None and s.parent.span_id == call.context.span_id]
         return sorted(attempts, key=lambda s: s.attributes["aierrors.attempt.number"])
 
-    def points(self, name: str) -> list[Any]:
-        data = self.reader.get_metrics_data()
+    def points(self, name: str, data: Any = None) -> list[Any]:
+        """Data points of metric ``name``; pass ``data`` from one ``reader.get_metrics_data()``
+        to read several metrics from one collection (a collection resets exemplars)."""
+        data = data if data is not None else self.reader.get_metrics_data()
         found: list[Any] = []
         if data is None:
             return found

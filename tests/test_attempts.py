@@ -251,3 +251,38 @@ def test_no_api_key_is_exported_even_when_the_provider_echoes_it(sdk: SDK, telem
     assert "[REDACTED]" in exported
     assert API_KEY not in exported
     assert API_KEY[:20] not in exported
+
+
+def test_metric_exemplars_lead_to_the_call_and_attempt_spans(sdk: SDK, telemetry: Telemetry) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        sdk.call(script="auth", max_retries=0)
+
+    call = telemetry.call_span()
+    attempt = telemetry.attempt_spans(call)[0]
+    collected = telemetry.reader.get_metrics_data()
+    (calls_point,) = telemetry.points("aierrors.calls", collected)
+    (attempts_point,) = telemetry.points("aierrors.attempts", collected)
+    (duration_point,) = telemetry.points("gen_ai.client.operation.duration", collected)
+    assert {e.span_id for e in duration_point.exemplars} == {call.context.span_id}
+    assert {e.span_id for e in calls_point.exemplars} == {call.context.span_id}
+    assert {e.span_id for e in attempts_point.exemplars} == {attempt.context.span_id}
+    assert {e.trace_id for e in attempts_point.exemplars} == {call.context.trace_id}
+
+
+def test_the_rate_limit_gauge_is_set_at_most_once_a_second_unless_exhausted(sdk: SDK, telemetry: Telemetry) -> None:
+    sdk.call(script="ok;remaining_requests=50")
+    sdk.call(script="ok;remaining_requests=40")
+    (point,) = [
+        p
+        for p in telemetry.points("aierrors.ratelimit.remaining")
+        if p.attributes["aierrors.ratelimit.kind"] == "requests"
+    ]
+    assert point.value == 50  # the second success within a second was not recorded
+    with pytest.raises(openai.RateLimitError):
+        sdk.call(script="rate_limit;remaining_requests=0;retry_after_ms=1", max_retries=0)
+    (point,) = [
+        p
+        for p in telemetry.points("aierrors.ratelimit.remaining")
+        if p.attributes["aierrors.ratelimit.kind"] == "requests"
+    ]
+    assert point.value == 0  # an exhausted budget is recorded at once

@@ -214,3 +214,9 @@ def test_a_responses_stream_that_fails_in_band_is_an_error(
     assert call.status.status_code is StatusCode.ERROR
     assert "aierrors.soft_failure" not in call.attributes
     assert telemetry.count("aierrors.calls", aierrors__outcome="error", aierrors__error__class="overloaded") == 1
+
+
+def test_streamed_calls_are_labelled_on_the_calls_counter(streams: StreamDriver, telemetry: Telemetry) -> None:
+    streams.consume("ok")
+
+    assert telemetry.count("aierrors.calls", aierrors__stream=True) == 1
