@@ -317,16 +317,17 @@ def _answer_alerts(scale: Scale) -> list[Rule]:
         _alert(
             "AIErrorsStreamInterruptions",
             (
-                f'sum by ({_SLO_BY}) (rate({c.CALLS}{{aierrors_error_class="stream_interrupted"}}[{ratio}]))\n'
+                f"sum by ({_SLO_BY}) "
+                f'(rate({c.CALLS}{{aierrors_stream="true", aierrors_error_class="stream_interrupted"}}[{ratio}]))\n'
                 f"/\n"
-                f"sum by ({_SLO_BY}) (rate({c.CALLS}[{ratio}]))\n"
+                f'sum by ({_SLO_BY}) (rate({c.CALLS}{{aierrors_stream="true"}}[{ratio}]))\n'
                 f"> {_number(t.stream_interrupted_ratio)}\n"
             ),
             scale(t.ratio_for),
             "warning",
             "Streams from a model break after they started.",
             (
-                f"{{{{ $value | humanizePercentage }}}} of the calls to {_WHERE_MODEL} were streams that broke "
+                f"{{{{ $value | humanizePercentage }}}} of the streamed calls to {_WHERE_MODEL} broke "
                 f"after the first chunk over the last {t.ratio_window}."
             ),
         )
