@@ -109,8 +109,7 @@ def test_connection_refused_is_a_connection_error_per_attempt(sdk: SDK, telemetr
     ],
     ids=["retry-after-ms", "retry-after-seconds", "retry-after-http-date"],
 )
-def test_retry_after_in_its_three_forms(telemetry: Telemetry, chaos, script: str, expected: float) -> None:
-    sdk = SDK("sync", chaos.base_url)
+def test_retry_after_in_its_three_forms(sdk: SDK, telemetry: Telemetry, script: str, expected: float) -> None:
     with pytest.raises(openai.RateLimitError):
         sdk.call(script=script, max_retries=0)
 

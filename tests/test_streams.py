@@ -220,3 +220,39 @@ def test_streamed_calls_are_labelled_on_the_calls_counter(streams: StreamDriver,
     streams.consume("ok")
 
     assert telemetry.count("aierrors.calls", aierrors__stream=True) == 1
+
+
+def test_async_with_streaming_response_stream_is_traced(chaos: ChaosServer, telemetry: Telemetry) -> None:
+    async def run() -> list[Any]:
+        async with (
+            openai.AsyncOpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client,
+            client.chat.completions.with_streaming_response.create(
+                stream=True, extra_headers={"x-chaos-script": "ok;chunks=3;finish_reason=length"}, **CHAT
+            ) as response,
+        ):
+            return [chunk async for chunk in await response.parse()]
+
+    chunks = asyncio.run(run())
+
+    assert chunks
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.soft_failure"] == "truncated"
+    assert "aierrors.stream.abandoned" not in call.attributes
+
+
+def test_async_with_raw_response_stream_is_traced(chaos: ChaosServer, telemetry: Telemetry) -> None:
+    async def run() -> list[Any]:
+        async with openai.AsyncOpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client:
+            raw = await client.chat.completions.with_raw_response.create(
+                stream=True, extra_headers={"x-chaos-script": "stream_cut;after=2"}, **CHAT
+            )
+            chunks: list[Any] = []
+            with pytest.raises(Exception):  # noqa: B017 - 2.x raises httpx's error, 3.x wraps it
+                async for chunk in raw.parse():
+                    chunks.append(chunk)
+            return chunks
+
+    assert len(asyncio.run(run())) == 2
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.error.class"] == "stream_interrupted"
+    assert call.attributes["aierrors.stream.chunks"] == 2
