@@ -1,0 +1,71 @@
+"""Turning rounds into figures: per-round means, paired differences, percentiles.
+
+Owns the one statistical choice of the harness, so it is stated once: a variant's cost is
+the difference between its per-call mean in a round and the per-call mean of the bare SDK
+*in the same environment and the same round* (the two ran back to back, A B A B). The
+median of those paired differences is the headline; their 95th percentile shows how
+stable it is. Pairing cancels drift (thermal, noisy neighbours) that hits both alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+__all__ = ["Overhead", "mean", "median", "overhead", "percentile"]
+
+
+def mean(values: Sequence[float]) -> float:
+    """Arithmetic mean; NaN for no values."""
+    return sum(values) / len(values) if values else math.nan
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100), linearly interpolated; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median(values: Sequence[float]) -> float:
+    """The 50th percentile."""
+    return percentile(values, 50)
+
+
+class Overhead(NamedTuple):
+    """What a variant adds to the bare SDK in one scenario, in microseconds per call."""
+
+    #: Median over rounds of the bare SDK's per-call mean.
+    bare_us: float
+    #: Median over rounds of the variant's per-call mean.
+    variant_us: float
+    #: Median of the paired per-round differences (variant - bare).
+    added_us: float
+    #: 95th percentile of the same paired differences.
+    added_p95_us: float
+    #: ``(bare_us + added_us) / bare_us``: the paired median as a factor, so both agree.
+    ratio: float
+    #: Rounds that entered the figure.
+    rounds: int
+
+
+def overhead(variant_means_ns: Sequence[float], bare_means_ns: Sequence[float]) -> Overhead:
+    """Pair rounds by index (both lists hold one per-call mean per round)."""
+    pairs = list(zip(variant_means_ns, bare_means_ns, strict=False))
+    differences = [(variant - bare) / 1000 for variant, bare in pairs]
+    bare_us = median([bare for _, bare in pairs]) / 1000
+    variant_us = median([variant for variant, _ in pairs]) / 1000
+    added_us = median(differences)
+    return Overhead(
+        bare_us=bare_us,
+        variant_us=variant_us,
+        added_us=added_us,
+        added_p95_us=percentile(differences, 95),
+        ratio=(bare_us + added_us) / bare_us if bare_us else math.nan,
+        rounds=len(pairs),
+    )

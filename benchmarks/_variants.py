@@ -1,0 +1,202 @@
+"""What is compared: the variants, the virtual environment each runs in, and their setup.
+
+Owns one table (``VARIANTS``) read by both sides: the driver uses it to build virtual
+environments and pair each instrumented variant with the bare SDK of the same
+environment; the worker uses it to instrument itself. Peer packages are imported only
+inside ``setup()``, so importing this module needs nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+__all__ = [
+    "PEER_VENVS",
+    "VARIANTS",
+    "VENVS",
+    "Installed",
+    "Variant",
+    "VariantUnavailable",
+    "VenvSpec",
+]
+
+
+class VariantUnavailable(Exception):
+    """The variant cannot run here (not written yet, not importable); the run goes on."""
+
+
+@dataclass
+class Installed:
+    """A variant after setup, with what it cost to get there."""
+
+    #: Seconds spent importing the instrumentation package(s).
+    import_s: float = 0.0
+    #: Seconds spent in ``instrument()`` (or ``openlit.init()``).
+    instrument_s: float = 0.0
+    #: Called once per HTTP attempt by the transport (floor only).
+    observer: Callable[[Any], None] | None = None
+    #: Wraps a sync call (floor only).
+    wrap: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None
+    #: Wraps an async call (floor only).
+    wrap_async: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None
+
+
+class VenvSpec(NamedTuple):
+    """A virtual environment under ``benchmarks/.venvs/<name>``."""
+
+    #: Directory name, also used in reports.
+    name: str
+    #: pip requirements besides ``openai`` and ``opentelemetry-sdk`` (always installed).
+    requirements: tuple[str, ...]
+    #: ``openai`` caps tried in order until the peer emits spans; ``""`` means no cap.
+    openai_caps: tuple[str, ...] = ("",)
+    #: Put the repository root on the worker's ``sys.path`` (our package is not installed).
+    repo_on_path: bool = False
+
+
+class Variant(NamedTuple):
+    """One thing being timed."""
+
+    #: Identifier for ``--only`` and reports.
+    name: str
+    #: Human label for the report.
+    label: str
+    #: ``VenvSpec.name`` this variant runs in.
+    venv: str
+    #: Distribution whose version the report names (``None``: nothing beyond the SDK).
+    dist: str | None
+    #: Setup function, looked up in this module by name so the table stays importable.
+    setup: str
+
+
+def _timed_import(module: str) -> tuple[Any, float]:
+    start = time.perf_counter()
+    imported = importlib.import_module(module)
+    return imported, time.perf_counter() - start
+
+
+def _instrumentor(module: str, cls: str = "OpenAIInstrumentor") -> Callable[[Any], Installed]:
+    """Setup for a ``BaseInstrumentor`` peer: import it, then ``instrument()`` it."""
+
+    def setup(telemetry: Any) -> Installed:
+        imported, import_s = _timed_import(module)
+        start = time.perf_counter()
+        getattr(imported, cls)().instrument(
+            tracer_provider=telemetry.tracer_provider,
+            meter_provider=telemetry.meter_provider,
+            logger_provider=telemetry.logger_provider,
+        )
+        return Installed(import_s=import_s, instrument_s=time.perf_counter() - start)
+
+    return setup
+
+
+def setup_bare(telemetry: Any) -> Installed:
+    """The SDK alone (the providers exist but nothing uses them)."""
+    return Installed()
+
+
+def setup_floor(telemetry: Any) -> Installed:
+    """The OpenTelemetry SDK emitting our contract with no instrumentation logic."""
+    from _floor import Floor
+
+    floor = Floor(telemetry.tracer_provider, telemetry.meter_provider)
+    return Installed(observer=floor.observe_attempt, wrap=floor.wrap, wrap_async=floor.wrap_async)
+
+
+def setup_ours(telemetry: Any) -> Installed:
+    """This project, as its README tells users to enable it."""
+    try:
+        imported, import_s = _timed_import("otel_aierrors")
+    except Exception as exc:
+        raise VariantUnavailable(f"import otel_aierrors failed: {type(exc).__name__}: {exc}") from exc
+    instrumentor = getattr(imported, "AIErrorsInstrumentor", None)
+    if instrumentor is None:
+        raise VariantUnavailable("otel_aierrors has no AIErrorsInstrumentor yet")
+    start = time.perf_counter()
+    instrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    return Installed(import_s=import_s, instrument_s=time.perf_counter() - start)
+
+
+setup_otel_v2 = _instrumentor("opentelemetry.instrumentation.openai_v2")
+setup_otel_genai = _instrumentor("opentelemetry.instrumentation.genai.openai")
+setup_openllmetry = _instrumentor("opentelemetry.instrumentation.openai")
+setup_openinference = _instrumentor("openinference.instrumentation.openai")
+
+
+def setup_openlit(telemetry: Any) -> Installed:
+    """OpenLIT as its README shows (``openlit.init()``), reusing the global providers.
+
+    Only the pricing table is given as a local file: by default ``init()`` downloads it,
+    and this machine has no internet.
+    """
+    pricing = os.path.join(tempfile.gettempdir(), "otel-aierrors-bench-pricing.json")
+    with open(pricing, "w", encoding="utf-8") as handle:
+        json.dump({"chat": {"gpt-4o-mini": {"promptPrice": 0.00015, "completionPrice": 0.0006}}}, handle)
+    openlit, import_s = _timed_import("openlit")
+    start = time.perf_counter()
+    openlit.init(pricing_json=pricing)
+    return Installed(import_s=import_s, instrument_s=time.perf_counter() - start)
+
+
+#: Virtual environments, in report order. ``main`` holds the bare/floor/ours trio.
+VENVS: tuple[VenvSpec, ...] = (
+    VenvSpec("main", (), repo_on_path=True),
+    # openai-v2 2.4b0 asks for util-genai>=0.4b0 but imports a module that util-genai 1.x
+    # renamed (its successor is genai-openai below), so util-genai stays on 0.x here.
+    VenvSpec(
+        "otel-v2",
+        ("opentelemetry-instrumentation-openai-v2>=2.0b0", "opentelemetry-util-genai>=0.4b0,<1.0b0"),
+        ("", "<3", "<2"),
+    ),
+    VenvSpec("otel-genai", ("opentelemetry-instrumentation-genai-openai>=1.0b0",), ("", "<3", "<2")),
+    VenvSpec("openllmetry", ("opentelemetry-instrumentation-openai",), ("", "<3", "<2")),
+    VenvSpec("openlit", ("openlit",), ("", "<3", "<2")),
+    VenvSpec("openinference", ("openinference-instrumentation-openai",), ("", "<3", "<2")),
+)
+
+#: Environments whose only purpose is a peer (they get a bare baseline of their own).
+PEER_VENVS: tuple[str, ...] = tuple(spec.name for spec in VENVS if spec.name != "main")
+
+#: Every variant, in report order. Each venv also runs ``bare`` (its own baseline).
+VARIANTS: tuple[Variant, ...] = (
+    Variant("bare", "bare SDK (no instrumentation)", "main", None, "setup_bare"),
+    Variant("floor", "floor (OTel SDK emitting our contract)", "main", None, "setup_floor"),
+    Variant("ours", "otel-aierrors (this project)", "main", "otel-aierrors", "setup_ours"),
+    Variant(
+        "otel-v2",
+        "OpenTelemetry openai-v2",
+        "otel-v2",
+        "opentelemetry-instrumentation-openai-v2",
+        "setup_otel_v2",
+    ),
+    Variant(
+        "otel-genai",
+        "OpenTelemetry genai-openai",
+        "otel-genai",
+        "opentelemetry-instrumentation-genai-openai",
+        "setup_otel_genai",
+    ),
+    Variant(
+        "openllmetry",
+        "OpenLLMetry",
+        "openllmetry",
+        "opentelemetry-instrumentation-openai",
+        "setup_openllmetry",
+    ),
+    Variant("openlit", "OpenLIT", "openlit", "openlit", "setup_openlit"),
+    Variant(
+        "openinference",
+        "OpenInference",
+        "openinference",
+        "openinference-instrumentation-openai",
+        "setup_openinference",
+    ),
+)

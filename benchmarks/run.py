@@ -1,0 +1,206 @@
+"""Benchmark harness for otel-aierrors: ``python benchmarks/run.py`` (see BENCHMARKS.md).
+
+The real ``openai`` SDK talks to an in-process transport serving canned answers, so the
+SDK and the instrumentation are all that runs. Every variant lives in its own worker
+process, started once in its own virtual environment and kept alive; the driver asks the
+workers for a round each in turn (A B A B ...), and a variant's cost is its per-call time
+minus that of the bare SDK in the same environment and round. Start-up cost and (with
+``--memory``) a long memory soak are measured in fresh processes.
+
+Not part of the test suite: it takes minutes and its figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _oneshot import measure_memory, measure_startup
+from _pool import BENCH_DIR, REPO_ROOT, say
+from _report import git_state, machine, render
+from _rounds import Slot, our_logic, start_slots, stop, summarize, timing_loop
+from _scenarios import SCENARIOS
+from _variants import VARIANTS, VENVS, Variant
+from _venvs import VenvState, ensure_venv
+
+#: Calls per round for each scenario: about 0.1 s of bare SDK work on the reference machine.
+CALLS_PER_ROUND = {
+    "chat_sync": 200,
+    "chat_async": 200,
+    "retry_sync": 100,
+    "retry_async": 100,
+    "stream_sync": 25,
+    "stream_async": 25,
+}
+PEER_NAMES = tuple(v.name for v in VARIANTS if v.venv != "main")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    names = ", ".join(v.name for v in VARIANTS)
+    parser.add_argument("--only", help=f"comma-separated variants ({names}; 'peers' = all peers)")
+    parser.add_argument("--scenarios", help="comma-separated scenarios: " + ", ".join(s.name for s in SCENARIOS))
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 short rounds, 1 start-up sample")
+    parser.add_argument("--rounds", type=int, help="measured rounds (default 30; --quick: 3)")
+    parser.add_argument("--warmup", type=int, help="warm-up rounds, discarded (default 3; --quick: 1)")
+    parser.add_argument("--scale", type=float, help="multiply calls per round (default 1; --quick: 0.25)")
+    parser.add_argument("--startup-samples", type=int, help="fresh processes per variant (default 5)")
+    parser.add_argument("--no-startup", action="store_true", help="skip the start-up measurement")
+    parser.add_argument("--no-timing", action="store_true", help="skip the interleaved rounds")
+    parser.add_argument("--memory", action="store_true", help="also run the memory soak (a few minutes)")
+    parser.add_argument("--memory-calls", type=int, help="non-streamed calls in the soak (default 100000)")
+    parser.add_argument("--memory-streams", type=int, help="streams in the soak (default 10000)")
+    parser.add_argument("--rebuild", action="store_true", help="recreate the virtual environments")
+    parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="print the report of a stored run and exit")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.rounds = args.rounds if args.rounds is not None else (3 if quick else 30)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
+    args.scale = args.scale if args.scale is not None else (0.25 if quick else 1.0)
+    args.startup_samples = args.startup_samples or (1 if quick else 5)
+    args.memory_calls = args.memory_calls or (5_000 if quick else 100_000)
+    args.memory_streams = args.memory_streams or (500 if quick else 10_000)
+    return args
+
+
+def selected_variants(only: str | None) -> list[Variant]:
+    if not only:
+        return list(VARIANTS)
+    wanted: set[str] = set()
+    for name in only.split(","):
+        name = name.strip()
+        wanted.update(PEER_NAMES if name == "peers" else (name,))
+    unknown = wanted - {v.name for v in VARIANTS}
+    if unknown:
+        raise SystemExit(f"unknown variant(s): {', '.join(sorted(unknown))}")
+    return [v for v in VARIANTS if v.name in wanted]
+
+
+def venv_entries(
+    states: dict[str, VenvState], slots: list[Slot], memory: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    entries = []
+    for name, state in states.items():
+        versions: dict[str, str] = {}
+        for slot in slots:
+            if slot.venv == name:
+                versions.update(slot.versions)
+        if name == "main" and memory and not versions:
+            for result in memory["variants"].values():
+                versions.update(result.get("versions", {}))
+        entries.append(
+            {
+                "name": name,
+                "status": state.status,
+                "reason": state.reason,
+                "openai": versions.get("openai") or state.openai,
+                "tried": state.tried,
+                "versions": versions,
+            }
+        )
+    return entries
+
+
+def previous_timed_run(results_dir: Path) -> dict[str, Any] | None:
+    """The newest earlier run with at least one timed figure (memory-only runs are skipped)."""
+    for path in sorted(results_dir.glob("run-*.json"), reverse=True):
+        try:
+            previous: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if any(r.get("status") == "ok" for v in previous.get("variants", []) for r in v["scenarios"].values()):
+            previous.pop("previous", None)
+            return previous
+    return None
+
+
+def write_results(doc: dict[str, Any], results_dir: Path) -> str:
+    """Write ``latest.md``, ``latest.json`` and a dated JSON copy; return the Markdown."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    latest = results_dir / "latest.json"
+    doc["previous"] = previous_timed_run(results_dir)
+    markdown = render(doc)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    text = json.dumps(doc, indent=1)
+    latest.write_text(text)
+    (results_dir / f"run-{stamp}.json").write_text(text)
+    (results_dir / "latest.md").write_text(markdown)
+    return markdown
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.render:
+        print(render(json.loads(args.render.read_text())))
+        return 0
+    wall = time.monotonic()
+    load_start = os.getloadavg()[0]
+    git_start = git_state(REPO_ROOT)
+    variants = selected_variants(args.only)
+    scenarios = [s.name for s in SCENARIOS]
+    if args.scenarios:
+        scenarios = [name.strip() for name in args.scenarios.split(",")]
+        unknown = set(scenarios) - set(CALLS_PER_ROUND)
+        if unknown:
+            raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    logs = args.results_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    needed = {v.venv for v in variants} | ({"main"} if args.memory else set())
+    states = {
+        spec.name: ensure_venv(spec, BENCH_DIR / ".venvs", REPO_ROOT, logs, args.rebuild, say)
+        for spec in VENVS
+        if spec.name in needed
+    }
+    slots: list[Slot] = []
+    try:
+        if not args.no_timing:
+            slots = start_slots(variants, states, logs, scenarios)
+            calls = {name: max(1, round(CALLS_PER_ROUND[name] * args.scale)) for name in scenarios}
+            timing_loop(slots, calls, args.warmup, args.rounds)
+    finally:
+        for slot in slots:
+            stop(slot)
+    baselines, results = summarize(slots, scenarios, states)
+    startup = {} if args.no_startup else measure_startup(variants, states, slots, args.startup_samples, logs)
+    memory = measure_memory(states, args.memory_calls, args.memory_streams, logs) if args.memory else None
+    labels = {s.name: s.label for s in SCENARIOS}
+    doc: dict[str, Any] = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python benchmarks/run.py" + "".join(f" {shlex.quote(a)}" for a in (argv or sys.argv[1:])),
+        "git": git_start,
+        "git_end": git_state(REPO_ROOT),
+        "machine": machine(),
+        "settings": {
+            "rounds": args.rounds,
+            "warmup": args.warmup,
+            "calls_per_round": {s: max(1, round(CALLS_PER_ROUND[s] * args.scale)) for s in scenarios},
+            "scenarios": scenarios,
+            "scenario_labels": [{"name": s, "label": labels[s]} for s in scenarios],
+            "timing": not args.no_timing,
+        },
+        "venvs": venv_entries(states, slots, memory),
+        "baselines": baselines,
+        "variants": results,
+        "logic": our_logic(slots, scenarios),
+        "startup": startup,
+        "memory": memory,
+        "previous": None,
+    }
+    doc["wall_seconds"] = time.monotonic() - wall
+    doc["load"] = [load_start, os.getloadavg()[0]]
+    markdown = write_results(doc, args.results_dir)
+    print(markdown)
+    say(f"[done] {args.results_dir / 'latest.md'} and latest.json written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
