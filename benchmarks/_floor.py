@@ -9,8 +9,10 @@ Per logical call: one CLIENT span with 11 attributes, one record on
 ``gen_ai.client.operation.duration``, two on ``gen_ai.client.token.usage`` (when the
 answer carries usage) and one add on ``aierrors.calls``. Per HTTP attempt (from the
 transport's observer, so it nests under the call span and runs where a per-attempt hook
-runs): one child span with 8 attributes, one add on ``aierrors.attempts`` and one record
-on ``aierrors.attempt.duration``.
+runs): one child span with the attributes our contract puts on it, one add on
+``aierrors.attempts``, one record on ``aierrors.attempt.duration``, and on a retry the
+``aierrors.retry.backoff`` record, on an error with ``retry-after`` the
+``aierrors.server.retry_after`` record.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["Floor"]
 
 _SERVER = "api.openai.com"
 _PORT = 443
-_URL = "https://api.openai.com/v1/chat/completions"
+_CALL_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "server.address")
 
 
 class Floor:
@@ -42,38 +44,73 @@ class Floor:
         self._calls = meter.create_counter("aierrors.calls", unit="{call}")
         self._attempts = meter.create_counter("aierrors.attempts", unit="{attempt}")
         self._attempt_duration = meter.create_histogram("aierrors.attempt.duration", unit="s")
+        self._backoff = meter.create_histogram("aierrors.retry.backoff", unit="s")
+        self._retry_after = meter.create_histogram("aierrors.server.retry_after", unit="s")
         #: Attempts seen in the current call; read into the call span's attributes.
         self._attempt_index = 0
 
     def observe_attempt(self, reply: CannedReply) -> None:
-        """Transport observer: one child span and two metric records per HTTP attempt."""
+        """Transport observer: one child span and the contract's records per HTTP attempt.
+
+        The span carries as many attributes as ours does for the same reply (the
+        rate-limit headers on every attempt; class, retryability, the provider's
+        code/type/message and ``Retry-After`` on an error), and a retried attempt
+        also records its backoff, an error with ``retry-after`` the delay asked for:
+        the same SDK work, without the logic that derives the values.
+        """
         start = time.perf_counter()
         status = reply.status
-        error_type = str(status) if status >= 400 else None
+        is_error = status >= 400
         attributes: dict[str, Any] = {
+            "aierrors.attempt.number": self._attempt_index + 1,
             "http.request.method": "POST",
-            "url.full": _URL,
+            "gen_ai.operation.name": "chat",
             "server.address": _SERVER,
             "server.port": _PORT,
             "http.response.status_code": status,
-            "http.request.resend_count": self._attempt_index,
-            "openai.request.id": REQUEST_ID,
-            "aierrors.attempt.outcome": "error" if error_type else "ok",
+            "aierrors.request_id": REQUEST_ID,
+            "aierrors.ratelimit.remaining_requests": 9999,
+            "aierrors.ratelimit.remaining_tokens": 29999990,
+            "aierrors.ratelimit.reset_requests": 0.006,
+            "aierrors.ratelimit.reset_tokens": 0.0,
         }
-        span = self._tracer.start_span("POST", kind=SpanKind.CLIENT, attributes=attributes)
-        if error_type is not None:
-            span.set_attribute("error.type", error_type)
-            span.set_status(Status(StatusCode.ERROR))
+        if self._attempt_index:
+            attributes["http.request.resend_count"] = self._attempt_index
+            attributes["aierrors.attempt.backoff"] = 0.0
+        if is_error:
+            attributes.update(
+                {
+                    "aierrors.error.class": "rate_limit",
+                    "aierrors.retryable": True,
+                    "error.type": "rate_limit",
+                    "aierrors.retry_after": 1.0,
+                    "aierrors.provider.error.code": "rate_limit_exceeded",
+                    "aierrors.provider.error.type": "requests",
+                    "aierrors.provider.error.message": "Rate limit reached for gpt-4o-mini on requests per min (RPM).",
+                }
+            )
+        span = self._tracer.start_span("POST chat", kind=SpanKind.CLIENT, attributes=attributes)
+        if is_error:
+            span.set_status(Status(StatusCode.ERROR, "rate_limit"))
         span.end()
-        metric_attributes: dict[str, str | int] = {
+        metric_attributes: dict[str, str | int | bool] = {
+            "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": "openai",
             "gen_ai.request.model": CHAT_MODEL,
+            "server.address": _SERVER,
+            "aierrors.outcome": "error" if is_error else "ok",
             "http.response.status_code": status,
         }
-        if error_type is not None:
-            metric_attributes["error.type"] = error_type
+        if is_error:
+            metric_attributes["aierrors.error.class"] = "rate_limit"
+            metric_attributes["aierrors.retryable"] = True
         self._attempts.add(1, metric_attributes)
         self._attempt_duration.record(time.perf_counter() - start, metric_attributes)
+        base = {key: metric_attributes[key] for key in _CALL_KEYS}
+        if self._attempt_index:
+            self._backoff.record(0.0, base)
+        if is_error:
+            self._retry_after.record(1.0, base)
         self._attempt_index += 1
 
     def _start(self) -> Any:
@@ -94,19 +131,19 @@ class Floor:
         response_model = getattr(result, "model", None) or CHAT_MODEL
         span.set_attributes(
             {
+                "aierrors.attempt.count": self._attempt_index,
+                "aierrors.retry.backoff_total": 0.0,
+                "aierrors.outcome": "ok",
                 "gen_ai.response.model": response_model,
                 "gen_ai.response.id": getattr(result, "id", "") or "",
                 "gen_ai.response.finish_reasons": ("stop",),
-                "aierrors.attempts": self._attempt_index,
             }
         )
         attributes = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": "openai",
             "gen_ai.request.model": CHAT_MODEL,
-            "gen_ai.response.model": response_model,
             "server.address": _SERVER,
-            "server.port": _PORT,
         }
         usage = getattr(result, "usage", None)
         if usage is not None:
@@ -118,8 +155,8 @@ class Floor:
             )
             self._tokens.record(usage.prompt_tokens, {**attributes, "gen_ai.token.type": "input"})
             self._tokens.record(usage.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
-        self._duration.record(time.perf_counter() - start, attributes)
-        self._calls.add(1, {**attributes, "aierrors.outcome": "ok"})
+        self._duration.record(time.perf_counter() - start, {**attributes, "server.port": _PORT})
+        self._calls.add(1, {**attributes, "aierrors.outcome": "ok", "aierrors.finish_reason": "stop"})
 
     def wrap(self, call: Callable[[], Any]) -> Callable[[], Any]:
         """Wrap a sync call: the call span is current while the SDK runs."""

@@ -23,6 +23,7 @@ Nothing here raises into the application: the scopes' own work runs inside
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import os
 import re
@@ -113,6 +114,7 @@ def model_family(model: str) -> str:
         name = stripped
 
 
+@functools.lru_cache(maxsize=512)
 def is_same_model(requested: str, served: str) -> bool:
     """Whether ``served`` is ``requested`` itself or one of its snapshots, not another model.
 
@@ -124,6 +126,7 @@ def is_same_model(requested: str, served: str) -> bool:
         True for ``gpt-4o`` / ``gpt-4o-2024-08-06`` and ``openai/gpt-4o`` /
         ``gpt-4o``; False for ``gpt-4o`` / ``gpt-4o-mini``.
     """
+    # Cached: every call to OpenAI asks it (``gpt-4o`` is answered by ``gpt-4o-2024-08-06``).
     return requested == served or model_family(requested) == model_family(served)
 
 

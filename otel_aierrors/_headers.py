@@ -9,13 +9,13 @@ then as an HTTP-date (parsed with the standard library's ``email.utils``).
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, NamedTuple
 
-__all__ = ["AttemptHeaders", "parse_duration", "parse_retry_after", "read_headers"]
+__all__ = ["AttemptHeaders", "lowered_items", "parse_duration", "parse_retry_after", "read_headers"]
 
 _RETRY_AFTER_MS: Final = b"retry-after-ms"
 _RETRY_AFTER: Final = b"retry-after"
@@ -46,9 +46,12 @@ ALLOWED_HEADERS: Final = frozenset(
 _MAX_REQUEST_ID_LENGTH: Final = 128
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptHeaders:
-    """What one response's headers say about failure and capacity."""
+class AttemptHeaders(NamedTuple):
+    """What one response's headers say about failure and capacity.
+
+    A NamedTuple rather than a frozen dataclass: one is built per attempt, and
+    a tuple is several times cheaper to build.
+    """
 
     #: Seconds the server asked the client to wait (may be 0 or negative for a past date).
     retry_after: float | None = None
@@ -65,19 +68,30 @@ class AttemptHeaders:
 NO_HEADERS: Final = AttemptHeaders()
 
 
-def read_headers(raw: Iterable[tuple[bytes, bytes]], *, with_retry_after: bool) -> AttemptHeaders:
-    """Pick the allow-listed headers out of ``httpx``/``httpx2`` ``Headers.raw``.
+def lowered_items(headers: Any) -> Iterable[tuple[bytes, bytes]]:
+    """(lower-cased name, value) pairs of an ``httpx`` / ``httpx2`` ``Headers``.
 
-    One pass over the raw list is cheaper than a case-insensitive ``get`` per
-    header, and this runs on every attempt, successful ones included.
-    ``Retry-After`` only means something on an error, so it is parsed only when
-    asked for.
+    Both keep the lower-cased names they already computed in ``_list``; using
+    them saves lower-casing every header of every response again. Should a
+    release drop that private list, ``raw`` is used instead.
+    """
+    items = getattr(headers, "_list", None)
+    if isinstance(items, list) and (not items or len(items[0]) == 3):
+        return [(lowered, value) for _, lowered, value in items]
+    return [(name.lower(), value) for name, value in headers.raw]
+
+
+def read_headers(lowered: Iterable[tuple[bytes, bytes]], *, with_retry_after: bool) -> AttemptHeaders:
+    """Pick the allow-listed headers out of (lower-cased name, value) pairs.
+
+    One pass is cheaper than a case-insensitive ``get`` per header, and this
+    runs on every attempt, successful ones included. ``Retry-After`` only means
+    something on an error, so it is parsed only when asked for.
     """
     found: dict[bytes, bytes] = {}
-    for name, value in raw:
-        lowered = name.lower()
-        if lowered in ALLOWED_HEADERS:
-            found[lowered] = value
+    for name, value in lowered:
+        if name in ALLOWED_HEADERS:
+            found[name] = value
     if not found:
         return NO_HEADERS
     retry_after = None
@@ -133,6 +147,12 @@ def parse_duration(value: str | None) -> float | None:
     """Seconds in an OpenAI rate-limit reset value such as ``1s``, ``6m0s``, ``20ms`` or ``0.5``."""
     if not value:
         return None
+    return _parse_duration(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_duration(value: str) -> float | None:
+    # Cached: the same few values ("6ms", "1s", "0s") arrive on almost every response.
     text = value.strip().lower()
     try:
         return float(text)

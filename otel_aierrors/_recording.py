@@ -16,8 +16,7 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -109,9 +108,8 @@ CALL_OBSERVER: contextvars.ContextVar[CallObserver | None] = contextvars.Context
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CallTarget:
-    """What is known about a call before it is sent."""
+class CallTarget(NamedTuple):
+    """What is known about a call before it is sent (a NamedTuple: one is built per call)."""
 
     operation: str
     provider: str
@@ -510,11 +508,11 @@ class AttemptRecord:
     def deactivate(token: object) -> None:
         otel_context.detach(token)  # type: ignore[arg-type]
 
-    def end_response(self, status: int, raw_headers: Iterable[tuple[bytes, bytes]], body: bytes | None) -> None:
+    def end_response(self, status: int, lowered_headers: Iterable[tuple[bytes, bytes]], body: bytes | None) -> None:
         """End the attempt with the response the server sent."""
         end = time.perf_counter()
         is_error = status >= 400
-        headers = read_headers(raw_headers, with_retry_after=is_error)
+        headers = read_headers(lowered_headers, with_retry_after=is_error)
         attributes: Attributes = {n.HTTP_RESPONSE_STATUS_CODE: status}
         _header_attributes(headers, attributes)
         classification = None
@@ -596,9 +594,7 @@ def _header_attributes(headers: AttemptHeaders, attributes: Attributes) -> None:
 
 
 def _with_retry_after(headers: AttemptHeaders, seconds: float) -> AttemptHeaders:
-    from dataclasses import replace
-
-    return replace(headers, retry_after=seconds)
+    return headers._replace(retry_after=seconds)
 
 
 def _provider_error_attributes(error: ProviderError, attributes: Attributes, secrets: tuple[str, ...]) -> None:

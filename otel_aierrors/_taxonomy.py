@@ -40,8 +40,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 __all__ = ["Classification", "ErrorClass", "ProviderError", "classify_status", "parse_error_body"]
 
@@ -187,9 +186,12 @@ _STATUS: Final[Mapping[int, ErrorClass]] = {
 MAX_BODY_BYTES: Final = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderError:
-    """The fields of a provider's error body, in any of the known dialects."""
+class ProviderError(NamedTuple):
+    """The fields of a provider's error body, in any of the known dialects.
+
+    NamedTuples rather than frozen dataclasses here: one is built per failed
+    attempt, and a tuple is several times cheaper to build.
+    """
 
     code: str | None = None
     type: str | None = None
@@ -206,8 +208,7 @@ class ProviderError:
 EMPTY_PROVIDER_ERROR: Final = ProviderError()
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
+class Classification(NamedTuple):
     """The verdict for one failed attempt or call."""
 
     error_class: ErrorClass

@@ -6,7 +6,8 @@ import email.utils
 
 import pytest
 
-from otel_aierrors._headers import parse_duration, parse_retry_after, read_headers
+from otel_aierrors._headers import lowered_items, parse_duration, parse_retry_after, read_headers
+from tests.conftest import HTTP
 
 
 def test_retry_after_ms_wins_over_retry_after() -> None:
@@ -48,7 +49,7 @@ def test_only_allow_listed_headers_are_read() -> None:
         (b"authorization", b"Bearer sk-secret"),
         (b"set-cookie", b"session=abc"),
     ]
-    headers = read_headers(raw, with_retry_after=True)
+    headers = read_headers(lowered_items(HTTP.Headers(raw)), with_retry_after=True)
     assert headers.retry_after == 3.0
     assert headers.should_retry is False
     assert headers.request_id == "req_123"
@@ -60,3 +61,17 @@ def test_only_allow_listed_headers_are_read() -> None:
 
 def test_retry_after_is_not_parsed_on_success() -> None:
     assert read_headers([(b"retry-after", b"3")], with_retry_after=False).retry_after is None
+
+
+class _HeadersWithoutPrivateList:
+    """A ``Headers`` look-alike without httpx's private ``_list``: the public ``raw`` is used."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw
+
+
+def test_lowered_items_works_with_and_without_the_private_list() -> None:
+    raw = [(b"X-Request-ID", b"req_1"), (b"Retry-After", b"2")]
+    expected = [(b"x-request-id", b"req_1"), (b"retry-after", b"2")]
+    assert list(lowered_items(HTTP.Headers(raw))) == expected
+    assert list(lowered_items(_HeadersWithoutPrivateList(raw))) == expected

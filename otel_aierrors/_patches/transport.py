@@ -16,6 +16,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any, Final
 
+from otel_aierrors._headers import lowered_items
 from otel_aierrors._recording import AttemptRecord, current_call
 from otel_aierrors._safety import report_internal_error
 
@@ -40,7 +41,7 @@ def _start_attempt(instance: object, args: tuple[Any, ...], kwargs: dict[str, An
 
 def _end_with_response(attempt: AttemptRecord, response: Any, body: bytes | None) -> None:
     try:
-        attempt.end_response(response.status_code, response.headers.raw, body)
+        attempt.end_response(response.status_code, lowered_items(response.headers), body)
     except Exception:
         report_internal_error("ending an attempt span")
 
