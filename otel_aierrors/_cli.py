@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from otel_aierrors.version import __version__
 
@@ -163,12 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- argument types --------------------------------------------------------------------
-def _bounded_float(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
+_Number = TypeVar("_Number", int, float)
+
+
+def _bounded(kind: Callable[[str], _Number], low: _Number, high: _Number) -> Callable[[str], _Number]:
+    """An argparse type: ``kind`` (int or float) between ``low`` and ``high``."""
+
+    def parse(text: str) -> _Number:
         try:
-            value = float(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {value:g}")
         return value
@@ -176,17 +181,12 @@ def _bounded_float(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
-        return value
+def _bounded_float(low: float, high: float) -> Callable[[str], float]:
+    return _bounded(float, low, high)
 
-    return parse
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    return _bounded(int, low, high)
 
 
 def _port(text: str) -> int:
