@@ -103,7 +103,51 @@ def _classify_stream_exception(exception: BaseException) -> Classification:
     return classification_of(ErrorClass.STREAM_INTERRUPTED)
 
 
-class TracedStream(wrapt.ObjectProxy[Any]):
+class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
+    """Closing the proxied object, or leaving its ``with`` block, ends the span (if still open)."""
+
+    _self_state: _StreamState
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_state.finish_abandoned()
+
+    def __enter__(self) -> Any:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_state.finish_abandoned()
+
+
+class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
+    """The async twin of `_EndsWhenClosed`."""
+
+    _self_state: _StreamState
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_state.finish_abandoned()
+
+    async def __aenter__(self) -> Any:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_state.finish_abandoned()
+
+
+class TracedStream(_EndsWhenClosed):
     """A sync SDK stream that ends its call span when it ends."""
 
     def __init__(self, wrapped: Any, state: _StreamState, read_chunk: ChunkReader) -> None:
@@ -131,24 +175,8 @@ class TracedStream(wrapt.ObjectProxy[Any]):
         _read(state, self._self_read_chunk, chunk)
         return chunk
 
-    def close(self) -> None:
-        try:
-            self.__wrapped__.close()
-        finally:
-            self._self_state.finish_abandoned()
 
-    def __enter__(self) -> TracedStream:
-        self.__wrapped__.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(*exc_info)
-        finally:
-            self._self_state.finish_abandoned()
-
-
-class TracedAsyncStream(wrapt.ObjectProxy[Any]):
+class TracedAsyncStream(_EndsWhenClosedAsync):
     """An async SDK stream that ends its call span when it ends."""
 
     def __init__(self, wrapped: Any, state: _StreamState, read_chunk: ChunkReader) -> None:
@@ -175,22 +203,6 @@ class TracedAsyncStream(wrapt.ObjectProxy[Any]):
             raise
         _read(state, self._self_read_chunk, chunk)
         return chunk
-
-    async def close(self) -> None:
-        try:
-            await self.__wrapped__.close()
-        finally:
-            self._self_state.finish_abandoned()
-
-    async def __aenter__(self) -> TracedAsyncStream:
-        await self.__wrapped__.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(*exc_info)
-        finally:
-            self._self_state.finish_abandoned()
 
 
 def _read(state: _StreamState, read_chunk: ChunkReader, chunk: Any) -> None:
@@ -223,48 +235,16 @@ class _TracedRawResponse(wrapt.ObjectProxy[Any]):
         return stream_type(parsed, self._self_state, self._self_read_chunk)
 
 
-class TracedRawResponse(_TracedRawResponse):
+class TracedRawResponse(_TracedRawResponse, _EndsWhenClosed):
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_trace(self.__wrapped__.parse(*args, **kwargs))
 
-    def close(self) -> None:
-        try:
-            self.__wrapped__.close()
-        finally:
-            self._self_state.finish_abandoned()
 
-    def __enter__(self) -> TracedRawResponse:
-        self.__wrapped__.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(*exc_info)
-        finally:
-            self._self_state.finish_abandoned()
-
-
-class TracedAsyncRawResponse(_TracedRawResponse):
+class TracedAsyncRawResponse(_TracedRawResponse, _EndsWhenClosedAsync):
     """The async ``with_streaming_response`` flavour, whose ``parse()`` is a coroutine."""
 
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_trace(await self.__wrapped__.parse(*args, **kwargs))
-
-    async def close(self) -> None:
-        try:
-            await self.__wrapped__.close()
-        finally:
-            self._self_state.finish_abandoned()
-
-    async def __aenter__(self) -> TracedAsyncRawResponse:
-        await self.__wrapped__.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(*exc_info)
-        finally:
-            self._self_state.finish_abandoned()
 
 
 def _is_stream(value: Any) -> bool:
