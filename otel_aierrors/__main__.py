@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from otel_aierrors._cli import main
+from otel_aierrors.cli import main
 
 raise SystemExit(main())

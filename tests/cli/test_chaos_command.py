@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from otel_aierrors._cli import _chaos_profile, build_parser, main
+from otel_aierrors.cli.main import _chaos_profile, build_parser, main
 from otel_aierrors.chaos import PROFILES
 
 from .conftest import run_cli

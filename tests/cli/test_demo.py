@@ -25,8 +25,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from rich.console import Console
 
 import otel_aierrors
-from otel_aierrors._demo import DemoOptions, run_demo
-from otel_aierrors._demo.workload import SCENARIOS, plan
+from otel_aierrors.cli.demo import DemoOptions, run_demo
+from otel_aierrors.cli.demo.workload import SCENARIOS, plan
 
 from .conftest import FakeCollector, clean_env, closed_port, point_value, read_last_metrics, read_spans, run_cli
 

@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link
 
-from otel_aierrors._demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
-from otel_aierrors._demo.otlp_json import (
+from otel_aierrors.cli.demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
+from otel_aierrors.cli.demo.otlp_json import (
     encode_metrics_request,
     encode_metrics_request_plain,
     encode_trace_request,

@@ -23,9 +23,9 @@ import openai
 
 from otel_aierrors import AIErrorsInstrumentor
 from otel_aierrors import _names as n
-from otel_aierrors._demo.pipeline import Pipeline, otlp_endpoint_configured
-from otel_aierrors._demo.report import DemoReport, build_report, render_report
-from otel_aierrors._demo.workload import ProgressHook, run_workload
+from otel_aierrors.cli.demo.pipeline import Pipeline, otlp_endpoint_configured
+from otel_aierrors.cli.demo.report import DemoReport, build_report, render_report
+from otel_aierrors.cli.demo.workload import ProgressHook, run_workload
 from otel_aierrors.chaos import ChaosServer
 from otel_aierrors.version import __version__
 
@@ -137,7 +137,7 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
 
 def _collector_answers(err: Console) -> bool:
     """Probe the OTLP endpoint once (as ``doctor`` does); warn when nothing answers."""
-    from otel_aierrors._doctor import Status, otlp_endpoint, probe_endpoint
+    from otel_aierrors.cli.doctor import Status, otlp_endpoint, probe_endpoint
 
     url, protocol = otlp_endpoint("traces")
     check = probe_endpoint(url, protocol, timeout=1.0)

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_aierrors import _names as n
-from otel_aierrors._demo.workload import SCENARIO_ATTRIBUTE
+from otel_aierrors.cli.demo.workload import SCENARIO_ATTRIBUTE
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import MetricsData
     from opentelemetry.sdk.trace import ReadableSpan
     from rich.console import Console
 
-    from otel_aierrors._demo.pipeline import ExportedTelemetry
+    from otel_aierrors.cli.demo.pipeline import ExportedTelemetry
 
 __all__ = ["DemoReport", "build_report", "render_report"]
 

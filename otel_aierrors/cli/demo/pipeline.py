@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_aierrors import _names as n
-from otel_aierrors._demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
+from otel_aierrors.cli.demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
 from otel_aierrors._setup import _protocol
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """``otel-aierrors demo``: the instrumentation shown end to end on one machine.
 
 The command starts the chaos server on 127.0.0.1, instruments the real
-``openai`` SDK, runs the scenarios of `otel_aierrors._demo.workload` for a
+``openai`` SDK, runs the scenarios of `otel_aierrors.cli.demo.workload` for a
 bounded time and prints a report counted from the exported telemetry.
 
 Modules: ``command`` (the run, start to report), ``workload`` (the
@@ -12,6 +12,6 @@ It needs the ``cli`` extra: rich, the OpenTelemetry SDK and exporters, openai.
 
 from __future__ import annotations
 
-from otel_aierrors._demo.command import DemoOptions, run_demo
+from otel_aierrors.cli.demo.command import DemoOptions, run_demo
 
 __all__ = ["DemoOptions", "run_demo"]

@@ -256,7 +256,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         return _hint("demo", missing)
     from rich.console import Console
 
-    from otel_aierrors._demo import DemoOptions, run_demo
+    from otel_aierrors.cli.demo import DemoOptions, run_demo
 
     options = DemoOptions(
         duration=args.duration,
@@ -279,7 +279,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_doctor(args: argparse.Namespace) -> int:
     import json
 
-    from otel_aierrors._doctor import diagnose, exit_code, render, render_plain
+    from otel_aierrors.cli.doctor import diagnose, exit_code, render, render_plain
 
     checks = diagnose(timeout=args.timeout)
     if args.json:

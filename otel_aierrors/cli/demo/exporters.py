@@ -3,7 +3,7 @@
 With no collector to send to, the demo still has to leave its telemetry
 somewhere a user can look at, replay (``otelcol``'s ``otlpjsonfile``
 receiver) or diff: one export request per line, the encoding of
-`otel_aierrors._demo.otlp_json`. Writes are serialized by a lock because the
+`otel_aierrors.cli.demo.otlp_json`. Writes are serialized by a lock because the
 batch processor and the periodic metric reader export from their own threads,
 and each line is flushed at once so that a run killed halfway leaves whole lines.
 """
@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_aierrors._demo.otlp_json import encode_metrics_request, encode_trace_request
+from otel_aierrors.cli.demo.otlp_json import encode_metrics_request, encode_trace_request
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan

@@ -6,7 +6,7 @@ patched it, ``opentelemetry-instrument`` cannot find the entry point, no
 OpenTelemetry SDK is configured (or would be, see `otel_aierrors._setup`), the
 exporter package is missing, or the collector does not answer. `diagnose`
 checks each in order and says what to do; it reads the process it runs in, so
-called from inside an application (``otel_aierrors._doctor.diagnose()``) it
+called from inside an application (``otel_aierrors.cli.doctor.diagnose()``) it
 also tells whether that application is patched right now.
 
 Every network probe is bounded: a TCP connect and one small OTLP/HTTP POST,
