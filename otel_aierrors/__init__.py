@@ -35,18 +35,20 @@ from collections.abc import Collection
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.dependencies import DependencyConflict, get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from otel_aierrors import _app_retries, _fallback
+from otel_aierrors import _app_retries
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
-from otel_aierrors._patches.openai_sdk import OPENAI_TARGETS
-from otel_aierrors._patches.transport import TRANSPORT_TARGETS, importable
+from otel_aierrors._patches.calls import call_wrapper
+from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._recording import Telemetry
+from otel_aierrors._sdks import ADAPTERS
 from otel_aierrors._setup import configure_sdk_if_unset
 from otel_aierrors._taxonomy import ErrorClass
-from otel_aierrors.package import _instruments
+from otel_aierrors.package import _instruments_any
 from otel_aierrors.version import __version__
 
 __all__ = [
@@ -65,10 +67,16 @@ _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 
 
 class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Instruments the OpenAI SDK: a span per call, a span per HTTP attempt, metrics."""
+    """Instruments every installed generated AI SDK: a span per call, a span per HTTP attempt, metrics."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
+        return _instruments_any
+
+    def _check_dependency_conflicts(self) -> DependencyConflict | None:
+        # Any one installed SDK is enough (``_instruments_any``), whatever the
+        # installed opentelemetry-instrumentation's own support for that.
+        conflicts = [get_dependency_conflicts([requirement]) for requirement in _instruments_any]
+        return None if any(conflict is None for conflict in conflicts) else conflicts[0]
 
     def _instrument(self, **kwargs: Any) -> None:
         tracer_provider = kwargs.get("tracer_provider")
@@ -78,21 +86,42 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
         telemetry = Telemetry(tracer, meter)
-        for module, name, factory in OPENAI_TARGETS:
-            wrap_function_wrapper(module, name, factory(telemetry))
+        for module, name, is_async in _installed_targets():
+            wrap_function_wrapper(module, name, call_wrapper(telemetry, _adapter_of(module), is_async))
         for module, name, wrapper in TRANSPORT_TARGETS:
-            if importable(module):
+            if _importable(module):
                 wrap_function_wrapper(module, name, wrapper)
-        _fallback.activate(telemetry)
         _app_retries.install()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _app_retries.uninstall()
-        _fallback.deactivate()
-        for module, name, _ in (*OPENAI_TARGETS, *TRANSPORT_TARGETS):
-            if importable(module):
-                owner_name, method = name.rsplit(".", 1)
-                unwrap(getattr(importlib.import_module(module), owner_name), method)
+        targets = [(module, name) for module, name, _ in _installed_targets()]
+        targets += [(module, name) for module, name, _ in TRANSPORT_TARGETS if _importable(module)]
+        for module, name in targets:
+            owner_name, method = name.rsplit(".", 1)
+            unwrap(_resolve(importlib.import_module(module), owner_name), method)
+
+
+def _installed_targets() -> list[tuple[str, str, bool]]:
+    return [target for adapter in ADAPTERS for target in adapter.targets if _importable(target[0])]
+
+
+def _adapter_of(module: str) -> Any:
+    return next(adapter for adapter in ADAPTERS if adapter.base_client_module == module)
+
+
+def _resolve(owner: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        owner = getattr(owner, part)
+    return owner
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def instrument(**kwargs: Any) -> None:

@@ -6,9 +6,9 @@ retrying library runs a function, an `AppRetryScope` holds an INTERNAL span
 ``retry {function name}`` (made current, so the call spans nest under it) and
 puts the application's 1-based attempt number and the library's name on each
 call span. Inside a fallback scope the calls are also that scope's hops.
-Every run of a retried function gets its span, whether or not it calls the
-SDK: which functions will is not known until they do, and a span cannot be
-made the parent of calls after they started.
+The span is opened by the first instrumented call inside the run (with the
+run's start time): a retried function that never calls an AI SDK (a database
+query) emits nothing.
 
 The libraries are never imported by this module: `install` registers
 post-import hooks, which patch them when (and if) the application imports
@@ -40,12 +40,13 @@ from typing import Any, Final
 
 import wrapt
 from opentelemetry.instrumentation.utils import unwrap
-from opentelemetry.trace import Status, StatusCode
 
 from otel_aierrors import _names as n
-from otel_aierrors._fallback import FallbackScope, ObservingScope, active_telemetry, classify_exception
-from otel_aierrors._recording import CALL_OBSERVER, Attributes, CallRecord
+from otel_aierrors._call import CallRecord, current_observer
+from otel_aierrors._fallback import FallbackScope
+from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import report_internal_error, swallow
+from otel_aierrors._scopes import ObservingScope, classify_exception
 
 __all__ = ["AppRetryScope", "install", "uninstall"]
 
@@ -60,7 +61,7 @@ class AppRetryScope(ObservingScope):
         statistics: Mapping[str, Any] | None = None,
         owner: object | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(f"retry {function}", {n.APP_RETRY_LIBRARY: library})
         #: ``tenacity`` or ``backoff``.
         self.library = library
         #: Name of the retried function, for the span name.
@@ -104,10 +105,13 @@ class AppRetryScope(ObservingScope):
         if self._fallback is not None:
             self._fallback.call_ended(call)
 
+    def is_later_hop(self, call: CallRecord) -> bool:
+        return self._fallback is not None and self._fallback.is_later_hop(call)
+
     # --- context manager --------------------------------------------------------------
     def __enter__(self) -> AppRetryScope:
         with swallow("opening an application retry span"):
-            outer = self._open(f"retry {self.function}", {n.APP_RETRY_LIBRARY: self.library})
+            outer = self._open()
             scope = getattr(outer, "fallback_scope", None)
             self._fallback = scope if isinstance(scope, FallbackScope) else None
         return self
@@ -116,15 +120,8 @@ class AppRetryScope(ObservingScope):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         with swallow("closing an application retry span"):
-            span = self._close()
-            if span is None:
-                return
-            try:
-                span.set_attribute(n.APP_RETRY_ATTEMPT, self.attempt_number())
-                if exc is not None:
-                    span.set_status(Status(StatusCode.ERROR, classify_exception(exc).value))
-            finally:
-                span.end()
+            error_class = classify_exception(exc) if exc is not None else None
+            self._close({n.APP_RETRY_ATTEMPT: self.attempt_number()}, error_class)
 
     async def __aenter__(self) -> AppRetryScope:
         return self.__enter__()
@@ -142,7 +139,7 @@ def _function_name(function: object) -> str:
 
 # --- tenacity ----------------------------------------------------------------------
 def _tenacity_scope(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AppRetryScope | None:
-    if active_telemetry() is None:
+    if not _enabled:
         return None
     try:
         function = args[0] if args else kwargs["fn"]
@@ -185,7 +182,7 @@ def _backoff_handler(owner: object) -> Callable[[Mapping[str, Any]], None]:
 
     def note_backoff(details: Mapping[str, Any]) -> None:
         with swallow("reading a backoff attempt"):
-            scope = CALL_OBSERVER.get()
+            scope = current_observer()
             tries = details.get("tries")
             if isinstance(scope, AppRetryScope) and scope.owner is owner and isinstance(tries, int):
                 scope.attempt = tries + 1
@@ -194,7 +191,7 @@ def _backoff_handler(owner: object) -> Callable[[Mapping[str, Any]], None]:
 
 
 def _backoff_scope(name: str, owner: object) -> AppRetryScope | None:
-    if active_telemetry() is None:
+    if not _enabled:
         return None
     return AppRetryScope(n.APP_RETRY_BACKOFF, name, owner=owner)
 

@@ -3,18 +3,13 @@
 Applications fall back in their own code (another model, another provider,
 another API key, the same call again), so the SDK patches alone would show
 unrelated failed and successful calls. A `FallbackScope` around that code ties
-them together without changing it: it opens one INTERNAL span, ``fallback
-{name}``, made current so that the call spans nest under it, and sets
-`CALL_OBSERVER` so that every `CallRecord` created inside reports to it. Call
-0 is the primary; each later call is a hop whose kind is deduced from what
-changed since the previous call (`hop_kind`), and whose reason is the error
-class of the call it replaces. `with_fallback` / `awith_fallback` are a ready
-loop for applications that have none yet.
-
-Gateways fall back on their own too: a response whose ``model`` is another
-model than the one requested (`is_same_model`, which ignores dated snapshots)
-is a ``gateway`` hop, recorded by `record_gateway_hop` from
-`CallRecord._finish`, with or without a scope.
+them together without changing it: every call made inside reports to it, and
+the first one opens the scope's INTERNAL span ``fallback {name}`` under which
+the calls nest. Call 0 is the primary; each later call is a hop whose kind is
+deduced from what changed since the previous call
+(`otel_aierrors._hops.hop_kind`), and whose reason is the error class of the
+call it replaces. `with_fallback` / `awith_fallback` are a ready loop for
+applications that have none yet.
 
 Nothing here raises into the application: the scopes' own work runs inside
 `swallow`, and the application's exceptions pass through unchanged.
@@ -22,275 +17,33 @@ Nothing here raises into the application: the scopes' own work runs inside
 
 from __future__ import annotations
 
-import contextvars
-import functools
-import hashlib
-import os
-import re
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, overload
-
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from typing import Any, Final, TypeVar, overload
 
 from otel_aierrors import _names as n
-from otel_aierrors import _recording
-from otel_aierrors._recording import CALL_OBSERVER, Attributes, CallObserver, CallRecord, Telemetry, _body_of
+from otel_aierrors._call import CallRecord
+from otel_aierrors._hops import HopTarget, hop_kind, is_same_model, key_digest
+from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import swallow
-from otel_aierrors._taxonomy import ErrorClass, classify_status, classify_transport_exception, parse_error_body
+from otel_aierrors._scopes import AttemptSource, ObservingScope, classify_exception
+from otel_aierrors._taxonomy import RETRYABLE_CLASSES, ErrorClass
 
-if TYPE_CHECKING:
-    from opentelemetry.trace import Span
-
-__all__ = [
-    "FALLBACK_CLASSES",
-    "FallbackScope",
-    "HopTarget",
-    "ObservingScope",
-    "activate",
-    "active_telemetry",
-    "awith_fallback",
-    "classify_exception",
-    "deactivate",
-    "fallback_scope",
-    "hop_kind",
-    "is_same_model",
-    "model_family",
-    "record_gateway_hop",
-    "with_fallback",
-]
+__all__ = ["FALLBACK_CLASSES", "FallbackScope", "awith_fallback", "fallback_scope", "with_fallback"]
 
 T = TypeVar("T")
 C = TypeVar("C")
 
-# --- the instrumentation these scopes record into ------------------------------
-_telemetry: Telemetry | None = None
+
+def _hop_target(call: CallRecord) -> HopTarget:
+    target = call.target
+    return HopTarget(target.request_model, target.server_address, key_digest(target.secrets))
 
 
-def activate(telemetry: Telemetry) -> None:
-    """Record scopes into ``telemetry``, and gateway hops of every call (called by ``instrument()``)."""
-    global _telemetry
-    _telemetry = telemetry
-    _recording.GATEWAY_HOP_RECORDER = record_gateway_hop
-
-
-def deactivate() -> None:
-    """Stop recording scopes (called by ``uninstrument()``); open scopes finish normally."""
-    global _telemetry
-    _telemetry = None
-    _recording.GATEWAY_HOP_RECORDER = None
-
-
-def active_telemetry() -> Telemetry | None:
-    return _telemetry
-
-
-# --- models ----------------------------------------------------------------------
-#: A trailing snapshot or alias marker: ``-2024-08-06``, ``-20241022``, ``-0613``,
-#: ``-05-06``, ``-001``, ``-latest``, ``:latest``, ``@20240620``.
-_VERSION_SUFFIX: Final = re.compile(r"(?:[-@](?:\d{4}-\d{2}-\d{2}|\d{8}|\d{2}-\d{2}|\d{4}|0\d{2})|[-:@]latest)$")
-
-#: Providers whose ``model`` is a deployment name chosen by the user, so the
-#: model that answers is expected to be named differently.
-_DEPLOYMENT_NAMED_PROVIDERS: Final = frozenset({"azure.ai.openai"})
-
-
-def model_family(model: str) -> str:
-    """The model without a gateway prefix (``openai/``), case, or snapshot suffix.
-
-    Providers answer an alias with a dated snapshot (``gpt-4o`` ->
-    ``gpt-4o-2024-08-06``, ``claude-3-5-sonnet-latest`` ->
-    ``claude-3-5-sonnet-20241022``); that is the same model, not a fallback.
-    """
-    name = model.strip().lower().rsplit("/", 1)[-1]
-    while True:
-        stripped = _VERSION_SUFFIX.sub("", name)
-        if stripped == name or not stripped:
-            return name
-        name = stripped
-
-
-@functools.lru_cache(maxsize=512)
-def is_same_model(requested: str, served: str) -> bool:
-    """Whether ``served`` is ``requested`` itself or one of its snapshots, not another model.
-
-    Args:
-        requested: the ``model`` of the request.
-        served: the ``model`` the response says answered.
-
-    Returns:
-        True for ``gpt-4o`` / ``gpt-4o-2024-08-06`` and ``openai/gpt-4o`` /
-        ``gpt-4o``; False for ``gpt-4o`` / ``gpt-4o-mini``.
-    """
-    # Cached: every call to OpenAI asks it (``gpt-4o`` is answered by ``gpt-4o-2024-08-06``).
-    return requested == served or model_family(requested) == model_family(served)
-
-
-# --- hops ------------------------------------------------------------------------
-#: Mixed into key digests so that they mean nothing outside this process.
-_KEY_SALT: Final = os.urandom(16)
-
-
-def _key_digest(secrets: tuple[str, ...]) -> bytes | None:
-    """A salted digest of the API key(s): enough to tell keys apart, never exported."""
-    if not secrets:
-        return None
-    return hashlib.blake2b("\0".join(secrets).encode(), digest_size=16, key=_KEY_SALT).digest()
-
-
-@dataclass(frozen=True, slots=True)
-class HopTarget:
-    """Where one call of a scope went: what `hop_kind` compares."""
-
-    model: str | None
-    address: str | None
-    #: Salted digest of the API key; the key itself is never kept.
-    key: bytes | None = None
-
-    @classmethod
-    def of(cls, call: CallRecord) -> HopTarget:
-        target = call.target
-        return cls(target.request_model, target.server_address, _key_digest(target.secrets))
-
-
-def hop_kind(previous: HopTarget, current: HopTarget) -> str:
-    """What changed between two consecutive calls: provider, model, key, or nothing (retry)."""
-    if previous.address != current.address:
-        return n.FALLBACK_KIND_PROVIDER
-    if previous.model != current.model:
-        return n.FALLBACK_KIND_MODEL
-    if previous.key != current.key:
-        return n.FALLBACK_KIND_KEY
-    return n.FALLBACK_KIND_RETRY
-
-
-def _hop_metric_attributes(
-    telemetry: Telemetry, kind: str, from_model: str | None, to_model: str | None, reason: str
-) -> Attributes:
-    return {
-        n.FALLBACK_KIND: kind,
-        n.FALLBACK_FROM_MODEL: telemetry.limit_model(from_model or "unknown"),
-        n.FALLBACK_TO_MODEL: telemetry.limit_model(to_model or "unknown"),
-        n.FALLBACK_REASON: reason,
-    }
-
-
-def record_gateway_hop(call: CallRecord, observer: CallObserver | None, span_attributes: Attributes) -> None:
-    """Count a ``gateway`` hop when another model answered than the one requested; never raises.
-
-    The hop goes on the call span unless the call already is a hop of a
-    fallback scope (its kind then says how the application got there, and
-    ``gen_ai.response.model`` still shows the substitution); the metric
-    counts it either way.
-    """
-    with swallow("recording a gateway hop"):
-        requested = call.target.request_model
-        served = call.response_model
-        if (
-            not requested
-            or not served
-            or call.target.provider in _DEPLOYMENT_NAMED_PROVIDERS
-            or is_same_model(requested, served)
-        ):
-            return
-        reason = ErrorClass.UNKNOWN.value
-        telemetry = call.telemetry
-        telemetry.instruments.fallback_hops.add(
-            1, _hop_metric_attributes(telemetry, n.FALLBACK_KIND_GATEWAY, requested, served, reason)
-        )
-        scope = getattr(observer, "fallback_scope", None)
-        if isinstance(scope, FallbackScope) and scope.is_later_hop(call):
-            return
-        span_attributes[n.FALLBACK_KIND] = n.FALLBACK_KIND_GATEWAY
-        span_attributes[n.FALLBACK_FROM_MODEL] = requested
-        span_attributes[n.FALLBACK_TO_MODEL] = served
-        span_attributes[n.FALLBACK_REASON] = reason
-
-
-# --- classifying what a candidate raised -------------------------------------------
 def _from_sdk(exception: BaseException) -> bool:
     """Whether the exception says something about the provider (a status, or no response)."""
-    if isinstance(getattr(exception, "status_code", None), int):
-        return True
-    return classify_transport_exception(exception).error_class is not ErrorClass.UNKNOWN
-
-
-def classify_exception(exception: BaseException) -> ErrorClass:
-    """The error class of an exception by itself, as the call spans would classify it.
-
-    Exceptions that carry neither an HTTP status nor a transport failure (the
-    application's own ``ValueError``, a ``TypeError`` in a lambda) are
-    ``unknown``.
-    """
-    status = getattr(exception, "status_code", None)
-    if isinstance(status, int):
-        return classify_status(status, parse_error_body(_body_of(exception))).error_class
-    return classify_transport_exception(exception).error_class
-
-
-# --- scopes ------------------------------------------------------------------------
-class _AttemptSource(Protocol):
-    """An application-level retry the calls of a scope belong to (see `otel_aierrors._app_retries`)."""
-
-    def attempt_attributes(self) -> Attributes: ...
-
-
-class ObservingScope:
-    """What both scope kinds share: an INTERNAL span made current, and `CALL_OBSERVER` set to the scope.
-
-    Each scope remembers the nearest scope of the other kind around it, so a
-    fallback inside a retried function (or the reverse) records both the hop
-    and the application's attempt on each call, while a scope of the same kind
-    nested inside owns its calls alone.
-    """
-
-    def __init__(self) -> None:
-        self._span: Span | None = None
-        self._context_token: contextvars.Token[otel_context.Context] | None = None
-        self._observer_token: contextvars.Token[CallObserver | None] | None = None
-
-    @property
-    def fallback_scope(self) -> FallbackScope | None:
-        """The fallback scope whose hops the calls made here are."""
-        return None
-
-    @property
-    def retry_scope(self) -> _AttemptSource | None:
-        """The application-level retry whose attempts the calls made here are."""
-        return None
-
-    def call_started(self, call: CallRecord) -> Attributes:
-        return {}
-
-    def call_ended(self, call: CallRecord) -> None:
-        return None
-
-    def _open(self, span_name: str, attributes: Attributes) -> object | None:
-        """Start the span and make it current, install self as observer; return the outer observer."""
-        outer = CALL_OBSERVER.get()
-        telemetry = _telemetry
-        if telemetry is not None:
-            span = telemetry.tracer.start_span(span_name, kind=SpanKind.INTERNAL, attributes=attributes)
-            self._span = span
-            self._context_token = otel_context.attach(trace.set_span_in_context(span))
-        self._observer_token = CALL_OBSERVER.set(self)
-        return outer
-
-    def _close(self) -> Span | None:
-        """Undo `_open`; return the span, still open, for the caller to finish."""
-        observer_token, self._observer_token = self._observer_token, None
-        if observer_token is not None:
-            with swallow("resetting the call observer"):
-                CALL_OBSERVER.reset(observer_token)
-        context_token, self._context_token = self._context_token, None
-        if context_token is not None:
-            otel_context.detach(context_token)  # logs, never raises
-        span, self._span = self._span, None
-        return span
+    return classify_exception(exception) is not ErrorClass.UNKNOWN
 
 
 class FallbackScope(ObservingScope):
@@ -302,7 +55,7 @@ class FallbackScope(ObservingScope):
     """
 
     def __init__(self, name: str) -> None:
-        super().__init__()
+        super().__init__(f"fallback {name}", {n.FALLBACK_NAME: name})
         #: The name given by the application; the span is ``fallback {name}``.
         self.name = name
         self._lock = threading.Lock()
@@ -311,7 +64,7 @@ class FallbackScope(ObservingScope):
         #: Calls ended so far, and the latest of them.
         self._ended_count = 0
         self._last_ended: CallRecord | None = None
-        self._retry: _AttemptSource | None = None
+        self._retry: AttemptSource | None = None
 
     # --- what the application may read --------------------------------------------
     @property
@@ -345,7 +98,8 @@ class FallbackScope(ObservingScope):
 
     def is_later_hop(self, call: CallRecord) -> bool:
         """Whether ``call`` is a hop after the primary in this scope (its span carries a kind)."""
-        return any(seen is call for seen in self._calls[1:])
+        with self._lock:
+            return any(seen is call for seen in self._calls[1:])
 
     # --- scope kinds ----------------------------------------------------------------
     @property
@@ -353,13 +107,13 @@ class FallbackScope(ObservingScope):
         return self
 
     @property
-    def retry_scope(self) -> _AttemptSource | None:
+    def retry_scope(self) -> AttemptSource | None:
         return self._retry
 
     # --- context manager --------------------------------------------------------------
     def __enter__(self) -> FallbackScope:
         with swallow("opening a fallback scope"):
-            outer = self._open(f"fallback {self.name}", {n.FALLBACK_NAME: self.name})
+            outer = self._open()
             self._retry = getattr(outer, "retry_scope", None)
         return self
 
@@ -378,20 +132,15 @@ class FallbackScope(ObservingScope):
         self.__exit__(exc_type, exc, tb)
 
     def _finish(self, exception: BaseException | None) -> None:
-        span = self._close()
-        if span is None:
-            return
-        try:
+        outcome, error_class, succeeded_hop = n.OUTCOME_OK, None, None
+        with swallow("concluding a fallback scope"):
             outcome, error_class, succeeded_hop = self._final(exception)
-            attributes: Attributes = {n.OUTCOME: outcome, n.FALLBACK_HOPS: len(self._calls)}
-            if error_class is not None:
-                attributes[n.ERROR_CLASS] = error_class.value
-                span.set_status(Status(StatusCode.ERROR, error_class.value))
-            if succeeded_hop is not None:
-                attributes[n.FALLBACK_SUCCEEDED_HOP] = succeeded_hop
-            span.set_attributes(attributes)
-        finally:
-            span.end()
+        attributes: Attributes = {n.OUTCOME: outcome, n.FALLBACK_HOPS: len(self._calls)}
+        if error_class is not None:
+            attributes[n.ERROR_CLASS] = error_class.value
+        if succeeded_hop is not None:
+            attributes[n.FALLBACK_SUCCEEDED_HOP] = succeeded_hop
+        self._close(attributes, error_class)
 
     def _final(self, exception: BaseException | None) -> tuple[str, ErrorClass | None, int | None]:
         """(outcome, error class, succeeded hop) of the whole operation.
@@ -424,7 +173,7 @@ class FallbackScope(ObservingScope):
             self._last_ended = call
 
     def _hop(self, call: CallRecord) -> Attributes:
-        target = HopTarget.of(call)
+        target = _hop_target(call)
         with self._lock:
             index = len(self._calls)
             previous = self._calls[-1] if index else None
@@ -450,7 +199,7 @@ class FallbackScope(ObservingScope):
             attributes[n.FALLBACK_TO_PROVIDER] = target.address
         telemetry = call.telemetry
         telemetry.instruments.fallback_hops.add(
-            1, _hop_metric_attributes(telemetry, kind, previous_target.model, target.model, reason)
+            1, telemetry.hop_metric_attributes(kind, previous_target.model, target.model, reason)
         )
         return attributes
 
@@ -474,21 +223,8 @@ def fallback_scope(name: str) -> FallbackScope:
 #: ``payload_too_large``, ``unknown``) would fail everywhere, or is the
 #: application's own bug, and is re-raised at once. ``context_length`` is
 #: handled apart, see `_next_candidate`.
-FALLBACK_CLASSES: Final = frozenset(
-    {
-        ErrorClass.RATE_LIMIT,
-        ErrorClass.OVERLOADED,
-        ErrorClass.UPSTREAM_ERROR,
-        ErrorClass.SERVER_ERROR,
-        ErrorClass.TIMEOUT,
-        ErrorClass.CONNECTION,
-        ErrorClass.CONFLICT,
-        ErrorClass.STREAM_INTERRUPTED,
-        ErrorClass.QUOTA_EXHAUSTED,
-        ErrorClass.AUTH,
-        ErrorClass.PERMISSION,
-        ErrorClass.NOT_FOUND,
-    }
+FALLBACK_CLASSES: Final = RETRYABLE_CLASSES | frozenset(
+    {ErrorClass.QUOTA_EXHAUSTED, ErrorClass.AUTH, ErrorClass.PERMISSION, ErrorClass.NOT_FOUND}
 )
 
 

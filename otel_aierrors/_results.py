@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = [
+    "FINISH_REASON_ERROR",
     "SOFT_FAILURE_KINDS",
     "ResponseSummary",
     "StreamSummary",
@@ -26,7 +27,9 @@ SOFT_FAILURE_KINDS: Final = frozenset({SOFT_TRUNCATED, SOFT_CONTENT_FILTER, SOFT
 
 #: The finish reasons of the contract; a provider's own values pass through a
 #: cardinality limit on metrics.
-KNOWN_FINISH_REASONS: Final = frozenset({"stop", "length", "content_filter", "tool_calls", "function_call"})
+KNOWN_FINISH_REASONS: Final = frozenset({"stop", "length", "content_filter", "tool_calls", "function_call", "error"})
+#: The finish reason the GenAI conventions give a response that ended in an error.
+FINISH_REASON_ERROR: Final = "error"
 
 
 @dataclass(slots=True)
@@ -39,6 +42,8 @@ class ResponseSummary:
     finish_reasons: tuple[str, ...] = ()
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
     #: The soft-failure kind, or None when the response is what was asked for.
     soft_failure: str | None = None
     #: A hard failure reported inside a 200 (a Responses API ``failed`` status, a
@@ -59,7 +64,13 @@ class StreamSummary:
     finish_reasons: dict[int, str] = field(default_factory=dict)
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
     chunks: int = 0
+    #: Choice indexes seen in chat / completions chunks.
+    choice_indexes: set[int] = field(default_factory=set)
+    #: The stream's own end marker arrived (Responses ``response.completed``, Anthropic ``message_stop``).
+    terminal: bool = False
     saw_content: bool = False
     saw_tool_call: bool = False
     saw_refusal: bool = False
@@ -67,6 +78,21 @@ class StreamSummary:
     soft_failure: str | None = None
     failed: bool = False
     failure_code: str | None = None
+
+    def is_complete(self) -> bool:
+        """Whether the stream said it was over: an end event, or a finish reason on every choice.
+
+        A stream that stops without either was cut by a proxy or gateway
+        closing the connection, although the SDK raises nothing.
+        """
+        if self.terminal:
+            return True
+        return bool(self.choice_indexes) and self.choice_indexes <= self.finish_reasons.keys()
+
+    def interrupted_reasons(self) -> tuple[str, ...]:
+        """The finish reasons of a cut stream: each unfinished choice says ``error``."""
+        indexes = sorted(self.choice_indexes | self.finish_reasons.keys()) or [0]
+        return tuple(self.finish_reasons.get(index, FINISH_REASON_ERROR) for index in indexes)
 
     def to_summary(self) -> ResponseSummary:
         reasons = tuple(self.finish_reasons[index] for index in sorted(self.finish_reasons))
@@ -82,6 +108,8 @@ class StreamSummary:
             finish_reasons=reasons,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+            cache_creation_tokens=self.cache_creation_tokens,
             soft_failure=None if self.failed else soft,
             failure_code=self.failure_code,
             failed=self.failed,

@@ -1,118 +1,173 @@
-"""Streams whose call span ends exactly once, however the stream ends.
+"""Calls that outlive ``request()``: streams and raw responses, ended exactly once.
 
 A streamed call is not over when ``create()`` returns: the answer, its finish
-reason, its usage and possibly its failure arrive chunk by chunk. The SDK's
-stream object is wrapped in a proxy (``wrapt.ObjectProxy``, so ``isinstance``,
-``response``, ``close()`` and the context-manager protocol behave as before)
-that ends the call span
+reason, its usage and possibly its failure arrive chunk by chunk. A raw
+response (``with_raw_response`` / ``with_streaming_response``) is summarized
+from what the caller's own ``parse()`` returns, never by reading, parsing or
+closing anything the caller did not. Both are wrapped in proxies
+(``wrapt.ObjectProxy``: ``isinstance``, ``response``, ``close()`` and the
+context-manager protocol behave as before) that end the call
 
-- when the stream is exhausted: ok or soft failure, from what the chunks said;
-- when iterating raises: an error event in the stream, or a connection that
-  dropped partway (``stream_interrupted``, with the number of chunks received);
-- when the caller closes it, breaks out of it, never iterates it, or lets the
-  garbage collector take it: marked abandoned. A ``weakref.finalize`` on the
-  proxy does this without keeping the stream, or its connection, alive.
+- when a stream is exhausted: ok or soft failure, from what the chunks said;
+  a stream that stops without its end marker (no finish reason, no
+  ``response.completed``, no ``message_stop``) was cut by a proxy or gateway:
+  ``stream_interrupted``, with the number of chunks received;
+- when iterating raises: an error event in the stream, a connection that
+  dropped partway, or the application's own cancellation (``cancelled``);
+- when a raw response is parsed: summarized from the parsed value, timed at
+  the moment ``request()`` returned;
+- when the caller closes it, breaks out of it, never uses it, or lets the
+  garbage collector take it: marked abandoned.
 
-Per chunk the proxy does one callback that reads a few attributes; no span,
-no allocation beyond the summary it keeps.
+The garbage collector runs anywhere, even inside the OpenTelemetry SDK while
+it holds a lock; a finalizer therefore only appends to a queue (no lock, no
+SDK call), drained at the next instrumented call and by a small daemon thread.
 """
 
 from __future__ import annotations
 
+import atexit
+import inspect
+import threading
+import time
 import weakref
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
 
 from otel_aierrors import _names as n
-from otel_aierrors._recording import CallRecord
+from otel_aierrors._call import CallRecord
+from otel_aierrors._recording import Attributes
 from otel_aierrors._results import StreamSummary
-from otel_aierrors._safety import report_internal_error
-from otel_aierrors._taxonomy import (
-    Classification,
-    ErrorClass,
-    classification_of,
-    classify_status,
-    parse_error_body,
-)
+from otel_aierrors._safety import report_internal_error, swallow
+from otel_aierrors._sdks.stainless import error_facts, is_raw_response, is_stream
+from otel_aierrors._taxonomy import ErrorClass, classify, is_cancellation, parse_error_body
 
-__all__ = ["ChunkReader", "wrap_stream"]
+if TYPE_CHECKING:
+    from otel_aierrors._sdks import ChunkReader, SdkAdapter
 
-#: Reads one chunk into the summary (the SDK-specific part, see the patches).
-ChunkReader = Callable[[StreamSummary, Any], None]
+__all__ = ["drain_abandoned", "wrap_result"]
 
 
-class _StreamState:
-    """Everything needed to end the span, and nothing that keeps the stream alive."""
+class _CallEnd:
+    """Everything needed to end the call, and nothing that keeps the stream or response alive."""
 
-    __slots__ = ("__weakref__", "call", "handed_to_stream", "summary")
+    __slots__ = ("__weakref__", "call", "handed_to_stream", "returned_at", "summary")
 
-    def __init__(self, call: CallRecord) -> None:
+    def __init__(self, call: CallRecord, returned_at: float | None = None) -> None:
         self.call = call
         self.summary = StreamSummary()
-        #: A raw response's ``parse()`` returned the stream, which now owns the span.
+        #: A raw response's ``parse()`` returned the stream, which now owns the call.
         self.handed_to_stream = False
+        #: When ``request()`` returned a non-streamed raw response: the call's end time.
+        self.returned_at = returned_at
 
-    def finish_ok(self) -> None:
-        if self.call.ended:
+    def stream_ended(self) -> None:
+        call, summary = self.call, self.summary
+        if call.ended:
             return
-        try:
-            self.call.end_ok(self.summary.to_summary(), {n.STREAM_CHUNKS: self.summary.chunks})
-        except Exception:
-            report_internal_error("ending a stream span")
-
-    def finish_error(self, exception: BaseException) -> None:
-        if self.call.ended:
+        chunks: Attributes = {n.STREAM_CHUNKS: summary.chunks}
+        if summary.failed or summary.is_complete():
+            call.end(summary.to_summary(), chunks)
             return
-        try:
-            self.call.end_error(
-                _classify_stream_exception(exception),
-                exception,
-                {n.STREAM_CHUNKS: self.summary.chunks},
-                self.summary.to_summary(),
-            )
-        except Exception:
-            report_internal_error("ending a failed stream span")
+        cut = summary.to_summary()
+        cut.finish_reasons = summary.interrupted_reasons()
+        cut.soft_failure = None
+        call.fail(classify(default=ErrorClass.STREAM_INTERRUPTED), None, chunks, cut)
 
-    def finish_abandoned(self) -> None:
-        if self.call.ended:
+    def stream_failed(self, exception: BaseException) -> None:
+        call = self.call
+        if call.ended:
             return
+        chunks: Attributes = {n.STREAM_CHUNKS: self.summary.chunks}
+        if is_cancellation(exception):
+            call.cancel(chunks)
+            return
+        # An error event names its class (a mid-stream ``overloaded``); a broken connection does not.
+        _status, body = error_facts(exception)
+        classification = classify(provider_error=parse_error_body(body), default=ErrorClass.STREAM_INTERRUPTED)
+        call.fail(classification, exception, chunks, self.summary.to_summary())
+
+    def abandoned(self) -> None:
+        call = self.call
+        if call.ended or self.handed_to_stream:
+            return
+        if self.returned_at is not None:  # a non-streamed raw response nobody parsed
+            call.end(None, end_time=self.returned_at)
+            return
+        summary = self.summary.to_summary()
+        if not summary.finish_reasons:
+            summary.soft_failure = None
+        call.end(summary, {n.STREAM_CHUNKS: self.summary.chunks, n.STREAM_ABANDONED: True}, abandoned=True)
+
+    def parsed(self, value: Any, adapter: SdkAdapter) -> None:
+        call = self.call
+        if not call.ended:
+            call.end(adapter.summarize(value), end_time=self.returned_at)
+
+
+# --- the hand-off from finalizers ---------------------------------------------------
+#: Ends queued by finalizers; ``deque.append`` takes no lock and runs no Python code.
+_abandoned: deque[_CallEnd] = deque()
+#: The finalizers of live proxies (so that at exit the still-live ones are ended too).
+_finalizers: set[weakref.finalize[Any, Any]] = set()
+_drainer: threading.Thread | None = None
+#: Seconds between two looks of the drainer thread at the queue.
+DRAIN_INTERVAL: Final = 1.0
+
+
+def _track(proxy: object, end: _CallEnd) -> None:
+    """End ``end``'s call once ``proxy`` is garbage: queued by the finalizer, ended by a drain."""
+    global _drainer
+    _finalizers.add(weakref.finalize(proxy, _abandoned.append, end))
+    if _drainer is None or not _drainer.is_alive():
+        _drainer = threading.Thread(target=_drain_while_tracking, name="otel-aierrors-drain", daemon=True)
+        _drainer.start()
+
+
+def drain_abandoned() -> None:
+    """End the calls of proxies the garbage collector took; cheap when there are none."""
+    while _abandoned:
         try:
-            summary = self.summary.to_summary()
-            if not summary.finish_reasons:
-                summary.soft_failure = None
-            self.call.end_ok(summary, {n.STREAM_CHUNKS: self.summary.chunks, n.STREAM_ABANDONED: True}, abandoned=True)
-        except Exception:
-            report_internal_error("ending an abandoned stream span")
-
-    def finish_abandoned_unless_streaming(self) -> None:
-        if not self.handed_to_stream:
-            self.finish_abandoned()
+            end = _abandoned.popleft()
+        except IndexError:
+            return
+        with swallow("ending an abandoned call"):
+            end.abandoned()
+    if _finalizers:
+        for finalizer in [f for f in list(_finalizers) if not f.alive]:
+            _finalizers.discard(finalizer)
 
 
-def _classify_stream_exception(exception: BaseException) -> Classification:
-    """An error event names its class (a mid-stream ``overloaded``); a broken connection does not."""
-    body = getattr(exception, "body", None)
-    if body is not None and getattr(exception, "status_code", None) is None:
-        provider_error = parse_error_body({"error": body} if isinstance(body, dict) else body)
-        if provider_error.code or provider_error.type:
-            found = classify_status(None, provider_error)
-            if found.error_class is not ErrorClass.UNKNOWN:
-                return found
-    return classification_of(ErrorClass.STREAM_INTERRUPTED)
+def _drain_while_tracking() -> None:
+    # Bounded: stops once no tracked proxy is alive and nothing is queued; `_track` restarts it.
+    while True:
+        time.sleep(DRAIN_INTERVAL)
+        drain_abandoned()
+        if not _abandoned and not any(f.alive for f in list(_finalizers)):
+            return
 
 
+@atexit.register
+def _end_all_at_exit() -> None:
+    for finalizer in list(_finalizers):
+        finalizer()
+    drain_abandoned()
+
+
+# --- proxies -------------------------------------------------------------------------
 class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
-    """Closing the proxied object, or leaving its ``with`` block, ends the span (if still open)."""
+    """Closing the proxied object, or leaving its ``with`` block, ends the call (if still open)."""
 
-    _self_state: _StreamState
+    _self_end: _CallEnd
 
     def close(self) -> None:
         try:
             self.__wrapped__.close()
         finally:
-            self._self_state.finish_abandoned()
+            _safely(self._self_end.abandoned, "ending a closed stream's call")
 
     def __enter__(self) -> Any:
         self.__wrapped__.__enter__()
@@ -122,19 +177,19 @@ class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
-            self._self_state.finish_abandoned()
+            _safely(self._self_end.abandoned, "ending a closed stream's call")
 
 
 class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
     """The async twin of `_EndsWhenClosed`."""
 
-    _self_state: _StreamState
+    _self_end: _CallEnd
 
     async def close(self) -> None:
         try:
             await self.__wrapped__.close()
         finally:
-            self._self_state.finish_abandoned()
+            _safely(self._self_end.abandoned, "ending a closed stream's call")
 
     async def __aenter__(self) -> Any:
         await self.__wrapped__.__aenter__()
@@ -144,122 +199,127 @@ class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:
-            self._self_state.finish_abandoned()
+            _safely(self._self_end.abandoned, "ending a closed stream's call")
 
 
 class TracedStream(_EndsWhenClosed):
-    """A sync SDK stream that ends its call span when it ends."""
+    """A sync SDK stream that ends its call when it ends."""
 
-    def __init__(self, wrapped: Any, state: _StreamState, read_chunk: ChunkReader) -> None:
+    def __init__(self, wrapped: Any, end: _CallEnd, read_chunk: ChunkReader) -> None:
         super().__init__(wrapped)
-        self._self_state = state
+        self._self_end = end
         self._self_read_chunk = read_chunk
-        weakref.finalize(self, state.finish_abandoned)
+        _track(self, end)
 
     def __iter__(self) -> TracedStream:
         return self
 
     def __next__(self) -> Any:
-        state = self._self_state
+        end = self._self_end
         try:
             chunk = self.__wrapped__.__next__()
         except StopIteration:
-            state.finish_ok()
+            _safely(end.stream_ended, "ending a stream's call")
+            raise
+        except GeneratorExit:
+            _safely(end.abandoned, "ending an abandoned stream's call")
             raise
         except BaseException as exception:
-            if isinstance(exception, GeneratorExit):
-                state.finish_abandoned()
-            else:
-                state.finish_error(exception)
+            with swallow("ending a failed stream's call"):
+                end.stream_failed(exception)
             raise
-        _read(state, self._self_read_chunk, chunk)
+        _read(end, self._self_read_chunk, chunk)
         return chunk
 
 
 class TracedAsyncStream(_EndsWhenClosedAsync):
-    """An async SDK stream that ends its call span when it ends."""
+    """An async SDK stream that ends its call when it ends."""
 
-    def __init__(self, wrapped: Any, state: _StreamState, read_chunk: ChunkReader) -> None:
+    def __init__(self, wrapped: Any, end: _CallEnd, read_chunk: ChunkReader) -> None:
         super().__init__(wrapped)
-        self._self_state = state
+        self._self_end = end
         self._self_read_chunk = read_chunk
-        weakref.finalize(self, state.finish_abandoned)
+        _track(self, end)
 
     def __aiter__(self) -> TracedAsyncStream:
         return self
 
     async def __anext__(self) -> Any:
-        state = self._self_state
+        end = self._self_end
         try:
             chunk = await self.__wrapped__.__anext__()
         except StopAsyncIteration:
-            state.finish_ok()
+            _safely(end.stream_ended, "ending a stream's call")
+            raise
+        except GeneratorExit:
+            _safely(end.abandoned, "ending an abandoned stream's call")
             raise
         except BaseException as exception:
-            if isinstance(exception, GeneratorExit):
-                state.finish_abandoned()
-            else:
-                state.finish_error(exception)
+            with swallow("ending a failed stream's call"):
+                end.stream_failed(exception)
             raise
-        _read(state, self._self_read_chunk, chunk)
+        _read(end, self._self_read_chunk, chunk)
         return chunk
 
 
-def _read(state: _StreamState, read_chunk: ChunkReader, chunk: Any) -> None:
-    summary = state.summary
+def _read(end: _CallEnd, read_chunk: ChunkReader, chunk: Any) -> None:
+    summary = end.summary
     try:
         if summary.chunks == 0:
-            state.call.record_first_chunk()
+            end.call.record_first_chunk()
         summary.chunks += 1
         read_chunk(summary, chunk)
     except Exception:
         report_internal_error("reading a stream chunk")
 
 
+def _safely(action: Callable[[], None], where: str) -> None:
+    with swallow(where):
+        action()
+
+
 class _TracedRawResponse(wrapt.ObjectProxy[Any]):
-    """``with_raw_response`` / ``with_streaming_response`` around a stream: the span
-    follows the stream that ``parse()`` returns, or ends when the response is closed."""
+    """A raw response: the call follows what ``parse()`` returns, or ends when the response is closed."""
 
-    def __init__(self, wrapped: Any, state: _StreamState, read_chunk: ChunkReader, is_async: bool) -> None:
+    def __init__(self, wrapped: Any, end: _CallEnd, adapter: SdkAdapter, is_async: bool) -> None:
         super().__init__(wrapped)
-        self._self_state = state
-        self._self_read_chunk = read_chunk
+        self._self_end = end
+        self._self_adapter = adapter
         self._self_is_async = is_async
-        weakref.finalize(self, state.finish_abandoned_unless_streaming)
+        _track(self, end)
 
-    def _self_trace(self, parsed: Any) -> Any:
-        if not _is_stream(parsed):
-            return parsed
-        self._self_state.handed_to_stream = True
-        stream_type = TracedAsyncStream if self._self_is_async else TracedStream
-        return stream_type(parsed, self._self_state, self._self_read_chunk)
+    def _self_follow(self, parsed: Any) -> Any:
+        end = self._self_end
+        try:
+            if is_stream(parsed) and not end.call.ended and not end.handed_to_stream:
+                end.handed_to_stream = True
+                stream_type = TracedAsyncStream if self._self_is_async else TracedStream
+                return stream_type(parsed, _CallEnd(end.call), self._self_adapter.read_chunk)
+            end.parsed(parsed, self._self_adapter)
+        except Exception:
+            report_internal_error("summarizing a parsed raw response")
+        return parsed
 
 
 class TracedRawResponse(_TracedRawResponse, _EndsWhenClosed):
     def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_trace(self.__wrapped__.parse(*args, **kwargs))
+        return self._self_follow(self.__wrapped__.parse(*args, **kwargs))
 
 
 class TracedAsyncRawResponse(_TracedRawResponse, _EndsWhenClosedAsync):
     """The async ``with_streaming_response`` flavour, whose ``parse()`` is a coroutine."""
 
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_trace(await self.__wrapped__.parse(*args, **kwargs))
+        return self._self_follow(await self.__wrapped__.parse(*args, **kwargs))
 
 
-def _is_stream(value: Any) -> bool:
-    return hasattr(value, "response") and (hasattr(value, "__next__") or hasattr(value, "__anext__"))
-
-
-def wrap_stream(result: Any, call: CallRecord, is_async: bool, read_chunk: ChunkReader) -> Any:
-    """Return ``result`` traced: a stream, a raw response around one, or (not a stream) as is."""
-    state = _StreamState(call)
-    if _is_stream(result):
-        return (TracedAsyncStream if is_async else TracedStream)(result, state, read_chunk)
-    if hasattr(result, "parse") and hasattr(result, "http_response"):
-        import inspect
-
-        async_parse = inspect.iscoroutinefunction(result.parse)
-        return (TracedAsyncRawResponse if async_parse else TracedRawResponse)(result, state, read_chunk, is_async)
-    state.finish_ok()
+def wrap_result(result: Any, call: CallRecord, adapter: SdkAdapter, is_async: bool) -> Any:
+    """End ``call`` for what ``request()`` returned, or return ``result`` proxied to end it later."""
+    if is_stream(result):
+        return (TracedAsyncStream if is_async else TracedStream)(result, _CallEnd(call), adapter.read_chunk)
+    if is_raw_response(result):
+        returned_at = None if call.target.stream else time.perf_counter()
+        raw_type = TracedAsyncRawResponse if inspect.iscoroutinefunction(result.parse) else TracedRawResponse
+        return raw_type(result, _CallEnd(call, returned_at), adapter, is_async)
+    call.end(adapter.summarize(result))
     return result

@@ -37,12 +37,21 @@ the status code.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
-__all__ = ["Classification", "ErrorClass", "ProviderError", "classify_status", "parse_error_body"]
+__all__ = [
+    "RETRYABLE_CLASSES",
+    "Classification",
+    "ErrorClass",
+    "ProviderError",
+    "classify",
+    "is_cancellation",
+    "parse_error_body",
+]
 
 
 class ErrorClass(str, enum.Enum):
@@ -69,7 +78,7 @@ class ErrorClass(str, enum.Enum):
     @property
     def retryable(self) -> bool:
         """Whether this class may succeed when the same request is sent again."""
-        return self in _RETRYABLE
+        return self in RETRYABLE_CLASSES
 
     @property
     def permanent(self) -> bool:
@@ -77,7 +86,7 @@ class ErrorClass(str, enum.Enum):
         return self in _PERMANENT
 
 
-_RETRYABLE: Final = frozenset(
+RETRYABLE_CLASSES: Final = frozenset(
     {
         ErrorClass.RATE_LIMIT,
         ErrorClass.OVERLOADED,
@@ -215,42 +224,51 @@ class Classification(NamedTuple):
     retryable: bool
 
 
-def classify_status(
-    status: int | None,
+def classify(
+    *,
+    status: int | None = None,
     provider_error: ProviderError = EMPTY_PROVIDER_ERROR,
-    should_retry_header: bool | None = None,
+    should_retry: bool | None = None,
+    exception: BaseException | None = None,
+    default: ErrorClass = ErrorClass.UNKNOWN,
 ) -> Classification:
-    """Classify an HTTP error response from its status, body and retry hint.
+    """Classify one failure from whatever evidence there is; the most specific wins.
 
     Args:
         status: the HTTP status, or None when no response arrived.
-        provider_error: the parsed body (see `parse_error_body`).
-        should_retry_header: the server's ``x-should-retry``, if it sent one.
+        provider_error: the parsed error body (see `parse_error_body`), or a
+            failure reported inside a 200 (its code).
+        should_retry: the server's ``x-should-retry``, if it sent one.
+        exception: what was raised when no response arrived (timeouts,
+            refused or dropped connections), classified by its class names.
+        default: the class when nothing above says more (``server_error`` for
+            an in-band failure, ``stream_interrupted`` for a broken stream).
     """
     error_class = _class_from_tokens(provider_error)
     if error_class is None:
         error_class = _class_from_message(status, provider_error.message)
     if error_class is None and status is not None:
-        error_class = _STATUS.get(status)
-        if error_class is None:
-            if 500 <= status < 600:
-                error_class = ErrorClass.SERVER_ERROR
-            elif 400 <= status < 500:
-                error_class = ErrorClass.INVALID_REQUEST
+        error_class = _class_from_status(status)
+    if error_class is None and exception is not None:
+        error_class = _class_from_exception(exception)
     if error_class is None:
-        error_class = ErrorClass.UNKNOWN
-    return Classification(error_class, _retryable(error_class, provider_error.retryable, should_retry_header))
+        error_class = default
+    return Classification(error_class, _retryable(error_class, provider_error.retryable, should_retry))
 
 
-def classify_code(code: str | None, default: ErrorClass) -> Classification:
-    """Classify a failure reported inside a successful response, by its code alone."""
-    found = _class_from_tokens(ProviderError(code=code)) if code else None
-    return classification_of(found or default)
+def is_cancellation(exception: BaseException) -> bool:
+    """Whether the application itself stopped the call (task cancelled, Ctrl-C, exit): not a failure."""
+    return isinstance(exception, (asyncio.CancelledError, KeyboardInterrupt, SystemExit))
 
 
-def classification_of(error_class: ErrorClass) -> Classification:
-    """The default verdict for a class known without any response."""
-    return Classification(error_class, error_class.retryable)
+def _class_from_status(status: int) -> ErrorClass | None:
+    error_class = _STATUS.get(status)
+    if error_class is None:
+        if 500 <= status < 600:
+            return ErrorClass.SERVER_ERROR
+        if 400 <= status < 500:
+            return ErrorClass.INVALID_REQUEST
+    return error_class
 
 
 def _retryable(error_class: ErrorClass, body_says: bool | None, header_says: bool | None) -> bool:
@@ -382,10 +400,9 @@ _EXCEPTION_NAMES: Final[Mapping[str, ErrorClass]] = {
 }
 
 
-def classify_transport_exception(exc: BaseException) -> Classification:
-    """Classify an exception raised before any HTTP response was received."""
-    for cls in type(exc).__mro__:
+def _class_from_exception(exception: BaseException) -> ErrorClass | None:
+    for cls in type(exception).__mro__:
         found = _EXCEPTION_NAMES.get(cls.__name__)
         if found is not None:
-            return classification_of(found)
-    return classification_of(ErrorClass.UNKNOWN)
+            return found
+    return None

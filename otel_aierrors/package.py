@@ -1,3 +1,13 @@
-_instruments = ("openai >= 1.66.0",)
+#: The SDKs instrumented when installed; any one of them is enough (contrib's
+#: ``_instruments_any``). Each is a row of `otel_aierrors._sdks.ADAPTERS`.
+_instruments_any = (
+    "openai >= 1.66.0",
+    "anthropic >= 0.40.0",
+    "groq >= 0.11.0",
+    "together >= 1.4.0",
+    "cerebras-cloud-sdk >= 1.0.0",
+    "fireworks-ai >= 1.0.0",
+)
+_instruments: tuple[str, ...] = ()
 
 _supports_metrics = True

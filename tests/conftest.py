@@ -8,6 +8,7 @@ SDK's behaviour is steered only through what the fault server answers.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,6 +54,12 @@ class Telemetry:
 
     def call_span(self) -> ReadableSpan:
         calls = self.call_spans()
+        # A call whose stream or raw response the garbage collector took ends from the
+        # drainer thread (finalizers only queue it), within about a second.
+        deadline = time.monotonic() + 3.0
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+            calls = self.call_spans()
         assert len(calls) == 1, [s.name for s in calls]
         return calls[0]
 

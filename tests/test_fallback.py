@@ -21,7 +21,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import otel_aierrors
 from otel_aierrors import FallbackScope, _fallback
-from otel_aierrors._fallback import HopTarget, hop_kind, is_same_model, model_family
+from otel_aierrors._call import current_observer
+from otel_aierrors._hops import HopTarget, hop_kind, is_same_model, model_family
 from otel_aierrors._taxonomy import ErrorClass
 from otel_aierrors.chaos import ChaosServer
 from tests.conftest import API_KEY, Telemetry
@@ -463,7 +464,7 @@ class FallbackCases:
         await self.close()
 
         assert result.model == "gpt-4o-mini"
-        assert _fallback.CALL_OBSERVER.get() is None
+        assert current_observer() is None
         span = scope_span(self.telemetry, "bug")  # ended all the same
         assert len(children(self.telemetry, span)) == 2
 

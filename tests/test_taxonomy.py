@@ -11,8 +11,7 @@ import pytest
 from otel_aierrors._taxonomy import (
     MAX_BODY_BYTES,
     ErrorClass,
-    classify_status,
-    classify_transport_exception,
+    classify,
     parse_error_body,
 )
 from tests.conftest import HTTP
@@ -20,7 +19,7 @@ from tests.conftest import HTTP
 
 def verdict(status: int | None, body: object, should_retry: bool | None = None) -> tuple[str, bool]:
     raw = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
-    found = classify_status(status, parse_error_body(raw), should_retry)
+    found = classify(status=status, provider_error=parse_error_body(raw), should_retry=should_retry)
     return found.error_class.value, found.retryable
 
 
@@ -173,7 +172,7 @@ class TestExceptions:
         ],
     )
     def test_transport_exceptions(self, exception: BaseException, expected: str) -> None:
-        assert classify_transport_exception(exception).error_class.value == expected
+        assert classify(exception=exception).error_class.value == expected
 
     def test_every_openai_exception_is_mapped(self) -> None:
         """Fails when an SDK release adds an exception class the taxonomy cannot place."""
@@ -186,11 +185,11 @@ class TestExceptions:
                 status = _status_of(cls)
                 if status is None:
                     continue  # the generic base: its status decides
-                if classify_status(status).error_class is ErrorClass.UNKNOWN:
+                if classify(status=status).error_class is ErrorClass.UNKNOWN:
                     unmapped.append(name)
             elif issubclass(cls, openai.APIConnectionError):
                 exception = cls(request=request)
-                if classify_transport_exception(exception).error_class is ErrorClass.UNKNOWN:
+                if classify(exception=exception).error_class is ErrorClass.UNKNOWN:
                     unmapped.append(name)
         assert unmapped == []
 

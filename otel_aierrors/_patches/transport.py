@@ -1,28 +1,30 @@
 """The per-attempt hook: ``send`` of ``httpx`` and ``httpx2`` clients.
 
-The OpenAI SDK (and the Anthropic SDK, built by the same generator) retries
-inside one ``request()`` call, and every attempt goes through exactly one
-``Client.send``: the 1.x/2.x lines through ``httpx``, the 3.x line through
-``httpx2``. Hooking ``send`` therefore sees every attempt, including those that
-end in a timeout or a refused connection, without touching the SDK's retry
-loop. The hook does nothing unless an instrumented SDK call is in progress in
-the current context *and* the client sending is that call's own HTTP client,
-so the application's other HTTP traffic is left alone.
+The generated SDKs retry inside one ``request()`` call, and every attempt
+goes through exactly one ``Client.send`` of the SDK's HTTP client (``httpx``
+for openai 1.x/2.x and most SDKs, ``httpx2`` for openai 3.x and anthropic
+2.x). Hooking ``send`` sees every attempt, those that end in a timeout or a
+refused connection included, without touching the SDK's retry loop. The hook
+does nothing unless an instrumented call is in progress in the current context
+*and* the client sending is that call's own HTTP client, so the application's
+other HTTP traffic is left alone.
+
+The hook never reads a body: an error body is classified only when the HTTP
+library already holds it in memory (a non-streamed request); a streamed
+error body is read by the SDK itself, when and if it wants to.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, Final
 
-from otel_aierrors._headers import lowered_items
-from otel_aierrors._recording import AttemptRecord, current_call
-from otel_aierrors._safety import report_internal_error
+from otel_aierrors._attempt import AttemptRecord
+from otel_aierrors._call import current_call
+from otel_aierrors._safety import report_internal_error, swallow
+from otel_aierrors._sdks.stainless import response_body_in_memory, response_status_and_headers, retry_count_of
 
 __all__ = ["TRANSPORT_TARGETS"]
-
-_RETRY_COUNT_HEADER: Final = "x-stainless-retry-count"
 
 
 def _start_attempt(instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AttemptRecord | None:
@@ -31,51 +33,22 @@ def _start_attempt(instance: object, args: tuple[Any, ...], kwargs: dict[str, An
         return None
     try:
         request = args[0] if args else kwargs["request"]
-        retry_count = request.headers.get(_RETRY_COUNT_HEADER)
-        resend_count = int(retry_count) if retry_count and retry_count.isdigit() else None
-        return call.start_attempt(request.method, resend_count)
+        return call.start_attempt(request.method, retry_count_of(request))
     except Exception:
-        report_internal_error("starting an attempt span")
+        report_internal_error("starting an attempt")
         return None
 
 
-def _end_with_response(attempt: AttemptRecord, response: Any, body: bytes | None) -> None:
-    try:
-        attempt.end_response(response.status_code, lowered_items(response.headers), body)
-    except Exception:
-        report_internal_error("ending an attempt span")
+def _end_with_response(attempt: AttemptRecord, response: Any) -> None:
+    with swallow("ending an attempt"):
+        status, headers = response_status_and_headers(response)
+        body = response_body_in_memory(response) if status >= 400 else None
+        attempt.end_response(status, headers, body)
 
 
 def _end_with_exception(attempt: AttemptRecord, exception: BaseException) -> None:
-    try:
+    with swallow("ending a failed attempt"):
         attempt.end_exception(exception)
-    except Exception:
-        report_internal_error("ending a failed attempt span")
-
-
-def _error_body(response: Any) -> bytes | None:
-    """The body of an error response, read if the SDK asked for a stream.
-
-    Reading it here is what the SDK does itself before raising, and httpx
-    caches the content, so the SDK's later read returns the same bytes.
-    """
-    if response.status_code < 400:
-        return None
-    try:
-        body = response.read()
-        return body if isinstance(body, bytes) else None
-    except Exception:
-        return None
-
-
-async def _async_error_body(response: Any) -> bytes | None:
-    if response.status_code < 400:
-        return None
-    try:
-        body = await response.aread()
-        return body if isinstance(body, bytes) else None
-    except Exception:
-        return None
 
 
 def traced_send(wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -90,7 +63,7 @@ def traced_send(wrapped: Callable[..., Any], instance: object, args: tuple[Any, 
         raise
     finally:
         attempt.deactivate(token)
-    _end_with_response(attempt, response, _error_body(response))
+    _end_with_response(attempt, response)
     return response
 
 
@@ -108,23 +81,15 @@ async def traced_async_send(
         raise
     finally:
         attempt.deactivate(token)
-    _end_with_response(attempt, response, await _async_error_body(response))
+    _end_with_response(attempt, response)
     return response
 
 
 #: (module, attribute path, wrapper). A module that does not import is skipped:
-#: ``httpx2`` exists only beside openai 3.x, ``httpx`` only beside older lines.
+#: ``httpx2`` exists only beside SDKs that send through it.
 TRANSPORT_TARGETS: Final = (
     ("httpx", "Client.send", traced_send),
     ("httpx", "AsyncClient.send", traced_async_send),
     ("httpx2", "Client.send", traced_send),
     ("httpx2", "AsyncClient.send", traced_async_send),
 )
-
-
-def importable(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True

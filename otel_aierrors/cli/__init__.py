@@ -6,6 +6,6 @@ package. It needs the ``cli`` extra (``pip install 'otel-aierrors[cli]'``).
 
 from __future__ import annotations
 
-from otel_aierrors.cli.main import main
+from otel_aierrors.cli._main import main
 
 __all__ = ["main"]

@@ -16,6 +16,7 @@ itself hangs.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import importlib
 import importlib.metadata
@@ -32,7 +33,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from otel_aierrors._redaction import redact
-from otel_aierrors.package import _instruments
+from otel_aierrors.package import _instruments_any
 from otel_aierrors.version import __version__
 
 __all__ = ["Check", "Status", "diagnose", "exit_code", "otlp_endpoint", "probe_endpoint", "render", "render_plain"]
@@ -104,11 +105,12 @@ def diagnose(
             f"otel-aierrors {__version__} on Python {platform.python_version()} ({platform.system()})",
         )
     ]
-    sdk_ok = False
-    for requirement in _instruments:
-        check = _check_library(requirement)
-        sdk_ok = sdk_ok or check.status is Status.OK
-        checks.append(check)
+    library_checks = [_check_library(requirement) for requirement in _instruments_any]
+    sdk_ok = any(check.status is Status.OK for check in library_checks)
+    for check in library_checks:
+        # Any one supported SDK is enough: the others not being installed is information.
+        missing = check.status is Status.ERROR and "not installed" in check.summary
+        checks.append(dataclasses.replace(check, status=Status.INFO, detail="") if sdk_ok and missing else check)
     if sdk_ok:
         checks.append(_check_targets())
         checks.append(_check_patched())
@@ -151,11 +153,18 @@ def _resolve(module: str, path: str) -> Any:
 
 
 def _check_targets() -> Check:
-    from otel_aierrors._patches.openai_sdk import OPENAI_TARGETS
-    from otel_aierrors._patches.transport import TRANSPORT_TARGETS, importable
+    from otel_aierrors._patches.transport import TRANSPORT_TARGETS
+    from otel_aierrors._sdks import ADAPTERS
+
+    def importable(module: str) -> bool:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return False
+        return True
 
     missing = []
-    for module, path, _ in OPENAI_TARGETS:
+    for module, path, _ in (target for adapter in ADAPTERS[:1] for target in adapter.targets):
         try:
             _resolve(module, path)
         except (ImportError, AttributeError, KeyError):
@@ -192,9 +201,9 @@ def _is_ours(attribute: Any) -> bool:
 
 
 def _check_patched() -> Check:
-    from otel_aierrors._patches.openai_sdk import OPENAI_TARGETS
+    from otel_aierrors._sdks import ADAPTERS
 
-    module, path, _ = OPENAI_TARGETS[0]
+    module, path, _ = ADAPTERS[0].targets[0]
     try:
         target = _resolve(module, path)
     except (ImportError, AttributeError, KeyError):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from otel_aierrors.cli.main import main
+from otel_aierrors.cli._main import main
 from otel_aierrors.cli.doctor import Check, Status, diagnose, exit_code, probe_endpoint
 
 from .conftest import FakeCollector, clean_env, closed_port, run_cli
@@ -167,7 +167,7 @@ def test_grpc_probe_only_connects(collector: FakeCollector) -> None:
 def test_doctor_without_rich_prints_plain_text(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import otel_aierrors.cli.main as cli
+    import otel_aierrors.cli._main as cli
 
     monkeypatch.setattr(cli, "_missing", lambda *modules: "rich" if "rich" in modules else None)
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import otel_aierrors.cli.main as cli
+import otel_aierrors.cli._main as cli
 from otel_aierrors import __version__
-from otel_aierrors.cli.main import main
+from otel_aierrors.cli._main import main
 
 from .conftest import run_cli
 

@@ -29,8 +29,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_aierrors import _names as n
-from otel_aierrors.cli.demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
 from otel_aierrors._setup import _protocol
+from otel_aierrors.cli.demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer

@@ -1,178 +1,20 @@
-"""The OpenAI SDK: one call span per ``request()``, and how to read its results.
+"""The OpenAI API's shapes: chat and legacy completions, Responses, images, embeddings.
 
-``SyncAPIClient.request`` / ``AsyncAPIClient.request`` in
-``openai/_base_client.py`` is the single path every endpoint goes through
-(chat completions, completions, embeddings, responses, images, models...), and
-it holds the SDK's retry loop. Wrapping it gives one span per logical call;
-the attempts inside it are seen by `otel_aierrors._patches.transport`. This is
-the only module that knows the SDK's shapes, so that another SDK of the same
-family needs only its own version of it.
+Also what OpenAI-compatible SDKs (groq, together, cerebras, fireworks) return:
+the same ``choices`` / ``usage`` shapes. Only attribute reads, never content.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from otel_aierrors._recording import CallRecord, CallTarget, Telemetry, enter_call, exit_call
 from otel_aierrors._results import ResponseSummary, StreamSummary, soft_failure_of
-from otel_aierrors._safety import report_internal_error
-from otel_aierrors._streams import wrap_stream
 
-__all__ = ["OPENAI_TARGETS", "call_target"]
-
-#: Request paths to (GenAI operation name, summarizer key).
-_OPERATIONS: Final[Mapping[str, str]] = {
-    "chat/completions": "chat",
-    "completions": "text_completion",
-    "responses": "chat",
-    "embeddings": "embeddings",
-    "images/generations": "generate_content",
-    "images/edits": "generate_content",
-    "images/variations": "generate_content",
-}
-
-#: Hosts whose provider has a GenAI semantic-convention name; any other
-#: OpenAI-compatible endpoint is reported as ``openai`` (the protocol), and its
-#: ``server.address`` tells gateways apart.
-_PROVIDERS_BY_HOST_SUFFIX: Final = (
-    (".openai.azure.com", "azure.ai.openai"),
-    ("api.deepseek.com", "deepseek"),
-    ("api.groq.com", "groq"),
-    ("api.x.ai", "x_ai"),
-    ("api.mistral.ai", "mistral_ai"),
-    ("api.perplexity.ai", "perplexity"),
-    ("generativelanguage.googleapis.com", "gcp.gemini"),
-    ("api.anthropic.com", "anthropic"),
-)
-_DEFAULT_PROVIDER: Final = "openai"
+__all__ = ["read_chunk", "summarize"]
 
 
-def provider_for_host(host: str) -> str:
-    for suffix, provider in _PROVIDERS_BY_HOST_SUFFIX:
-        if host.endswith(suffix):
-            return provider
-    return _DEFAULT_PROVIDER
-
-
-_server_cache: dict[int, tuple[object, str, int | None, str]] = {}
-
-
-def _server_of(base_url: Any) -> tuple[str, int | None, str]:
-    """(address, port, provider) of a client's base URL, cached by URL object."""
-    cached = _server_cache.get(id(base_url))
-    if cached is not None and cached[0] is base_url:
-        return cached[1], cached[2], cached[3]
-    host = str(base_url.host)
-    port = base_url.port or (443 if base_url.scheme == "https" else 80)
-    provider = provider_for_host(host)
-    if len(_server_cache) > 256:
-        _server_cache.clear()
-    _server_cache[id(base_url)] = (base_url, host, port, provider)
-    return host, port, provider
-
-
-def call_target(instance: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> CallTarget:
-    options = args[1] if len(args) > 1 else kwargs["options"]
-    path = str(options.url).lstrip("/")
-    operation = _OPERATIONS.get(path) or path.split("/", 1)[0] or "unknown"
-    json_data = options.json_data
-    model = json_data.get("model") if isinstance(json_data, Mapping) else None
-    address, port, provider = _server_of(instance.base_url)
-    api_key = getattr(instance, "api_key", None)
-    return CallTarget(
-        operation=operation,
-        provider=provider,
-        request_model=model if isinstance(model, str) else None,
-        server_address=address,
-        server_port=port,
-        stream=bool(kwargs.get("stream", False)),
-        secrets=(api_key,) if isinstance(api_key, str) else (),
-        http_client=getattr(instance, "_client", None),
-    )
-
-
-def _start_call(
-    telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> CallRecord | None:
-    try:
-        return telemetry.start_call(call_target(instance, args, kwargs))
-    except Exception:
-        report_internal_error("starting a call span")
-        return None
-
-
-def _end_with_exception(call: CallRecord, exception: BaseException) -> None:
-    try:
-        call.end_with_exception(exception)
-    except Exception:
-        report_internal_error("ending a failed call span")
-
-
-def _end_with_result(call: CallRecord, result: Any, is_async: bool) -> Any:
-    """End the call for a returned value, or hand a stream its span; never raises."""
-    try:
-        if call.target.stream:
-            return wrap_stream(result, call, is_async, read_chunk)
-        call.end_ok(summarize(result))
-    except Exception:
-        report_internal_error("ending a call span")
-    return result
-
-
-def request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
-    def traced_request(
-        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        call = _start_call(telemetry, instance, args, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        token = enter_call(call)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exception:
-            _end_with_exception(call, exception)
-            raise
-        finally:
-            exit_call(token)
-        return _end_with_result(call, result, is_async=False)
-
-    return traced_request
-
-
-def async_request_wrapper(telemetry: Telemetry) -> Callable[..., Any]:
-    async def traced_request(
-        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        call = _start_call(telemetry, instance, args, kwargs)
-        if call is None:
-            return await wrapped(*args, **kwargs)
-        token = enter_call(call)
-        try:
-            result = await wrapped(*args, **kwargs)
-        except BaseException as exception:
-            _end_with_exception(call, exception)
-            raise
-        finally:
-            exit_call(token)
-        return _end_with_result(call, result, is_async=True)
-
-    return traced_request
-
-
-#: (module, attribute path, wrapper factory taking the `Telemetry`).
-OPENAI_TARGETS: Final = (
-    ("openai._base_client", "SyncAPIClient.request", request_wrapper),
-    ("openai._base_client", "AsyncAPIClient.request", async_request_wrapper),
-)
-
-
-# --- reading results ------------------------------------------------------------
 def summarize(result: Any) -> ResponseSummary | None:
-    """Summarize a returned object of any endpoint; raw responses are parsed (cached by the SDK)."""
-    if hasattr(result, "parse") and hasattr(result, "http_response"):
-        # ``with_raw_response``: the SDK caches what parse() returns.
-        result = result.parse()
+    """Summarize what an endpoint returned (or a raw response's ``parse()``); never reads content."""
     choices = getattr(result, "choices", None)
     if isinstance(choices, list):
         return _summarize_choices(result, choices)
@@ -274,9 +116,11 @@ def read_chunk(summary: StreamSummary, chunk: Any) -> None:
             summary.response_id = _text(getattr(chunk, "id", None))
             summary.response_model = _text(getattr(chunk, "model", None))
         for choice in choices:
+            index = choice.index
+            summary.choice_indexes.add(index)
             finish_reason = choice.finish_reason
             if finish_reason:
-                summary.finish_reasons[choice.index] = str(finish_reason)
+                summary.finish_reasons[index] = str(finish_reason)
         if choices and not summary.saw_content:
             first = choices[0]
             delta = getattr(first, "delta", None)
@@ -301,6 +145,7 @@ def read_chunk(summary: StreamSummary, chunk: Any) -> None:
         summary.failed = True
         summary.failure_code = summary.failure_code or _text(getattr(chunk, "code", None))
     elif event_type in _TERMINAL_RESPONSE_EVENTS:
+        summary.terminal = True
         final = _summarize_response_api(chunk.response)
         summary.response_id = final.response_id
         summary.response_model = final.response_model

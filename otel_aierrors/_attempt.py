@@ -1,0 +1,165 @@
+"""One HTTP attempt of a call: a child span of the call and its metric records.
+
+Every ``send`` the SDK makes inside an instrumented call is an attempt, its
+own retries included. An attempt of a call whose span is not recorded makes
+no span and builds no span attribute; its metrics are recorded all the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from otel_aierrors import _names as n
+from otel_aierrors._headers import NO_HEADERS, AttemptHeaders, read_headers
+from otel_aierrors._recording import Attributes, add_exception_event, header_attributes, provider_error_attributes
+from otel_aierrors._safety import report_internal_error, swallow
+from otel_aierrors._taxonomy import Classification, classify, is_cancellation, parse_error_body
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span
+
+    from otel_aierrors._call import CallRecord
+
+__all__ = ["AttemptRecord"]
+
+
+class AttemptRecord:
+    """One HTTP attempt of a call: a child span (when the call records) and its metric records."""
+
+    __slots__ = ("backoff", "call", "context", "number", "span", "start", "wasted")
+
+    def __init__(
+        self,
+        call: CallRecord,
+        method: str,
+        number: int,
+        start: float,
+        backoff: float,
+        resend_count: int | None,
+        wasted: bool,
+    ) -> None:
+        self.call = call
+        self.number = number
+        self.start = start
+        self.backoff = backoff
+        self.wasted = wasted
+        self.span: Span | None = None
+        self.context: Context = call.span_context
+        if not call.recording:
+            return
+        target = call.target
+        attributes: Attributes = {
+            n.ATTEMPT_NUMBER: number,
+            n.HTTP_REQUEST_METHOD: method,
+            n.GEN_AI_OPERATION_NAME: target.operation,
+        }
+        if target.server_address:
+            attributes[n.SERVER_ADDRESS] = target.server_address
+        if target.server_port:
+            attributes[n.SERVER_PORT] = target.server_port
+        if resend_count:
+            attributes[n.HTTP_REQUEST_RESEND_COUNT] = resend_count
+        if number > 1:
+            attributes[n.ATTEMPT_BACKOFF] = backoff
+        if wasted:
+            attributes[n.RETRY_WASTED] = True
+        self.span = call.telemetry.tracer.start_span(
+            f"{method} {target.operation}", context=call.span_context, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        self.context = trace.set_span_in_context(self.span, call.span_context)
+
+    def activate(self) -> object | None:
+        """Make the attempt span current, so HTTP-level instrumentations nest under it."""
+        return otel_context.attach(self.context) if self.span is not None else None
+
+    @staticmethod
+    def deactivate(token: object | None) -> None:
+        if token is not None:
+            otel_context.detach(token)  # type: ignore[arg-type]
+
+    def end_response(self, status: int, lowered_headers: Iterable[tuple[bytes, bytes]], body: bytes | None) -> None:
+        """End the attempt with the response the server sent (``body`` only if already in memory)."""
+        end = time.perf_counter()
+        classification: Classification | None = None
+        headers = NO_HEADERS
+        span_attributes: Attributes = {}
+        try:
+            is_error = status >= 400
+            headers = read_headers(lowered_headers, with_retry_after=is_error)
+            if is_error:
+                provider_error = parse_error_body(body)
+                classification = classify(
+                    status=status, provider_error=provider_error, should_retry=headers.should_retry
+                )
+                if headers.retry_after is None and provider_error.retry_after is not None:
+                    headers = headers._replace(retry_after=provider_error.retry_after)
+                if self.span is not None:
+                    provider_error_attributes(provider_error, span_attributes, self.call.target.secrets)
+            if self.span is not None:
+                header_attributes(headers, span_attributes)
+        except Exception:
+            report_internal_error("reading an attempt's response")
+            if status >= 400 and classification is None:
+                classification = classify(status=status)
+        self._end(end, span_attributes, classification, status, headers, n.OUTCOME_ERROR, body is not None)
+
+    def end_exception(self, exception: BaseException) -> None:
+        """End the attempt with the exception raised before any response arrived."""
+        end = time.perf_counter()
+        if is_cancellation(exception):
+            self._end(end, {}, None, None, NO_HEADERS, n.OUTCOME_CANCELLED, False)
+            return
+        classification = classify(exception=exception)
+        if self.span is not None:
+            with swallow("recording an attempt's exception"):
+                add_exception_event(self.span, exception, self.call.target.secrets)
+        self._end(end, {}, classification, None, NO_HEADERS, n.OUTCOME_ERROR, False)
+
+    def _end(
+        self,
+        end: float,
+        span_attributes: Attributes,
+        classification: Classification | None,
+        status: int | None,
+        headers: AttemptHeaders,
+        outcome_if_not_ok: str,
+        read_body: bool,
+    ) -> None:
+        call = self.call
+        call.attempt_ended(classification, end, read_body)
+        metric_attributes = dict(call.metric_attributes)
+        if classification is None:
+            metric_attributes[n.OUTCOME] = n.OUTCOME_OK if status is not None else outcome_if_not_ok
+        else:
+            error_value = classification.error_class.value
+            metric_attributes[n.OUTCOME] = n.OUTCOME_ERROR
+            metric_attributes[n.ERROR_CLASS] = error_value
+            metric_attributes[n.RETRYABLE] = classification.retryable
+            span_attributes[n.ERROR_CLASS] = error_value
+            span_attributes[n.RETRYABLE] = classification.retryable
+            span_attributes[n.ERROR_TYPE] = error_value
+        if status is not None:
+            span_attributes[n.HTTP_RESPONSE_STATUS_CODE] = status
+            metric_attributes[n.HTTP_RESPONSE_STATUS_CODE] = status
+        if self.wasted:
+            metric_attributes[n.RETRY_WASTED] = True
+        span = self.span
+        if span is not None:
+            try:
+                if classification is not None:
+                    span.set_status(Status(StatusCode.ERROR, classification.error_class.value))
+                span.set_attributes(span_attributes)
+            except Exception:
+                report_internal_error("enriching an attempt span")
+            finally:
+                with swallow("ending an attempt span"):
+                    span.end()
+        with swallow("recording attempt metrics"):
+            call.telemetry.record_attempt(self, metric_attributes, end, headers)

@@ -1,0 +1,381 @@
+"""One logical SDK call: its CLIENT span, its attempts, its outcome and its metrics.
+
+A `CallRecord` opens when the application calls the SDK and closes when the
+call returns, raises, is cancelled, or (for streams and raw responses) when
+the caller is done with what it got. The HTTP attempts inside it report to it
+through `CallRecord.attempt_ended`. Ending the span and counting the call
+never depend on the optional enrichment before them: an internal error there
+is reported and the call is still ended and counted.
+
+When the call's span is not recorded (the sampler dropped it), no span
+attribute is built beyond what the sampler saw at the start; the metrics are
+recorded for every call.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from otel_aierrors import _names as n
+from otel_aierrors._attempt import AttemptRecord
+from otel_aierrors._hops import is_gateway_hop
+from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
+from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
+from otel_aierrors._safety import report_internal_error, swallow
+from otel_aierrors._taxonomy import (
+    Classification,
+    ErrorClass,
+    ProviderError,
+    classify,
+    is_cancellation,
+    parse_error_body,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from opentelemetry.trace import Span
+    from opentelemetry.util.types import AttributeValue
+
+__all__ = ["CallObserver", "CallRecord", "CallTarget", "current_call", "enter_call", "exit_call", "observe"]
+
+
+class CallTarget(NamedTuple):
+    """What is known about a call before it is sent (a NamedTuple: one is built per call)."""
+
+    operation: str
+    provider: str
+    request_model: str | None
+    server_address: str | None
+    server_port: int | None
+    stream: bool
+    #: Exact strings to mask wherever they appear (the client's credentials).
+    secrets: tuple[str, ...] = ()
+    #: The HTTP client the SDK sends through, to tell its attempts from other traffic.
+    http_client: object | None = None
+    #: ``gen_ai.request.*`` parameters (``max_tokens``, ``temperature``...).
+    parameters: Mapping[str, Any] | None = None
+
+
+class CallObserver(Protocol):
+    """A scope that sees every call started in its context (fallback scopes, application retries)."""
+
+    def call_started(self, call: CallRecord) -> Attributes:
+        """Attributes the scope adds to the call span (the hop, the application's attempt)."""
+
+    def parent_context(self, call: CallRecord) -> Context | None:
+        """The context to start the call span in: the scope's own span, opened when first needed."""
+
+    def is_later_hop(self, call: CallRecord) -> bool:
+        """Whether the call replaces an earlier call of a fallback scope."""
+
+    def call_ended(self, call: CallRecord) -> None:
+        """The call ended (its outcome and error class are set)."""
+
+
+#: The call whose HTTP attempts are being made in this context: the transport
+#: hook reads it to know that a ``send`` is an attempt of an instrumented call.
+_CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
+    "otel_aierrors_current_call", default=None
+)
+#: The innermost scope open in this context; None almost always.
+_OBSERVER: contextvars.ContextVar[CallObserver | None] = contextvars.ContextVar(
+    "otel_aierrors_call_observer", default=None
+)
+
+
+def current_call() -> CallRecord | None:
+    return _CURRENT_CALL.get()
+
+
+def enter_call(call: CallRecord) -> contextvars.Token[CallRecord | None]:
+    return _CURRENT_CALL.set(call)
+
+
+def exit_call(token: contextvars.Token[CallRecord | None]) -> None:
+    _CURRENT_CALL.reset(token)
+
+
+def observe(observer: CallObserver | None) -> tuple[CallObserver | None, contextvars.Token[CallObserver | None]]:
+    """Make ``observer`` see the calls of this context; returns (the outer observer, the reset token)."""
+    return _OBSERVER.get(), _OBSERVER.set(observer)
+
+
+def stop_observing(token: contextvars.Token[CallObserver | None]) -> None:
+    _OBSERVER.reset(token)
+
+
+def current_observer() -> CallObserver | None:
+    return _OBSERVER.get()
+
+
+class CallRecord:
+    """One logical SDK call: its span, its attempts and its final outcome."""
+
+    __slots__ = (
+        "_ended",
+        "_metric_attributes",
+        "_observer",
+        "attempt_count",
+        "backoff_total",
+        "error_class",
+        "first_chunk_at",
+        "last_attempt_end",
+        "last_classification",
+        "last_read_body",
+        "outcome",
+        "recording",
+        "response_model",
+        "span",
+        "span_context",
+        "start",
+        "target",
+        "telemetry",
+        "wasted_retries",
+    )
+
+    def __init__(self, telemetry: Telemetry, target: CallTarget) -> None:
+        self.telemetry = telemetry
+        self.target = target
+        attributes: Attributes = {
+            n.GEN_AI_OPERATION_NAME: target.operation,
+            n.GEN_AI_PROVIDER_NAME: target.provider,
+        }
+        if target.request_model:
+            attributes[n.GEN_AI_REQUEST_MODEL] = target.request_model
+        if target.server_address:
+            attributes[n.SERVER_ADDRESS] = target.server_address
+        if target.server_port:
+            attributes[n.SERVER_PORT] = target.server_port
+        if target.stream:
+            attributes[n.STREAM] = True
+        parent: Context | None = None
+        observer = self._observer = _OBSERVER.get()
+        if observer is not None:
+            with swallow("reporting a call to its scope"):
+                attributes.update(observer.call_started(self))
+                parent = observer.parent_context(self)
+        name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
+        self.span: Span = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)
+        self.recording = self.span.is_recording()
+        if self.recording and target.parameters:
+            with swallow("recording request parameters"):
+                self.span.set_attributes(target.parameters)
+        self.span_context = trace.set_span_in_context(self.span, parent)
+        self._metric_attributes: Attributes = telemetry.call_metric_attributes(target)
+        self.start = time.perf_counter()
+        self.attempt_count = 0
+        self.backoff_total = 0.0
+        self.wasted_retries = 0
+        self.last_attempt_end: float | None = None
+        self.last_classification: Classification | None = None
+        self.last_read_body = False
+        self.first_chunk_at: float | None = None
+        self.outcome: str | None = None
+        self.error_class: ErrorClass | None = None
+        self.response_model: str | None = None
+        self._ended = False
+
+    @property
+    def metric_attributes(self) -> Mapping[str, AttributeValue]:
+        return self._metric_attributes
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    # --- attempts ----------------------------------------------------------
+    def start_attempt(self, method: str, resend_count: int | None) -> AttemptRecord:
+        now = time.perf_counter()
+        self.attempt_count += 1
+        backoff = 0.0 if self.last_attempt_end is None else max(0.0, now - self.last_attempt_end)
+        wasted = self.last_classification is not None and not self.last_classification.retryable
+        if self.attempt_count > 1:
+            self.backoff_total += backoff
+            if wasted:
+                self.wasted_retries += 1
+        return AttemptRecord(self, method, self.attempt_count, now, backoff, resend_count, wasted)
+
+    def attempt_ended(self, classification: Classification | None, end: float, read_body: bool) -> None:
+        """An attempt of this call ended: None for a success, else how it failed (and whether from its body)."""
+        self.last_attempt_end = end
+        self.last_classification = classification
+        self.last_read_body = read_body
+
+    def record_first_chunk(self) -> None:
+        if self.first_chunk_at is None:
+            self.first_chunk_at = time.perf_counter()
+
+    # --- ends ---------------------------------------------------------------
+    def end(
+        self,
+        summary: ResponseSummary | None,
+        extra: Attributes | None = None,
+        *,
+        abandoned: bool = False,
+        end_time: float | None = None,
+    ) -> None:
+        """End a call whose response arrived; the summary decides ok, soft failure or in-band failure."""
+        if self._ended:
+            return
+        if summary is not None and summary.failed:
+            failure = ProviderError(code=summary.failure_code)
+            self.fail(classify(provider_error=failure, default=ErrorClass.SERVER_ERROR), None, extra, summary)
+            return
+        self._ended = True
+        soft = summary.soft_failure if summary is not None else None
+        outcome = n.OUTCOME_SOFT_FAILURE if soft else n.OUTCOME_OK
+        span_attributes: Attributes = {}
+        calls_attributes = self._calls_attributes(outcome)
+        try:
+            if summary is not None:
+                self._summary_attributes(summary, span_attributes, calls_attributes)
+            if abandoned:
+                calls_attributes[n.STREAM_ABANDONED] = True
+            if extra:
+                span_attributes.update(extra)
+        except Exception:
+            report_internal_error("summarizing a call")
+        self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time)
+
+    def fail(
+        self,
+        classification: Classification,
+        exception: BaseException | None,
+        extra: Attributes | None = None,
+        summary: ResponseSummary | None = None,
+    ) -> None:
+        """End a call that failed: the SDK raised, a stream broke or was cut."""
+        if self._ended:
+            return
+        self._ended = True
+        self.error_class = classification.error_class
+        error_value = classification.error_class.value
+        span_attributes: Attributes = {n.ERROR_CLASS: error_value, n.RETRYABLE: classification.retryable}
+        calls_attributes = self._calls_attributes(n.OUTCOME_ERROR)
+        calls_attributes[n.ERROR_CLASS] = error_value
+        calls_attributes[n.RETRYABLE] = classification.retryable
+        try:
+            if summary is not None:
+                self._summary_attributes(summary, span_attributes, calls_attributes)
+            if extra:
+                span_attributes.update(extra)
+            if self.recording:
+                span_attributes[n.ERROR_TYPE] = error_value
+                self.span.set_status(Status(StatusCode.ERROR, error_value))
+                if exception is not None:
+                    add_exception_event(self.span, exception, self.target.secrets)
+        except Exception:
+            report_internal_error("recording a call failure")
+        self._finish(n.OUTCOME_ERROR, span_attributes, calls_attributes, error_value, summary, None)
+
+    def cancel(self, extra: Attributes | None = None) -> None:
+        """End a call the application itself stopped: not a failure of the provider."""
+        if self._ended:
+            return
+        self._ended = True
+        self._finish(
+            n.OUTCOME_CANCELLED, dict(extra or {}), self._calls_attributes(n.OUTCOME_CANCELLED), None, None, None
+        )
+
+    def end_with_exception(self, exception: BaseException, status: int | None, body: Any) -> None:
+        """End a call the SDK raised from, with the status and body the exception carries."""
+        if self._ended:
+            return
+        try:
+            classification = self.classify_exception(exception, status, body)
+        except Exception:
+            report_internal_error("classifying a call's exception")
+            classification = Classification(ErrorClass.UNKNOWN, False)
+        if classification is None:
+            self.cancel()
+        else:
+            self.fail(classification, exception)
+
+    def classify_exception(self, exception: BaseException, status: int | None, body: Any) -> Classification | None:
+        """How the call failed (None: it was cancelled). The last attempt's verdict wins, having seen
+        the headers; the body the SDK read decides when the attempt had none to read."""
+        if is_cancellation(exception):
+            return None
+        last = self.last_classification
+        if status is not None:
+            if last is not None and self.last_read_body:
+                return last
+            found = classify(status=status, provider_error=parse_error_body(body))
+            # The body the SDK read names the class; the attempt's headers keep their say on retrying.
+            return found if last is None or found.error_class.permanent else found._replace(retryable=last.retryable)
+        found = classify(exception=exception)
+        if found.error_class is not ErrorClass.UNKNOWN and self.last_classification is not None:
+            return self.last_classification
+        return found
+
+    # --- internals ------------------------------------------------------------
+    def _calls_attributes(self, outcome: str) -> Attributes:
+        attributes = dict(self._metric_attributes)
+        attributes[n.OUTCOME] = outcome
+        if self.target.stream:
+            attributes[n.STREAM] = True
+        self.outcome = outcome
+        return attributes
+
+    def _summary_attributes(self, summary: ResponseSummary, span_attrs: Attributes, calls_attrs: Attributes) -> None:
+        if summary.response_model:
+            self.response_model = summary.response_model
+        if summary.finish_reasons:
+            first = summary.finish_reasons[0]
+            if first not in KNOWN_FINISH_REASONS:
+                first = self.telemetry.limit_finish_reason(first)
+            calls_attrs[n.FINISH_REASON] = first
+        if summary.soft_failure:
+            calls_attrs[n.SOFT_FAILURE] = summary.soft_failure
+        if not self.recording:
+            return
+        self.telemetry.summary_span_attributes(summary, span_attrs)
+
+    def _finish(
+        self,
+        outcome: str,
+        span_attributes: Attributes,
+        calls_attributes: Attributes,
+        error_type: str | None,
+        summary: ResponseSummary | None,
+        end_time: float | None,
+    ) -> None:
+        end = time.perf_counter() if end_time is None else end_time
+        telemetry = self.telemetry
+        try:
+            served = self.response_model
+            hop = is_gateway_hop(self.target.request_model, served, self.target.provider)
+            if hop:
+                owned_by_scope = self._observer is not None and self._observer.is_later_hop(self)
+                telemetry.record_gateway_hop(self.target.request_model, served, span_attributes, owned_by_scope)
+            if self.recording:
+                span_attributes[n.OUTCOME] = outcome
+                span_attributes[n.ATTEMPT_COUNT] = self.attempt_count
+                span_attributes[n.RETRY_BACKOFF_TOTAL] = self.backoff_total
+                if self.wasted_retries:
+                    span_attributes[n.RETRY_WASTED_COUNT] = self.wasted_retries
+                if self.first_chunk_at is not None:
+                    span_attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_at - self.start
+                self.span.set_attributes(span_attributes)
+        except Exception:
+            report_internal_error("enriching a call span")
+        finally:
+            with swallow("ending a call span"):
+                # An explicit end (a raw response parsed later) is converted to the wall clock.
+                self.span.end(end_time=None if end_time is None else _wall_ns(end_time))
+        with swallow("recording call metrics"):
+            telemetry.record_call(self, calls_attributes, end - self.start, error_type, summary)
+        if self._observer is not None:
+            with swallow("reporting a call's end to its scope"):
+                self._observer.call_ended(self)
+
+
+def _wall_ns(perf_seconds: float) -> int:
+    return time.time_ns() - int((time.perf_counter() - perf_seconds) * 1e9)

@@ -1,0 +1,115 @@
+"""The call boundary: ``request()`` of a generated SDK's client, one call span per call.
+
+``SyncAPIClient.request`` / ``AsyncAPIClient.request`` in the SDK's
+``_base_client.py`` is the single path every endpoint goes through, and it
+holds the SDK's retry loop. Wrapping it gives one span per logical call; the
+attempts inside it are seen by `otel_aierrors._patches.transport`. What the
+call returned decides when the call ends (`otel_aierrors._streams`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from otel_aierrors._call import CallRecord, CallTarget, enter_call, exit_call
+from otel_aierrors._safety import report_internal_error, swallow
+from otel_aierrors._sdks.stainless import (
+    client_facts,
+    error_facts,
+    provider_for_host,
+    request_facts,
+    server_of,
+)
+from otel_aierrors._streams import drain_abandoned, wrap_result
+
+if TYPE_CHECKING:
+    from otel_aierrors._recording import Telemetry
+    from otel_aierrors._sdks import SdkAdapter
+
+__all__ = ["call_wrapper"]
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _start_call(
+    telemetry: Telemetry, adapter: SdkAdapter, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> CallRecord | None:
+    try:
+        drain_abandoned()
+        facts = request_facts(args, kwargs)
+        base_url, http_client, api_key, _headers, _query = client_facts(client)
+        address, port = server_of(base_url)
+        target = CallTarget(
+            operation=facts.operation,
+            provider=provider_for_host(address, adapter.provider),
+            request_model=facts.request_model,
+            server_address=address,
+            server_port=port,
+            stream=facts.stream,
+            secrets=(api_key,) if api_key else (),
+            http_client=http_client,
+            parameters=facts.parameters,
+        )
+        return CallRecord(telemetry, target)
+    except Exception:
+        report_internal_error("starting a call span")
+        return None
+
+
+def _end_with_exception(call: CallRecord, exception: BaseException) -> None:
+    with swallow("ending a failed call"):
+        status, body = error_facts(exception)
+        call.end_with_exception(exception, status, body)
+
+
+def _end_with_result(call: CallRecord, adapter: SdkAdapter, result: Any, is_async: bool) -> Any:
+    """End the call for what it returned, or hand a stream or raw response its span; never raises."""
+    try:
+        return wrap_result(result, call, adapter, is_async)
+    except Exception:
+        report_internal_error("ending a call")
+        with swallow("ending a call"):
+            call.end(None)
+        return result
+
+
+def call_wrapper(telemetry: Telemetry, adapter: SdkAdapter, is_async: bool) -> Wrapper:
+    """The ``request()`` wrapper for one SDK: sync or async."""
+    if is_async:
+
+        async def traced_async_request(
+            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
+            call = _start_call(telemetry, adapter, instance, args, kwargs)
+            if call is None:
+                return await wrapped(*args, **kwargs)
+            token = enter_call(call)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exception:
+                _end_with_exception(call, exception)
+                raise
+            finally:
+                exit_call(token)
+            return _end_with_result(call, adapter, result, is_async=True)
+
+        return traced_async_request
+
+    def traced_request(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        call = _start_call(telemetry, adapter, instance, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        token = enter_call(call)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exception:
+            _end_with_exception(call, exception)
+            raise
+        finally:
+            exit_call(token)
+        return _end_with_result(call, adapter, result, is_async=False)
+
+    return traced_request

@@ -1,0 +1,232 @@
+"""What every generated (Stainless) SDK shares: its request options, clients, errors and responses.
+
+The call boundary is ``request(cast_to, options, *, stream=...)`` of the
+SDK's ``SyncAPIClient`` / ``AsyncAPIClient``; the attempts go through the
+client's ``_client`` (an ``httpx`` or ``httpx2`` client); errors are
+``APIStatusError`` (``.status_code``, ``.body``, ``.response``) and
+``APIConnectionError`` / ``APITimeoutError``. This module is the only reader of
+those objects, and of the HTTP library's responses and requests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, NamedTuple
+from urllib.parse import urlsplit
+
+from otel_aierrors import _names as n
+
+__all__ = [
+    "ErrorFacts",
+    "RequestFacts",
+    "client_facts",
+    "error_facts",
+    "is_raw_response",
+    "is_stream",
+    "operation_of",
+    "provider_for_host",
+    "request_facts",
+    "response_body_in_memory",
+    "response_status_and_headers",
+    "retry_count_of",
+    "server_of",
+]
+
+#: Sent by the generated SDKs on every attempt: 0 for the first, n for the n-th retry.
+_RETRY_COUNT_HEADER: Final = "x-stainless-retry-count"
+
+#: Request paths to GenAI operation names, after any API prefix (``/v1``,
+#: ``/openai/v1``, ``/inference/v1``). Other paths are named by their first segment.
+_OPERATIONS: Final[Mapping[str, str]] = {
+    "chat/completions": "chat",
+    "completions": "text_completion",
+    "responses": "chat",
+    "messages": "chat",
+    "embeddings": "embeddings",
+    "images/generations": "generate_content",
+    "images/edits": "generate_content",
+    "images/variations": "generate_content",
+}
+#: A version segment ends the API prefix: ``v1``, ``v2beta``.
+_VERSION_SEGMENT: Final = re.compile(r"v\d+[a-z0-9]*")
+#: Segments longer than this are ids, not operation names.
+_MAX_OPERATION_LENGTH: Final = 40
+
+
+class RequestFacts(NamedTuple):
+    """What a ``request()`` call says before anything is sent."""
+
+    operation: str
+    request_model: str | None
+    stream: bool
+    #: ``gen_ai.request.*`` attribute names to the request's values (``max_tokens``, ``temperature``...).
+    parameters: Mapping[str, Any]
+
+
+class ErrorFacts(NamedTuple):
+    """What an exception raised by an SDK says about the provider."""
+
+    #: The HTTP status of an ``APIStatusError``, None when no response arrived.
+    status: int | None
+    #: The error body the SDK read (a mapping, text or bytes), None if it read none.
+    body: Any
+
+
+def operation_of(url: object) -> str:
+    """The GenAI operation name of a request path or absolute URL (never the scheme or host)."""
+    text = str(url)
+    path = urlsplit(text).path if "://" in text else text.split("?", 1)[0]
+    segments = [segment for segment in path.split("/") if segment]
+    for index, segment in enumerate(segments[:3]):
+        if _VERSION_SEGMENT.fullmatch(segment):
+            segments = segments[index + 1 :]
+            break
+    rest = "/".join(segments)
+    operation = _OPERATIONS.get(rest)
+    if operation is not None:
+        return operation
+    first = segments[0] if segments else ""
+    return first if 0 < len(first) <= _MAX_OPERATION_LENGTH else "unknown"
+
+
+#: Request parameters exported as ``gen_ai.request.*`` attributes.
+_PARAMETERS: Final[Mapping[str, str]] = {
+    "max_tokens": n.GEN_AI_REQUEST_MAX_TOKENS,
+    "max_completion_tokens": n.GEN_AI_REQUEST_MAX_TOKENS,
+    "max_output_tokens": n.GEN_AI_REQUEST_MAX_TOKENS,
+    "temperature": n.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": n.GEN_AI_REQUEST_TOP_P,
+    "top_k": n.GEN_AI_REQUEST_TOP_K,
+    "seed": n.GEN_AI_REQUEST_SEED,
+    "frequency_penalty": n.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": n.GEN_AI_REQUEST_PRESENCE_PENALTY,
+    "n": n.GEN_AI_REQUEST_CHOICE_COUNT,
+}
+
+
+def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFacts:
+    """Read ``request(cast_to, options, *, stream=...)``'s arguments."""
+    options = args[1] if len(args) > 1 else kwargs["options"]
+    json_data = options.json_data
+    model = None
+    parameters: dict[str, Any] = {}
+    if isinstance(json_data, Mapping):
+        model = json_data.get("model")
+        for name, convention in _PARAMETERS.items():
+            value = json_data.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                parameters.setdefault(convention, value)
+    return RequestFacts(
+        operation=operation_of(options.url),
+        request_model=model if isinstance(model, str) and model else None,
+        stream=bool(kwargs.get("stream", False)),
+        parameters=parameters,
+    )
+
+
+def client_facts(client: Any) -> tuple[Any, object | None, str | None, Mapping[str, Any], Mapping[str, Any]]:
+    """(base URL, HTTP client, API key, custom headers, custom query) of an SDK client."""
+    api_key = getattr(client, "api_key", None)
+    headers = getattr(client, "_custom_headers", None)
+    query = getattr(client, "_custom_query", None)
+    return (
+        client.base_url,
+        getattr(client, "_client", None),
+        api_key if isinstance(api_key, str) else None,
+        headers if isinstance(headers, Mapping) else {},
+        query if isinstance(query, Mapping) else {},
+    )
+
+
+#: Hosts whose provider has a GenAI semantic-convention name. Any other host
+#: keeps the SDK's own provider (``openai`` for an OpenAI-compatible gateway),
+#: and its ``server.address`` tells gateways apart.
+_PROVIDERS_BY_HOST_SUFFIX: Final = (
+    (".openai.azure.com", "azure.ai.openai"),
+    ("api.deepseek.com", "deepseek"),
+    ("api.groq.com", "groq"),
+    ("api.x.ai", "x_ai"),
+    ("api.mistral.ai", "mistral_ai"),
+    ("api.perplexity.ai", "perplexity"),
+    ("generativelanguage.googleapis.com", "gcp.gemini"),
+    ("api.anthropic.com", "anthropic"),
+)
+
+_server_cache: dict[int, tuple[object, str, int | None]] = {}
+
+
+def server_of(base_url: Any) -> tuple[str, int | None]:
+    """(address, port) of a client's base URL, cached by URL object."""
+    cached = _server_cache.get(id(base_url))
+    if cached is not None and cached[0] is base_url:
+        return cached[1], cached[2]
+    host = str(base_url.host)
+    port = base_url.port or (443 if base_url.scheme == "https" else 80)
+    if len(_server_cache) > 256:
+        _server_cache.clear()
+    _server_cache[id(base_url)] = (base_url, host, port)
+    return host, port
+
+
+def provider_for_host(host: str, default: str) -> str:
+    """The GenAI provider name a host implies, else the SDK's own."""
+    for suffix, provider in _PROVIDERS_BY_HOST_SUFFIX:
+        if host.endswith(suffix):
+            return provider
+    return default
+
+
+def error_facts(exception: BaseException) -> ErrorFacts:
+    """The status and body an SDK exception carries (both None for anything else)."""
+    status = getattr(exception, "status_code", None)
+    # ``.body`` is the whole error body or its ``error`` member; the taxonomy reads both.
+    body = getattr(exception, "body", None)
+    if body is None and isinstance(status, int):
+        body = _content_if_read(getattr(exception, "response", None))
+    return ErrorFacts(status if isinstance(status, int) and not isinstance(status, bool) else None, body)
+
+
+def is_stream(value: Any) -> bool:
+    """Whether ``value`` is an SDK ``Stream`` / ``AsyncStream``."""
+    return hasattr(value, "response") and (hasattr(value, "__next__") or hasattr(value, "__anext__"))
+
+
+def is_raw_response(value: Any) -> bool:
+    """Whether ``value`` came from ``with_raw_response`` / ``with_streaming_response``."""
+    return hasattr(value, "parse") and hasattr(value, "http_response")
+
+
+def retry_count_of(request: Any) -> int | None:
+    """The SDK's own retry counter on an outgoing HTTP request."""
+    value = request.headers.get(_RETRY_COUNT_HEADER)
+    return int(value) if value and value.isdigit() else None
+
+
+def response_status_and_headers(response: Any) -> tuple[int, Iterable[tuple[bytes, bytes]]]:
+    """The status and (lower-cased name, value) header pairs of an ``httpx`` / ``httpx2`` response.
+
+    Both libraries keep the lower-cased names they already computed in
+    ``Headers._list``; reusing them saves lower-casing every header of every
+    response again. Should a release drop that private list, ``raw`` is used.
+    """
+    headers = response.headers
+    items = getattr(headers, "_list", None)
+    if isinstance(items, list) and (not items or len(items[0]) == 3):
+        return response.status_code, [(lowered, value) for _, lowered, value in items]
+    return response.status_code, [(name.lower(), value) for name, value in headers.raw]
+
+
+def response_body_in_memory(response: Any) -> bytes | None:
+    """The body of a response the HTTP library has already read, else None; never reads."""
+    return _content_if_read(response)
+
+
+def _content_if_read(response: Any) -> bytes | None:
+    if response is None:
+        return None
+    try:
+        content = response.content  # raises ResponseNotRead, reads nothing, when the body is not in memory
+    except Exception:
+        return None
+    return content if isinstance(content, bytes) else None
