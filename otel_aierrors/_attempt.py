@@ -19,7 +19,7 @@ from otel_aierrors import _names as n
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders, read_headers
 from otel_aierrors._recording import Attributes, add_exception_event, header_attributes, provider_error_attributes
 from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._taxonomy import Classification, classify, is_cancellation, parse_error_body
+from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation, parse_error_body
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -107,7 +107,7 @@ class AttemptRecord:
         except Exception:
             report_internal_error("reading an attempt's response")
             if status >= 400 and classification is None:
-                classification = classify(status=status)
+                classification = Classification(ErrorClass.UNKNOWN, False)
         self._end(end, span_attributes, classification, status, headers, n.OUTCOME_ERROR, body is not None)
 
     def end_exception(self, exception: BaseException) -> None:

@@ -1,28 +1,35 @@
 """The rule that instrumentation never breaks the host application.
 
 Every entry point from the SDK into this package runs its own work inside
-`swallow`: whatever goes wrong in the instrumentation is logged once per place
-and dropped, and the application's call proceeds as if nothing were installed.
+`swallow`: whatever goes wrong in the instrumentation is logged once per
+distinct error (place, exception type and message) and dropped, and the
+application's call proceeds as if nothing were installed.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from contextlib import suppress
 from types import TracebackType
+from typing import Final
 
 __all__ = ["logger", "report_internal_error", "swallow"]
 
 logger = logging.getLogger("otel_aierrors")
 
-_reported: set[str] = set()
+#: Distinct errors logged so far; past `MAX_REPORTED` nothing more is logged.
+_reported: set[tuple[str, str, str]] = set()
+MAX_REPORTED: Final = 256
 
 
 def report_internal_error(where: str) -> None:
-    """Log the exception being handled, once per ``where``, and never raise."""
-    if where in _reported:
+    """Log the exception being handled, once per distinct error, and never raise."""
+    error = sys.exc_info()[1]
+    key = (where, type(error).__qualname__, str(error)[:200])
+    if key in _reported or len(_reported) >= MAX_REPORTED:
         return
-    _reported.add(where)
+    _reported.add(key)
     # A broken logging handler must not break the call either.
     with suppress(Exception):
         logger.warning(

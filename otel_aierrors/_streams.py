@@ -40,15 +40,19 @@ import wrapt
 from otel_aierrors import _names as n
 from otel_aierrors._call import CallRecord
 from otel_aierrors._recording import Attributes
-from otel_aierrors._results import StreamSummary
+from otel_aierrors._results import ResponseSummary, StreamSummary
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import error_facts, is_raw_response, is_stream
-from otel_aierrors._taxonomy import ErrorClass, classify, is_cancellation, parse_error_body
+from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation, parse_error_body
 
 if TYPE_CHECKING:
     from otel_aierrors._sdks import ChunkReader, SdkAdapter
 
 __all__ = ["drain_abandoned", "wrap_result"]
+
+
+#: A stream cut or broken without a provider error saying more.
+_INTERRUPTED: Final = Classification(ErrorClass.STREAM_INTERRUPTED, ErrorClass.STREAM_INTERRUPTED.retryable)
 
 
 class _CallEnd:
@@ -69,13 +73,19 @@ class _CallEnd:
         if call.ended:
             return
         chunks: Attributes = {n.STREAM_CHUNKS: summary.chunks}
-        if summary.failed or summary.is_complete():
-            call.end(summary.to_summary(), chunks)
+        try:
+            complete = summary.failed or summary.is_complete()
+            final = summary.to_summary()
+        except Exception:
+            report_internal_error("summarizing a stream")
+            call.end(None, chunks)
             return
-        cut = summary.to_summary()
-        cut.finish_reasons = summary.interrupted_reasons()
-        cut.soft_failure = None
-        call.fail(classify(default=ErrorClass.STREAM_INTERRUPTED), None, chunks, cut)
+        if complete:
+            call.end(final, chunks)
+            return
+        final.finish_reasons = summary.interrupted_reasons()
+        final.soft_failure = None
+        call.fail(_INTERRUPTED, None, chunks, final)
 
     def stream_failed(self, exception: BaseException) -> None:
         call = self.call
@@ -85,10 +95,14 @@ class _CallEnd:
         if is_cancellation(exception):
             call.cancel(chunks)
             return
-        # An error event names its class (a mid-stream ``overloaded``); a broken connection does not.
-        _status, body = error_facts(exception)
-        classification = classify(provider_error=parse_error_body(body), default=ErrorClass.STREAM_INTERRUPTED)
-        call.fail(classification, exception, chunks, self.summary.to_summary())
+        classification = _INTERRUPTED
+        try:
+            # An error event names its class (a mid-stream ``overloaded``); a broken connection does not.
+            _status, body = error_facts(exception)
+            classification = classify(provider_error=parse_error_body(body), default=ErrorClass.STREAM_INTERRUPTED)
+        except Exception:
+            report_internal_error("classifying a stream's failure")
+        call.fail(classification, exception, chunks, self._summary())
 
     def abandoned(self) -> None:
         call = self.call
@@ -97,15 +111,28 @@ class _CallEnd:
         if self.returned_at is not None:  # a non-streamed raw response nobody parsed
             call.end(None, end_time=self.returned_at)
             return
-        summary = self.summary.to_summary()
-        if not summary.finish_reasons:
+        summary = self._summary()
+        if summary is not None and not summary.finish_reasons:
             summary.soft_failure = None
         call.end(summary, {n.STREAM_CHUNKS: self.summary.chunks, n.STREAM_ABANDONED: True}, abandoned=True)
 
+    def _summary(self) -> ResponseSummary | None:
+        try:
+            return self.summary.to_summary()
+        except Exception:
+            report_internal_error("summarizing a stream")
+            return None
+
     def parsed(self, value: Any, adapter: SdkAdapter) -> None:
         call = self.call
-        if not call.ended:
-            call.end(adapter.summarize(value), end_time=self.returned_at)
+        if call.ended:
+            return
+        summary = None
+        try:
+            summary = adapter.summarize(value)
+        except Exception:
+            report_internal_error("summarizing a parsed raw response")
+        call.end(summary, end_time=self.returned_at)
 
 
 # --- the hand-off from finalizers ---------------------------------------------------
@@ -321,5 +348,10 @@ def wrap_result(result: Any, call: CallRecord, adapter: SdkAdapter, is_async: bo
         returned_at = None if call.target.stream else time.perf_counter()
         raw_type = TracedAsyncRawResponse if inspect.iscoroutinefunction(result.parse) else TracedRawResponse
         return raw_type(result, _CallEnd(call, returned_at), adapter, is_async)
-    call.end(adapter.summarize(result))
+    summary = None
+    try:
+        summary = adapter.summarize(result)
+    except Exception:
+        report_internal_error("summarizing a call's result")
+    call.end(summary)
     return result
