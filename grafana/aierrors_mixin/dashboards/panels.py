@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
@@ -59,8 +60,32 @@ def _thresholds(steps: Thresholds) -> dashboard_builders.ThresholdsConfig:
     )
 
 
-def _refs(queries: Sequence[Query]) -> list[str]:
-    return [chr(ord("A") + i) for i in range(len(queries))]
+AnyPanel = TypeVar("AnyPanel", timeseries.Panel, stat.Panel, table.Panel)
+
+
+def _framed(
+    panel: AnyPanel,
+    title: str,
+    description: str,
+    unit: str,
+    queries: Sequence[Query],
+    size: tuple[int, int],
+    thresholds: Thresholds = (),
+    as_table: bool = False,
+) -> AnyPanel:
+    """What every panel has: title, description, unit, data source, size, queries (A, B, ...), thresholds."""
+    width, height = size
+    targets = [query.build(chr(ord("A") + i), as_table) for i, query in enumerate(queries)]
+    return (
+        panel.title(title)
+        .description(description)
+        .unit(unit)
+        .datasource(PROMETHEUS)
+        .span(width)
+        .height(height)
+        .targets(targets)
+        .thresholds(_thresholds(thresholds))
+    )
 
 
 def timeseries_panel(
@@ -78,16 +103,8 @@ def timeseries_panel(
 ) -> timeseries.Panel:
     """A time series panel: lines, a legend table with mean / max / last, a shared tooltip."""
     panel = (
-        timeseries.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-        .targets([query.build(ref) for ref, query in zip(_refs(queries), queries, strict=True)])
+        _framed(timeseries.Panel(), title, description, unit, queries, (width, height), thresholds)
         .data_links(list(links))
-        .thresholds(_thresholds(thresholds))
         .color_scheme(dashboard_builders.FieldColor().mode(dashboard.FieldColorModeId.PALETTE_CLASSIC))
         .draw_style(common.GraphDrawStyle.LINE)
         .line_width(1)
@@ -132,15 +149,7 @@ def stat_panel(
 ) -> stat.Panel:
     """A single number (the last value), coloured by its thresholds."""
     return (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-        .targets([query.build("A")])
-        .thresholds(_thresholds(thresholds))
+        _framed(stat.Panel(), title, description, unit, [query], (width, height), thresholds)
         .color_scheme(dashboard_builders.FieldColor().mode(dashboard.FieldColorModeId.THRESHOLDS))
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False))
         .color_mode(common.BigValueColorMode.VALUE)
@@ -156,16 +165,8 @@ def table_panel(
 ) -> table.Panel:
     """A filterable table of one instant query, largest value first, without the time column."""
     return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .unit(unit)
-        .datasource(PROMETHEUS)
-        .span(width)
-        .height(height)
-        .targets([query.build("A", as_table=True)])
+        _framed(table.Panel(), title, description, unit, [query], (width, height), as_table=True)
         .data_links(list(links))
-        .thresholds(_thresholds(()))
         .align(common.FieldTextAlignment.AUTO)
         .filterable(True)
         .show_header(True)

@@ -6,6 +6,9 @@ them) are in no ratio here; *Calls by outcome* shows them apart.
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import stat, timeseries
+from grafana_foundation_sdk.builders.dashboard import DashboardLink
+
 from .. import config as c
 from ..recording import slo_ratio_rule
 from .links import attempt_links, call_links, column, label, trace_links
@@ -19,35 +22,41 @@ ERRORS = sel('aierrors_outcome="error"')
 COUNTED = sel(c.NOT_CANCELLED)
 
 
+def _error_ratio_stat(title: str, description: str, metric: str, *, orange: float, red: float) -> stat.Panel:
+    """Share of ``metric`` (calls or attempts) in error over the selected range, cancelled ones left out."""
+    return stat_panel(
+        title,
+        description,
+        "percentunit",
+        Query(
+            f"(sum(increase({metric}{ERRORS}[$__range])) or vector(0))\n/\nsum(increase({metric}{COUNTED}[$__range]))",
+            instant=True,
+        ),
+        thresholds=[(orange, "orange"), (red, "red")],
+    )
+
+
 def overview_row() -> Row:
     calls, attempts = c.CALLS, c.ATTEMPTS
     return Row(
         "Overview",
         [
-            stat_panel(
+            _error_ratio_stat(
                 "Call error ratio",
                 "Share of logical SDK calls (retries included in one call) that ended in an error, over the "
                 "selected time range. Soft failures (truncated, filtered, empty answers) are not errors; calls "
                 "the application cancelled itself are not counted.",
-                "percentunit",
-                Query(
-                    f"(sum(increase({calls}{ERRORS}[$__range])) or vector(0))\n/\n"
-                    f"sum(increase({calls}{COUNTED}[$__range]))",
-                    instant=True,
-                ),
-                thresholds=[(0.01, "orange"), (0.05, "red")],
+                calls,
+                orange=0.01,
+                red=0.05,
             ),
-            stat_panel(
+            _error_ratio_stat(
                 "Attempt error ratio",
                 "Share of HTTP attempts, the SDK's retries included, that failed over the selected time range. "
                 "Higher than the call error ratio when retries rescue calls.",
-                "percentunit",
-                Query(
-                    f"(sum(increase({attempts}{ERRORS}[$__range])) or vector(0))\n/\n"
-                    f"sum(increase({attempts}{COUNTED}[$__range]))",
-                    instant=True,
-                ),
-                thresholds=[(0.05, "orange"), (0.2, "red")],
+                attempts,
+                orange=0.05,
+                red=0.2,
             ),
             stat_panel(
                 "Attempts per call",
@@ -87,43 +96,44 @@ def overview_row() -> Row:
     )
 
 
+def _error_ratio_by_class(title: str, description: str, metric: str, links: list[DashboardLink]) -> timeseries.Panel:
+    """Share of ``metric`` (calls or attempts) in error per class, cancelled ones left out."""
+    return timeseries_panel(
+        title,
+        description,
+        "percentunit",
+        [
+            Query(
+                f"sum by ({BY}, aierrors_error_class) (rate({metric}{ERRORS}[{RATE}]))\n"
+                f"/ ignoring (aierrors_error_class) group_left\n"
+                f"sum by ({BY}) (rate({metric}{COUNTED}[{RATE}]))",
+                "{{aierrors_error_class}} · " + WHERE,
+            )
+        ],
+        links,
+        min_value=0,
+    )
+
+
 def errors_row() -> Row:
     calls, attempts = c.CALLS, c.ATTEMPTS
     by_class = f"{BY}, aierrors_error_class"
     return Row(
         "Errors by class",
         [
-            timeseries_panel(
+            _error_ratio_by_class(
                 "Call error ratio by error class",
                 "Share of calls that failed, by the normalised error class of docs/telemetry.md, per service, "
                 "provider, address and model. Click a series for the failed calls' traces in Jaeger.",
-                "percentunit",
-                [
-                    Query(
-                        f"sum by ({by_class}) (rate({calls}{ERRORS}[{RATE}]))\n"
-                        f"/ ignoring (aierrors_error_class) group_left\n"
-                        f"sum by ({BY}) (rate({calls}{COUNTED}[{RATE}]))",
-                        "{{aierrors_error_class}} · " + WHERE,
-                    )
-                ],
+                calls,
                 call_links(aierrors__error__class=label("aierrors_error_class")),
-                min_value=0,
             ),
-            timeseries_panel(
+            _error_ratio_by_class(
                 "Attempt error ratio by error class",
                 "Share of HTTP attempts (retries included) that failed, by error class. A class that shows here "
                 "but not in the call error ratio is being rescued by retries.",
-                "percentunit",
-                [
-                    Query(
-                        f"sum by ({by_class}) (rate({attempts}{ERRORS}[{RATE}]))\n"
-                        f"/ ignoring (aierrors_error_class) group_left\n"
-                        f"sum by ({BY}) (rate({attempts}{COUNTED}[{RATE}]))",
-                        "{{aierrors_error_class}} · " + WHERE,
-                    )
-                ],
+                attempts,
                 attempt_links(aierrors__error__class=label("aierrors_error_class")),
-                min_value=0,
             ),
             timeseries_panel(
                 "Error budget burn rate",
