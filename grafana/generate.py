@@ -13,6 +13,9 @@ scale 1). ``--windows-scale`` multiplies every range, offset and ``for`` of
 the rules (``1/60`` makes the 1h/5m burn-rate pair 1m/5s) and nothing else,
 so that a test can see the alerts fire and resolve in seconds; the dashboards
 do not depend on it. The sources are in ``grafana/aierrors_mixin/``.
+
+Needs ``pyyaml`` (the rule files) and ``grafana-foundation-sdk`` (the
+dashboards), both in the project's ``test`` extra: ``pip install -e '.[test]'``.
 """
 
 from __future__ import annotations
@@ -23,11 +26,15 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import yaml
+try:
+    import grafana_foundation_sdk  # noqa: F401  (imported by aierrors_mixin.dashboards; checked here)
+    import yaml
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    sys.exit(f"grafana/generate.py needs pyyaml and grafana-foundation-sdk: pip install -e '.[test]' ({exc})")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from aierrors_mixin import config, dashboards, rules
+from aierrors_mixin import alerts, config, dashboards, recording
 from aierrors_mixin.durations import Scale, parse_scale
 
 HERE = Path(__file__).resolve().parent
@@ -72,9 +79,9 @@ def render_all(objective: float = config.DEFAULT_OBJECTIVE, scale: Fraction = Fr
     windows = Scale(scale)
     files = {
         f"rules/{RULES_FILE}": _header("Recording rules", objective, scale)
-        + _yaml({"groups": rules.recording_groups(windows)}),
+        + _yaml({"groups": recording.recording_groups(windows)}),
         f"rules/{ALERTS_FILE}": _header("Alerting rules", objective, scale)
-        + _yaml({"groups": rules.alert_groups(windows, objective)}),
+        + _yaml({"groups": alerts.alert_groups(windows, objective)}),
     }
     for name in dashboards.DASHBOARDS:
         files[f"dashboards/{name}"] = dashboards.render(name, objective)

@@ -7,5 +7,6 @@ run ``python grafana/generate.py``.
 
 Modules: :mod:`.config` (objective, windows, thresholds, selectors: what a
 user changes), :mod:`.durations` (Prometheus durations and their scaling),
-:mod:`.rules` (recording and alerting rules), :mod:`.dashboards` (dashboards).
+:mod:`.genai` (the GenAI metrics under both conventions), :mod:`.recording`
+(recording rules), :mod:`.alerts` (alerting rules), :mod:`.dashboards` (dashboards).
 """

@@ -23,15 +23,25 @@ SLO_PERIOD_HOURS: Final = 30 * 24
 RUNBOOK_URL: Final = "docs/runbooks.md"
 
 # --- label sets ----------------------------------------------------------------
-#: Where an SLO is kept: per service (``job``), provider (``server_address``) and model.
-SLO_LABELS: Final = ("job", "server_address", "gen_ai_request_model")
+#: Where an SLO is kept: per service (``job``), provider (``gen_ai_provider_name``: ``openai``,
+#: ``anthropic``, ``groq``, ...; two SDKs behind one gateway share a ``server_address`` but not
+#: this), the address they call (``server_address``) and model.
+SLO_LABELS: Final = ("job", "gen_ai_provider_name", "server_address", "gen_ai_request_model")
 #: Where provider-wide conditions (credentials, a provider down) are located.
-PROVIDER_LABELS: Final = ("job", "server_address")
+PROVIDER_LABELS: Final = ("job", "gen_ai_provider_name", "server_address")
 
 # --- PromQL selectors (the Prometheus names of docs/telemetry.md) ----------------
 CALLS: Final = "aierrors_calls_total"
 ATTEMPTS: Final = "aierrors_attempts_total"
 FALLBACK_HOPS: Final = "aierrors_fallback_hops_total"
+
+#: Calls (and attempts) the application cancelled itself (``asyncio`` cancellation, its own
+#: timeout around a stream): they say nothing about the provider, so no ratio counts them,
+#: neither as errors nor in the denominator.
+NOT_CANCELLED: Final = 'aierrors_outcome!="cancelled"'
+
+#: The window of the recording rules that unify the two GenAI conventions (see ``genai.py``).
+GENAI_RATE_WINDOW: Final = "5m"
 
 
 @dataclass(frozen=True)

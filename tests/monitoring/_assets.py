@@ -37,6 +37,12 @@ def generator() -> ModuleType:
     return module
 
 
+def mixin_module(name: str) -> ModuleType:
+    """Import ``grafana/aierrors_mixin/<name>.py`` (the generator's sources)."""
+    generator()  # puts grafana/ on sys.path, as generate.py does
+    return importlib.import_module(f"aierrors_mixin.{name}")
+
+
 def rule_files() -> list[Path]:
     return sorted(RULES_DIR.glob("*.yaml"))
 

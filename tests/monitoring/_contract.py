@@ -4,7 +4,11 @@ The document's translation rule (its introduction): ``.`` becomes ``_``, a
 unit of ``s`` appends ``_seconds``, a counter appends ``_total``, a
 curly-brace unit (``{call}``) appends nothing, and histograms are scraped as
 ``_bucket``/``_sum``/``_count``. :func:`load` applies that rule to the metrics
-table and checks it against the table's own "Prometheus name" column.
+tables and checks it against the tables' own "Prometheus name" column.
+
+Two tables: *Metrics* (what is exported by default) and *Metrics under the
+latest GenAI conventions* (the ``gen_ai.*`` metrics that replace the default
+ones under ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``).
 """
 
 from __future__ import annotations
@@ -66,18 +70,36 @@ class Metric:
         return labels
 
 
+#: The values of ``OTEL_SEMCONV_STABILITY_OPT_IN`` the contract describes ("" is the default).
+SWITCHES = ("", "gen_ai_latest_experimental")
+LATEST_HEADING = "## Metrics under the latest GenAI conventions"
+
+
 @dataclass
 class Contract:
+    #: Exported by default.
     metrics: dict[str, Metric] = field(default_factory=dict)
+    #: The ``gen_ai.*`` metrics exported instead of the default ones under ``gen_ai_latest_experimental``.
+    latest: dict[str, Metric] = field(default_factory=dict)
     #: Every span attribute (the "Span attributes" table).
     span_attributes: set[str] = field(default_factory=set)
 
-    def series(self) -> dict[str, Metric]:
-        """Scraped series name -> its metric."""
-        return {series: metric for metric in self.metrics.values() for series in metric.series_names}
+    def exported(self, switch: str) -> dict[str, Metric]:
+        """The metrics an application exports with ``OTEL_SEMCONV_STABILITY_OPT_IN=switch``."""
+        if switch == "":
+            return dict(self.metrics)
+        if switch != "gen_ai_latest_experimental":
+            raise ValueError(f"not a switch of the contract: {switch!r}")
+        kept = {name: metric for name, metric in self.metrics.items() if not name.startswith("gen_ai.")}
+        return kept | self.latest
+
+    def series(self, switch: str | None = None) -> dict[str, Metric]:
+        """Scraped series name -> its metric, under ``switch`` (``None``: under either)."""
+        metrics = (self.metrics | self.latest) if switch is None else self.exported(switch)
+        return {series: metric for metric in metrics.values() for series in metric.series_names}
 
     def all_labels(self) -> set[str]:
-        return set().union(*(metric.labels for metric in self.metrics.values()))
+        return set().union(*(metric.labels for metric in (self.metrics | self.latest).values()))
 
 
 def _table_rows(text: str, heading: str) -> list[list[str]]:
@@ -109,7 +131,17 @@ def load(doc: Path = DOC) -> Contract:
     call_attributes = {name for name in _TICKED.findall(sentence.group(1)) if _ATTRIBUTE.match(name)}
     assert call_attributes, "no call attributes found"
 
-    for row in _table_rows(text, "## Metrics"):
+    contract.metrics = _metrics(_table_rows(text, "## Metrics"), call_attributes, {})
+    contract.latest = _metrics(_table_rows(text, LATEST_HEADING), call_attributes, contract.metrics)
+    assert contract.metrics, "no metric found in the Metrics table"
+    assert contract.latest, f"no metric found under {LATEST_HEADING!r}"
+    return contract
+
+
+def _metrics(rows: list[list[str]], call_attributes: set[str], known: dict[str, Metric]) -> dict[str, Metric]:
+    """The metrics of one table; ``as `name``` refers to this table or ``known``."""
+    metrics: dict[str, Metric] = {}
+    for row in rows:
         if len(row) != 5:
             continue
         (name,) = _TICKED.findall(row[0])
@@ -119,12 +151,11 @@ def load(doc: Path = DOC) -> Contract:
         # "as `aierrors.attempts`": the same attributes as another metric.
         same_as = re.match(r"as `([^`]+)`", described)
         if same_as:
-            attributes = set(contract.metrics[same_as.group(1)].attributes)
+            attributes = set((known | metrics)[same_as.group(1)].attributes)
         else:
             attributes = {n for n in _TICKED.findall(described) if _ATTRIBUTE.match(n)}
             if "no call attributes" not in described:
                 attributes |= call_attributes
         (prometheus_name,) = _TICKED.findall(row[4])
-        contract.metrics[name] = Metric(name, instrument, unit, attributes, prometheus_name)
-    assert contract.metrics, "no metric found in the Metrics table"
-    return contract
+        metrics[name] = Metric(name, instrument, unit, attributes, prometheus_name)
+    return metrics

@@ -42,7 +42,15 @@ def free_port() -> int:
 class Process:
     """A child process with a time limit and a log file."""
 
-    def __init__(self, name: str, argv: list[str], log: Path, limit: float, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log: Path,
+        limit: float,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         require("timeout")
         self.name = name
         self.log = log
@@ -53,6 +61,7 @@ class Process:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=cwd,
+            env=env,
         )
 
     @property

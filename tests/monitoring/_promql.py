@@ -1,8 +1,8 @@
-"""Just enough PromQL lexing to list the metric and label names an expression uses.
+"""The metric and label names a PromQL expression uses, read from its syntax tree (``promql-parser``).
 
-Not a parser: it relies on the shapes our rules and dashboards use (selectors
-``name{label="value"}``, grouping ``by (...)``/``on (...)``/``ignoring (...)``,
-``group_left``), and it is tested on expressions with known names.
+Grafana's variables are not PromQL: ranges such as ``[$__rate_interval]`` and
+bare variables (``$objective``) are replaced by placeholders before parsing;
+variables inside label values (``job=~"$job"``) are strings and stay.
 """
 
 from __future__ import annotations
@@ -10,58 +10,74 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_COMMENT = re.compile(r"#[^\n]*")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
-_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^{}]*)\}")
-_MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*\"")
-_GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)")
-_RANGE = re.compile(r"\[[^\]]*\]")
-_VARIABLE = re.compile(r"\$\{?[a-zA-Z_][a-zA-Z0-9_]*(?::[a-z]+)?\}?")
-_IDENT = re.compile(r"(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?")
-_NUMBER = re.compile(r"(?<![\w:])\d[\w.]*")
+import promql_parser
 
-KEYWORDS = frozenset(
-    {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right",
-     "inf", "nan", "Inf", "NaN", "atan2"}
-)  # fmt: skip
+__all__ = ["Names", "label_values_query", "names", "parse"]
+
+_RANGE_VARIABLE = re.compile(r"\[\$\{?__[a-z_]+\}?\]")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_VARIABLE = re.compile(r"\$\{?[a-zA-Z_][a-zA-Z0-9_]*(?::[a-z]+)?\}?")
+_COMMENT = re.compile(r"#[^\n]*")
+#: Functions whose string arguments at these positions are label names.
+_LABEL_ARGUMENTS = {"label_replace": (1, 3), "label_join": (1,)}
 
 
 @dataclass
 class Names:
     #: Metric names, each with the label names its own selector matches on.
     metrics: dict[str, set[str]] = field(default_factory=dict)
-    #: Label names in grouping clauses (by, on, ignoring, group_left...) and bare selectors.
+    #: Label names in grouping clauses (by, on, ignoring, group_left...), bare selectors and label functions.
     labels: set[str] = field(default_factory=set)
 
     def all_labels(self) -> set[str]:
         return self.labels.union(*self.metrics.values()) if self.metrics else set(self.labels)
 
 
+def _outside_strings(text: str, pattern: re.Pattern[str], replacement: str) -> str:
+    """Replace ``pattern`` in ``text`` except inside string literals."""
+    parts = []
+    last = 0
+    for string in _STRING.finditer(text):
+        parts.append(pattern.sub(replacement, text[last : string.start()]))
+        parts.append(string.group(0))
+        last = string.end()
+    parts.append(pattern.sub(replacement, text[last:]))
+    return "".join(parts)
+
+
+def parse(expr: str) -> promql_parser.Expr:
+    """Parse ``expr``, Grafana variables outside label values replaced by placeholders."""
+    text = _outside_strings(expr, _COMMENT, "")
+    text = _outside_strings(text, _RANGE_VARIABLE, "[1m]")
+    text = _outside_strings(text, _VARIABLE, "1")
+    return promql_parser.parse(text)
+
+
 def names(expr: str) -> Names:
     """Return the metric and label names used by ``expr``."""
     out = Names()
-    text = _COMMENT.sub(" ", expr)
-    # Label matchers first: the values (strings) may contain anything.
-    for match in _SELECTOR.finditer(text):
-        metric, body = match.group(1), match.group(2)
-        labels = {m[0] for m in _MATCHER.findall(body)}
-        if metric and metric not in KEYWORDS:
-            out.metrics.setdefault(metric, set()).update(labels)
-        else:
-            out.labels.update(labels)
-    text = _SELECTOR.sub(lambda m: (m.group(1) or "") + " ", text)
-    text = _STRING.sub(" ", text)
-    for match in _GROUPING.finditer(text):
-        out.labels.update(label.strip() for label in match.group(2).split(",") if label.strip())
-    text = _GROUPING.sub(" ", text)
-    text = _RANGE.sub(" ", text)
-    text = _VARIABLE.sub(" ", text)
-    text = _NUMBER.sub(" ", text)
-    for match in _IDENT.finditer(text):
-        ident, call = match.group(1), match.group(2)
-        if call or ident in KEYWORDS:
-            continue  # a function or an aggregation operator
-        out.metrics.setdefault(ident, set())
+
+    def visit(node: object) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            labels = {matcher.name for matcher in node.matchers.matchers if matcher.name != "__name__"}
+            if node.name:
+                out.metrics.setdefault(node.name, set()).update(labels)
+            else:
+                out.labels.update(labels)
+        elif isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
+            out.labels.update(node.modifier.labels)
+        elif isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None:
+            modifier = node.modifier
+            if modifier.matching is not None:
+                out.labels.update(modifier.matching.labels)
+            out.labels.update(modifier.group_labels or ())
+        elif isinstance(node, promql_parser.Call):
+            for position in _LABEL_ARGUMENTS.get(node.func.name, ()):
+                argument = node.args[position]
+                if isinstance(argument, promql_parser.StringLiteral) and argument.val:
+                    out.labels.add(argument.val)
+
+    promql_parser.walk(parse(expr), pre_visit=visit)
     return out
 
 
@@ -71,7 +87,7 @@ def label_values_query(query: str) -> tuple[str, str, str]:
     if not match:
         raise ValueError(f"not a label_values() query: {query!r}")
     selector = match.group(1).strip()
-    metric = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", selector)
-    if not metric:
+    metric = parse(selector)
+    if not isinstance(metric, promql_parser.VectorSelector) or not metric.name:
         raise ValueError(f"label_values() without a metric: {query!r}")
-    return selector, metric.group(0), match.group(2)
+    return selector, metric.name, match.group(2)

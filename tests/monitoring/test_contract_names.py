@@ -18,6 +18,7 @@ from . import _assets, _contract, _promql
 ALERT_LABELS = frozenset({"severity", "long", "short", "alertname", "alertstate"})
 
 CONTRACT = _contract.load()
+_LATEST = "gen_ai_latest_experimental"
 
 
 def _recorded() -> dict[str, set[str]]:
@@ -49,8 +50,23 @@ def violations(expr: str, contract: _contract.Contract, recorded: dict[str, set[
 
 
 def test_the_prometheus_names_of_the_contract_follow_its_own_translation_rule() -> None:
-    for metric in CONTRACT.metrics.values():
+    for metric in (CONTRACT.metrics | CONTRACT.latest).values():
         assert metric.documented_prometheus_name == metric.prometheus_name, metric.name
+
+
+def test_the_generators_genai_names_are_the_contracts_under_each_switch() -> None:
+    """grafana/aierrors_mixin/genai.py names both sets; docs/telemetry.md is the source of truth."""
+    genai = _assets.mixin_module("genai")
+    for names, documented in ((genai.LEGACY, CONTRACT.exported("")), (genai.LATEST, CONTRACT.exported(_LATEST))):
+        for metric in names.values():
+            assert metric.name in documented, metric.name
+            contract = documented[metric.name]
+            assert (metric.instrument, metric.unit, metric.prometheus) == (
+                contract.instrument,
+                contract.unit,
+                contract.prometheus_name,
+            ), metric.name
+    assert not set(CONTRACT.exported(_LATEST)) & {metric.name for metric in genai.LEGACY.values()}
 
 
 def test_the_checker_catches_names_outside_the_contract() -> None:

@@ -7,9 +7,16 @@ from typing import Any
 
 import pytest
 
-from . import _assets
+from . import _assets, _promql
 
-REQUIRED_VARIABLES = {"datasource", "tracing", "job", "provider", "model"}
+REQUIRED_VARIABLES = {"datasource", "tracing", "job", "provider", "server", "model"}
+#: Filter variable -> the label it filters on.
+FILTERS = {
+    "job": "job",
+    "provider": "gen_ai_provider_name",
+    "server": "server_address",
+    "model": "gen_ai_request_model",
+}
 DASHBOARDS = _assets.dashboards()
 
 
@@ -58,7 +65,7 @@ def test_variables_for_data_source_service_provider_and_model(name: str) -> None
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
     assert variables["tracing"]["query"] == "jaeger"
-    for key, label in (("job", "job"), ("provider", "server_address"), ("model", "gen_ai_request_model")):
+    for key, label in FILTERS.items():
         query = variables[key]["query"]["query"]
         assert query.endswith(f", {label})"), query
         assert variables[key]["includeAll"] and variables[key]["allValue"] == ".*"
@@ -71,8 +78,8 @@ def test_queries_filter_on_the_template_variables(query: _assets.Query) -> None:
         # Hops carry no call attributes: the model filter applies to the model fallen back from.
         assert 'aierrors_fallback_from_model=~"$model"' in query.expr
     else:
-        assert 'server_address=~"$provider"' in query.expr, query.expr
-        assert 'gen_ai_request_model=~"$model"' in query.expr, query.expr
+        for variable, label in FILTERS.items():
+            assert f'{label}=~"${variable}"' in query.expr, query.expr
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
@@ -128,6 +135,40 @@ def test_layout_has_unique_ids_and_no_overlap(name: str) -> None:
             for y in range(grid["y"], grid["y"] + grid["h"]):
                 assert (x, y) not in cells, f"{panel['title']!r} overlaps {cells[(x, y)]!r}"
                 cells[(x, y)] = panel["title"]
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_every_provider_is_told_apart(name: str) -> None:
+    """openai, anthropic, groq, together, cerebras and fireworks may share a gateway's address:
+    every series that groups by address also groups by provider, and call links search it."""
+    for query in _assets.queries():
+        if query.dashboard != name or "aierrors_fallback_hops_total" in query.expr:
+            continue
+        grouping = _promql.names(query.expr).labels
+        if "server_address" in grouping:
+            assert "gen_ai_provider_name" in grouping, f"{query}: {query.expr}"
+        if "server_address" in query.legend:
+            assert "gen_ai_provider_name" in query.legend, str(query)
+    for panel in _data_panels(DASHBOARDS[name]):
+        for url in _assets.link_urls(panel):
+            if "gen_ai.request.model" in url:
+                assert "gen_ai.provider.name" in url, panel["title"]
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_cancelled_calls_are_shown_apart_and_never_counted_as_calls_of_a_ratio(name: str) -> None:
+    titles = {panel["title"] for panel in _data_panels(DASHBOARDS[name])}
+    assert "Calls cancelled by the application" in titles
+    error_ratios = [
+        query
+        for query in _assets.queries()
+        if query.dashboard == name and 'aierrors_outcome="error"' in query.expr and "/" in query.expr
+    ]
+    assert len(error_ratios) >= 4
+    for query in error_ratios:
+        numerator, denominator = query.expr.rsplit("\n/", 1)
+        assert 'aierrors_outcome="error"' in numerator, str(query)
+        assert 'aierrors_outcome!="cancelled"' in denominator, f"{query}: {query.expr}"
 
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))

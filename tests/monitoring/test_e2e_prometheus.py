@@ -20,6 +20,7 @@ return at least one series, with the labels its legend and trace links read.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from typing import Any
 import pytest
 import yaml
 
-from . import _assets, _contract
+from . import _assets, _contract, _promql
 from ._procs import Process, PrometheusAPI, free_port, require, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -54,7 +55,11 @@ class Stack:
     server: Process
     control: Path
     rules_dir: Path
+    #: The application's ``OTEL_SEMCONV_STABILITY_OPT_IN`` ("" when unset).
+    switch: str
     timings: dict[str, float] = field(default_factory=dict)
+    #: Why data never came (per kind, see ``_wait_for_data``), once a test found out: the next fail at once.
+    missing_data: dict[str, str] = field(default_factory=dict)
 
     def phase(self, phase: str) -> None:
         tmp = self.control.with_suffix(".tmp")
@@ -91,9 +96,17 @@ def _prometheus_config(path: Path, rules_dir: Path, app_port: int) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def _app_env(switch: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "OTEL_SEMCONV_STABILITY_OPT_IN"}
+    if switch:
+        env["OTEL_SEMCONV_STABILITY_OPT_IN"] = switch
+    return env
+
+
+@pytest.fixture(scope="module", params=_contract.SWITCHES, ids=lambda switch: switch or "default")
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     require("prometheus", "promtool", "timeout")
+    switch: str = request.param
     tmp = tmp_path_factory.mktemp("e2e-prometheus")
     started = time.monotonic()
 
@@ -121,6 +134,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tmp / "app.log",
         APP_SECONDS,
         cwd=_assets.ROOT,
+        env=_app_env(switch),
     )
     server: Process | None = None
     try:
@@ -146,7 +160,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         api = PrometheusAPI(f"http://127.0.0.1:{prom_port}")
         wait_for("Prometheus to be ready", lambda: api.ready() or not server.alive(), 60)
         assert server.alive(), f"Prometheus exited:\n{server.output()}"
-        the_stack = Stack(api, app, server, control, rules_dir)
+        the_stack = Stack(api, app, server, control, rules_dir, switch)
         the_stack.timings["startup"] = time.monotonic() - started
         yield the_stack
     finally:
@@ -156,29 +170,60 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         app.stop()
 
 
-def _wait_for_data(stack: Stack) -> None:
-    """Until every kind of series the dashboards read has been scraped (and rates have two points)."""
-    needed = [
+def _first_chunk_count(switch: str) -> str:
+    """The scraped count of the time-to-first-chunk histogram under ``switch``."""
+    (metric,) = (m for m in _contract.load().exported(switch).values() if m.name.endswith(".time_to_first_chunk"))
+    return f"{metric.prometheus_name}_count"
+
+
+def _needed(stack: Stack, genai: bool) -> list[str]:
+    if genai:
+        # The GenAI metrics of the application's conventions, and the rules that unify them.
+        return [
+            _first_chunk_count(stack.switch),
+            "job_gen_ai_provider_name_server_address_gen_ai_request_model:gen_ai_client_tokens:rate5m",
+            "job_gen_ai_provider_name_server_address_gen_ai_request_model:gen_ai_client_duration_seconds_sum:rate5m",
+        ]
+    return [
         f'aierrors_calls_total{{gen_ai_request_model="{SLO_MODEL}"}}',
         'aierrors_calls_total{aierrors_error_class="stream_interrupted"}',
         'aierrors_calls_total{aierrors_stream_abandoned="true"}',
         'aierrors_attempts_total{aierrors_retry_wasted="true"}',
         "aierrors_fallback_hops_total",
         "aierrors_ratelimit_remaining",
-        "gen_ai_client_operation_time_to_first_chunk_seconds_count",
-        "job_server_address_gen_ai_request_model:aierrors_calls_errors:ratio_rate3d",
+        "job_gen_ai_provider_name_server_address_gen_ai_request_model:aierrors_calls_errors:ratio_rate3d",
     ]
-    for selector in needed:
-        wait_for(
-            f"{selector} to have a rate",
-            lambda s=selector: stack.prometheus.query(f"rate({s}[5s])") if ":" not in s else stack.prometheus.query(s),
-            60,
-        )
+
+
+def _wait_for_data(stack: Stack, genai: bool = True) -> None:
+    """Until every kind of series the test reads has been scraped (and rates have two points).
+
+    ``genai=False`` waits for the ``aierrors_*`` series only, which do not depend on the conventions.
+    """
+    for kind in ("aierrors", "genai") if genai else ("aierrors",):
+        if kind in stack.missing_data:
+            raise AssertionError(f"an earlier test waited in vain: {stack.missing_data[kind]}")
+        try:
+            for selector in _needed(stack, genai=kind == "genai"):
+                wait_for(
+                    f"{selector} to have a rate",
+                    lambda s=selector: (
+                        stack.prometheus.query(f"rate({s}[5s])") if ":" not in s else stack.prometheus.query(s)
+                    ),
+                    60,
+                )
+        except AssertionError as exc:
+            stack.missing_data[kind] = f"{exc} ({stack.switch or 'default'} conventions){stack.diagnostics()}"
+            raise AssertionError(stack.missing_data[kind]) from None
+
+
+def _reads_genai(expr: str) -> bool:
+    return any(name.startswith("gen_ai_") or ":gen_ai_" in name for name in _promql.names(expr).metrics)
 
 
 def test_burn_rate_and_authentication_alerts_fire_during_an_incident_and_resolve_after(stack: Stack) -> None:
     try:
-        _wait_for_data(stack)
+        _wait_for_data(stack, genai=False)
         # Healthy: stays silent. Long enough for the scaled 1h window (1m) to hold only healthy data.
         time.sleep(8)
         assert stack.alerts("AIErrorsErrorBudgetBurn", gen_ai_request_model=SLO_MODEL) == []
@@ -201,16 +246,18 @@ def test_burn_rate_and_authentication_alerts_fire_during_an_incident_and_resolve
             "long": "1h",
             "short": "5m",
             "job": SERVICE,
+            "gen_ai_provider_name": "openai",
             "server_address": "127.0.0.1",
             "gen_ai_request_model": SLO_MODEL,
         }
-        assert "model gpt-4o-mini at 127.0.0.1 (job aierrors-demo)" in page["annotations"]["description"]
+        assert "model gpt-4o-mini of openai at 127.0.0.1 (job aierrors-demo)" in page["annotations"]["description"]
         assert page["annotations"]["runbook_url"].endswith("docs/runbooks.md#aierrorserrorbudgetburn")
         (auth,) = stack.alerts("AIErrorsAuthenticationFailures")
         assert auth["labels"] == {
             "alertname": "AIErrorsAuthenticationFailures",
             "severity": "critical",
             "job": SERVICE,
+            "gen_ai_provider_name": "openai",
             "server_address": "127.0.0.1",
         }
 
@@ -246,12 +293,21 @@ def test_scraped_names_are_the_contracts(stack: Stack) -> None:
     """The installed Python exporter names series and labels as docs/telemetry.md says."""
     _wait_for_data(stack)
     contract = _contract.load()
-    series = contract.series()
+    series = contract.series(stack.switch)
     scraped: dict[str, set[str]] = {}
     for sample in stack.prometheus.query(f'{{__name__=~"aierrors_.+|gen_ai_.+", job="{SERVICE}"}}'):
         labels = dict(sample["metric"])
         scraped.setdefault(labels.pop("__name__"), set()).update(labels)
-    assert set(scraped) == set(series), "scraped series names differ from docs/telemetry.md's Prometheus names"
+    if stack.switch:
+        # The latest conventions have metrics the demo traffic never records (embeddings, cache and
+        # reasoning tokens): every scraped name is the contract's, and every one the dashboards read is scraped.
+        assert set(scraped) <= set(series), f"not in docs/telemetry.md: {set(scraped) - set(series)}"
+        read = {name for query in _assets.queries() for name in _promql.names(query.expr).metrics}
+        read |= {name for rule in _assets.rules() for name in _promql.names(rule["expr"]).metrics}
+        expected = {name for name in read if name in series and not name.startswith("gen_ai_client_embeddings")}
+        assert expected <= set(scraped), f"read by rules or dashboards and never scraped: {expected - set(scraped)}"
+    else:
+        assert set(scraped) == set(series), "scraped series names differ from docs/telemetry.md's Prometheus names"
     for name, labels in scraped.items():
         assert labels <= series[name].labels, f"{name}: labels not in docs/telemetry.md: {labels - series[name].labels}"
     assert stack.prometheus.query(f'target_info{{job="{SERVICE}", service_name="{SERVICE}"}}')
@@ -259,7 +315,7 @@ def test_scraped_names_are_the_contracts(stack: Stack) -> None:
 
 def _values(dashboard: dict[str, Any]) -> dict[str, str]:
     """Values for every variable: real ones where they exist, else ``.*`` (Grafana's All)."""
-    values = {"job": SERVICE, "provider": "127.0.0.1", "model": ".*", "datasource": "prometheus"}
+    values = {"job": SERVICE, "provider": "openai", "server": "127.0.0.1", "model": ".*", "datasource": "prometheus"}
     for name, variable in _assets.variables(dashboard).items():
         if variable["type"] in ("constant", "textbox"):
             values.setdefault(name, variable["query"])
@@ -270,7 +326,7 @@ def _values(dashboard: dict[str, Any]) -> dict[str, str]:
 
 @pytest.mark.parametrize("query", _assets.queries(), ids=str)
 def test_every_dashboard_query_returns_series(stack: Stack, query: _assets.Query) -> None:
-    _wait_for_data(stack)
+    _wait_for_data(stack, genai=_reads_genai(query.expr))
     dashboard = _assets.dashboards()[query.dashboard]
     expr = _assets.substitute(query.expr, _values(dashboard))
     result = stack.prometheus.query(expr)
@@ -281,15 +337,13 @@ def test_every_dashboard_query_returns_series(stack: Stack, query: _assets.Query
 
 
 def test_dashboard_variables_have_values(stack: Stack) -> None:
-    _wait_for_data(stack)
+    _wait_for_data(stack, genai=False)
     for name, dashboard in _assets.dashboards().items():
         values = _values(dashboard)
         for variable in _assets.variables(dashboard).values():
             if variable["type"] != "query":
                 continue
-            from ._promql import label_values_query
-
-            selector, _, label = label_values_query(_assets.substitute(variable["query"]["query"], values))
+            selector, _, label = _promql.label_values_query(_assets.substitute(variable["query"]["query"], values))
             found = stack.prometheus.label_values(label, selector)
             assert found, f"{name}: ${variable['name']} has no value"
         assert SERVICE in stack.prometheus.label_values("job", "aierrors_calls_total")

@@ -16,6 +16,8 @@ from . import _assets, _promql
 from ._procs import require
 
 SEVERITIES = {"critical", "warning", "info"}
+#: The labels a recording rule's level names, in order (``le`` and ``gen_ai_token_type`` are part of the series).
+LEVEL_LABELS = ("job", "gen_ai_provider_name", "server_address", "gen_ai_request_model")
 
 
 def _run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -214,10 +216,8 @@ def test_recording_rules_follow_level_metric_operation() -> None:
             level, metric, operation = rule["record"].split(":")
             assert level and metric and operation, rule["record"]
             grouping = sorted(_promql.names(rule["expr"]).labels)
-            assert level == "_".join(
-                label for label in ("job", "server_address", "gen_ai_request_model") if label in grouping
-            ), rule["record"]
-            assert metric.startswith("aierrors_"), rule["record"]
+            assert level == "_".join(label for label in LEVEL_LABELS if label in grouping), rule["record"]
+            assert metric.startswith(("aierrors_", "gen_ai_client_")), rule["record"]
 
 
 def _recorded_labels() -> dict[str, set[str]]:

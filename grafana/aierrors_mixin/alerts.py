@@ -1,13 +1,15 @@
-"""Recording and alerting rules, as Prometheus rule-file documents.
+"""Alerting rules, as a Prometheus rule-file document (``aierrors.alerts.yaml``).
 
-Two files: ``aierrors.rules.yaml`` holds the recording rules (groups named
-``*.rules``, rules named ``level:metric:operation``), ``aierrors.alerts.yaml``
-the alerts (named ``AIErrors...``, each with ``severity``, an explicit ``for``,
-``summary``, ``description`` and ``runbook_url``). Both load in Prometheus,
-Mimir and Grafana's data-source-managed alerting.
+Alerts are named ``AIErrors...``, each with ``severity``, an explicit ``for``,
+``summary``, ``description`` and ``runbook_url``; they load in Prometheus,
+Mimir and Grafana's data-source-managed alerting. They are located by
+provider (``gen_ai_provider_name``) as well as by address, so SDKs that share
+a gateway are told apart.
 
 Every window goes through a :class:`~.durations.Scale`, so that the test
 variant (``--windows-scale``) differs from production only in its windows.
+Cancelled calls and attempts (``aierrors_outcome="cancelled"``) count in no
+ratio: the application stopped them, the provider did not fail them.
 """
 
 from __future__ import annotations
@@ -16,38 +18,16 @@ from typing import Any
 
 from . import config as c
 from .durations import Scale
+from .recording import BY as _SLO_BY
+from .recording import COUNTED_CALLS, slo_ratio_rule, soft_failure_rule
 
-__all__ = ["SLO_WINDOWS", "alert_groups", "recording_groups", "slo_ratio_rule", "soft_failure_rule"]
+__all__ = ["alert_groups"]
 
 Rule = dict[str, Any]
 
-#: Every window a burn-rate alert reads, short and long, in increasing order.
-SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-
-_SLO_LEVEL = "_".join(c.SLO_LABELS)
-_SLO_BY = ", ".join(c.SLO_LABELS)
 _PROVIDER_BY = ", ".join(c.PROVIDER_LABELS)
-
-#: The soft failures whose spikes alert, with the selectors that count them.
-SOFT_FAILURES = {
-    # Content filtering shows either as a 200 with finish_reason content_filter
-    # (a soft failure) or as an error whose class is content_filter.
-    "content_filtered": (
-        f'{c.CALLS}{{aierrors_soft_failure="content_filter"}}',
-        f'{c.CALLS}{{aierrors_error_class="content_filter"}}',
-    ),
-    "truncated": (f'{c.CALLS}{{aierrors_soft_failure="truncated"}}',),
-}
-
-
-def slo_ratio_rule(window: str) -> str:
-    """Name of the recorded call error ratio over ``window`` (the nominal window)."""
-    return f"{_SLO_LEVEL}:aierrors_calls_errors:ratio_rate{window}"
-
-
-def soft_failure_rule(kind: str, window: str) -> str:
-    """Name of the recorded share of calls with soft failure ``kind`` over ``window``."""
-    return f"{_SLO_LEVEL}:aierrors_calls_{kind}:ratio_rate{window}"
+#: Attempts that count in a ratio: every outcome but ``cancelled``.
+_COUNTED_ATTEMPTS = f"{c.ATTEMPTS}{{{c.NOT_CANCELLED}}}"
 
 
 def _number(value: float) -> str:
@@ -56,45 +36,6 @@ def _number(value: float) -> str:
 
 def _times(factor: float) -> str:
     return "more than" if factor == 1 else f"{_number(factor)} times"
-
-
-def recording_groups(scale: Scale) -> list[dict[str, Any]]:
-    """The recording rules: call error ratios for the SLO, soft-failure shares for the spikes."""
-    slo_rules = []
-    for window in SLO_WINDOWS:
-        w = scale(window)
-        # Without an error the numerator has no series: "or 0 * total" keeps the
-        # ratio at 0 instead of absent, so dashboards and absent() checks see it.
-        slo_rules.append(
-            {
-                "record": slo_ratio_rule(window),
-                "expr": (
-                    f"(\n"
-                    f'  sum by ({_SLO_BY}) (rate({c.CALLS}{{aierrors_outcome="error"}}[{w}]))\n'
-                    f"  or\n"
-                    f"  0 * sum by ({_SLO_BY}) (rate({c.CALLS}[{w}]))\n"
-                    f")\n"
-                    f"/\n"
-                    f"sum by ({_SLO_BY}) (rate({c.CALLS}[{w}]))\n"
-                ),
-            }
-        )
-    soft_rules = []
-    t = c.THRESHOLDS
-    for kind, selectors in SOFT_FAILURES.items():
-        for window in (t.ratio_window, t.baseline_window):
-            w = scale(window)
-            counted = "\n  or\n".join(f"  rate({selector}[{w}])" for selector in selectors)
-            soft_rules.append(
-                {
-                    "record": soft_failure_rule(kind, window),
-                    "expr": (f"sum by ({_SLO_BY}) (\n{counted}\n)\n/\nsum by ({_SLO_BY}) (rate({c.CALLS}[{w}]))\n"),
-                }
-            )
-    return [
-        {"name": "aierrors-slo.rules", "rules": slo_rules},
-        {"name": "aierrors-soft-failures.rules", "rules": soft_rules},
-    ]
 
 
 def _alert(
@@ -120,8 +61,10 @@ def _alert(
     }
 
 
-_WHERE_MODEL = "model {{ $labels.gen_ai_request_model }} at {{ $labels.server_address }} (job {{ $labels.job }})"
-_WHERE_PROVIDER = "{{ $labels.server_address }} (job {{ $labels.job }})"
+_WHERE_MODEL = (
+    "model {{ $labels.gen_ai_request_model }} of {{ $labels.gen_ai_provider_name }} at {{ $labels.server_address }} "
+    "(job {{ $labels.job }})"
+)
 
 
 def _slo_alerts(scale: Scale, objective: float) -> list[Rule]:
@@ -165,7 +108,8 @@ def _credential_alert(scale: Scale, name: str, error_class: str, what: str, summ
         "critical",
         summary,
         (
-            f"{{{{ $labels.job }}}} got {{{{ $value | humanize }}}} {what} from {{{{ $labels.server_address }}}} "
+            f"{{{{ $labels.job }}}} got {{{{ $value | humanize }}}} {what} from "
+            f"{{{{ $labels.gen_ai_provider_name }}}} at {{{{ $labels.server_address }}}} "
             f"in the last {c.THRESHOLDS.credentials_window}. This does not heal by itself: every call with this "
             f"key fails until someone acts."
         ),
@@ -202,7 +146,8 @@ def _provider_alerts(scale: Scale) -> list[Rule]:
             "critical",
             "Every attempt to a provider fails.",
             (
-                f"Not one HTTP attempt from {{{{ $labels.job }}}} to {{{{ $labels.server_address }}}} succeeded "
+                f"Not one HTTP attempt from {{{{ $labels.job }}}} to {{{{ $labels.gen_ai_provider_name }}}} at "
+                f"{{{{ $labels.server_address }}}} succeeded "
                 f"in the last {t.all_attempts_failed_window}, retries included "
                 f'({{{{ $value | printf "%.2f" }}}} failed attempts per second).'
             ),
@@ -212,7 +157,7 @@ def _provider_alerts(scale: Scale) -> list[Rule]:
             (
                 f'sum by ({_SLO_BY}) (rate({c.ATTEMPTS}{{aierrors_error_class="rate_limit"}}[{ratio}]))\n'
                 f"/\n"
-                f"sum by ({_SLO_BY}) (rate({c.ATTEMPTS}[{ratio}]))\n"
+                f"sum by ({_SLO_BY}) (rate({_COUNTED_ATTEMPTS}[{ratio}]))\n"
                 f"> {_number(t.rate_limited_ratio)}\n"
             ),
             scale(t.ratio_for),
@@ -233,9 +178,9 @@ def _retry_alerts(scale: Scale) -> list[Rule]:
         _alert(
             "AIErrorsRetryStorm",
             (
-                f"sum by ({_SLO_BY}) (rate({c.ATTEMPTS}[{ratio}]))\n"
+                f"sum by ({_SLO_BY}) (rate({_COUNTED_ATTEMPTS}[{ratio}]))\n"
                 f"/\n"
-                f"sum by ({_SLO_BY}) (rate({c.CALLS}[{ratio}]))\n"
+                f"sum by ({_SLO_BY}) (rate({COUNTED_CALLS}[{ratio}]))\n"
                 f"> {_number(t.attempts_per_call)}\n"
             ),
             scale(t.ratio_for),
@@ -252,7 +197,7 @@ def _retry_alerts(scale: Scale) -> list[Rule]:
                 f"sum by ({_SLO_BY}, aierrors_error_class) "
                 f'(rate({c.ATTEMPTS}{{aierrors_retry_wasted="true"}}[{ratio}]))\n'
                 f"/ ignoring (aierrors_error_class) group_left\n"
-                f"sum by ({_SLO_BY}) (rate({c.ATTEMPTS}[{ratio}]))\n"
+                f"sum by ({_SLO_BY}) (rate({_COUNTED_ATTEMPTS}[{ratio}]))\n"
                 f"> {_number(t.wasted_retry_ratio)}\n"
             ),
             scale(t.ratio_for),
@@ -270,7 +215,7 @@ def _retry_alerts(scale: Scale) -> list[Rule]:
                 f"sum by (job, aierrors_fallback_from_model, aierrors_fallback_to_model) "
                 f"(rate({c.FALLBACK_HOPS}[{ratio}]))\n"
                 f"/ on (job) group_left\n"
-                f"sum by (job) (rate({c.CALLS}[{ratio}]))\n"
+                f"sum by (job) (rate({COUNTED_CALLS}[{ratio}]))\n"
                 f"> {_number(t.fallback_ratio)}\n"
             ),
             scale(t.ratio_for),
@@ -320,7 +265,7 @@ def _answer_alerts(scale: Scale) -> list[Rule]:
                 f"sum by ({_SLO_BY}) "
                 f'(rate({c.CALLS}{{aierrors_stream="true", aierrors_error_class="stream_interrupted"}}[{ratio}]))\n'
                 f"/\n"
-                f'sum by ({_SLO_BY}) (rate({c.CALLS}{{aierrors_stream="true"}}[{ratio}]))\n'
+                f'sum by ({_SLO_BY}) (rate({c.CALLS}{{aierrors_stream="true", {c.NOT_CANCELLED}}}[{ratio}]))\n'
                 f"> {_number(t.stream_interrupted_ratio)}\n"
             ),
             scale(t.ratio_for),
