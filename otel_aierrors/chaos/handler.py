@@ -26,7 +26,7 @@ from typing import Any
 from .dialects import ErrorSpec, render_error
 from .exchange import ChaosRequest, Endpoint, Outcome, Reply, json_bytes
 from .faults import build_fault
-from .records import Ledger, Note
+from .records import Ledger, Note, RequestRecord
 from .routes import CONTROL_PATH, route
 from .script import RETRY_COUNT_HEADER, SCRIPT_HEADER, TAG_HEADER, Step, parse_script, step_for_attempt
 from .wire import CLIENT_GONE, Wire
@@ -58,7 +58,7 @@ class Backend:
     #: Writes one log line.
     emit: Callable[[str], None]
     #: Logs the final record of a request.
-    log_record: Callable[[Any], None]
+    log_record: Callable[[RequestRecord], None]
 
 
 class ChaosHTTPServer(ThreadingHTTPServer):

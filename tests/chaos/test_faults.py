@@ -287,6 +287,12 @@ def test_every_fault_is_documented_and_named_once() -> None:
         (Step("ok", (("finish_reason", "bored"),)), "finish_reason"),
         (Step("server_error", (("dialect", "klingon"),)), "dialect"),
         (Step("stream_cut", (("after", "x"),)), "after"),
+        (Step("silent_cut", (("framing", "smoke"),)), "framing"),
+        (Step("echo", (("what", "everything"),)), "what"),
+        (Step("ok", (("stop_reason", "bored"),)), "stop_reason"),
+        (Step("ok", (("huge_headers", "big"),)), "huge_headers"),
+        (Step("server_error", (("body_delay", "soon"),)), "body_delay"),
+        (Step("hang", (("cut_body", "1"),)), "does not take 'cut_body'"),
     ],
 )
 def test_bad_steps_are_refused_with_a_clear_message(step: Step, message: str) -> None:

@@ -97,27 +97,31 @@ def test_a_twenty_megabyte_error_message(caller: Caller, tagged: Tagged) -> None
     assert len(error.body["message"]) > 20_000_000
 
 
+def _echo(server: ChaosServer, headers: dict[str, str], **options: Any) -> openai.BadRequestError:
+    """The 400 an ``echo`` step gives a chat call carrying ``PROMPT``, through a client with ``options``."""
+    with (
+        openai.OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0, **options) as client,
+        pytest.raises(openai.BadRequestError) as raised,
+    ):
+        client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": PROMPT}], extra_headers=headers
+        )
+    return raised.value
+
+
 class TestEcho:
     def test_every_credential_the_request_carried_comes_back(self, chaos_server: ChaosServer, tagged: Tagged) -> None:
-        with openai.OpenAI(
-            base_url=chaos_server.base_url,
-            api_key=API_KEY,
+        error = _echo(
+            chaos_server,
+            tagged.headers("echo"),
             default_headers={"x-api-key": "xak-planted-1111", "api-key": "azk-planted-2222"},
             default_query={"key": "qk-planted-3333"},
-            max_retries=0,
-        ) as client:
-            with pytest.raises(openai.BadRequestError) as raised:
-                client.chat.completions.create(
-                    model="gpt-4o",
-                    messages=[{"role": "user", "content": PROMPT}],
-                    extra_headers=tagged.headers("echo"),
-                )
+        )
 
-        message = raised.value.message
         for planted in (API_KEY, f"Bearer {API_KEY}", "xak-planted-1111", "azk-planted-2222", "qk-planted-3333"):
-            assert planted in message, planted
-        assert f"Invalid 'messages[0].content': '{PROMPT}'" in message
-        assert isinstance(raised.value.body, dict) and raised.value.body["code"] == "invalid_value"
+            assert planted in error.message, planted
+        assert f"Invalid 'messages[0].content': '{PROMPT}'" in error.message
+        assert isinstance(error.body, dict) and error.body["code"] == "invalid_value"
 
     @pytest.mark.parametrize(
         ("what", "expected"),
@@ -130,17 +134,9 @@ class TestEcho:
         ],
     )
     def test_one_target_at_a_time(self, chaos_server: ChaosServer, tagged: Tagged, what: str, expected: str) -> None:
-        with openai.OpenAI(
-            base_url=chaos_server.base_url, api_key=API_KEY, default_query={"token": "tk-planted-4444"}, max_retries=0
-        ) as client:
-            with pytest.raises(openai.BadRequestError) as raised:
-                client.chat.completions.create(
-                    model="gpt-4o",
-                    messages=[{"role": "user", "content": PROMPT}],
-                    extra_headers=tagged.headers(f"echo;what={what}"),
-                )
+        error = _echo(chaos_server, tagged.headers(f"echo;what={what}"), default_query={"token": "tk-planted-4444"})
 
-        assert isinstance(raised.value.body, dict) and raised.value.body["message"] == expected
+        assert isinstance(error.body, dict) and error.body["message"] == expected
 
     def test_a_basic_credential_from_url_userinfo(self, chaos_server: ChaosServer) -> None:
         credential = base64.b64encode(b"alice:pw-planted-5555").decode()

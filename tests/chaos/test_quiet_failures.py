@@ -45,6 +45,12 @@ def _chunks(server: ChaosServer, mode: str, method: str, **kwargs: Any) -> list[
     return asyncio.run(run())
 
 
+def _chat(server: ChaosServer, mode: str, headers: dict[str, str], **kwargs: Any) -> list[Any]:
+    """The chunks of one streamed chat completion."""
+    kwargs = {"model": "gpt-4o", "messages": MESSAGES, "extra_headers": headers, **kwargs}
+    return _chunks(server, mode, "chat.completions.create", **kwargs)
+
+
 @pytest.fixture(params=["sync", "async"])
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -54,14 +60,7 @@ class TestSilentCut:
     def test_chat_ends_after_three_chunks_with_no_finish_reason_and_no_error(
         self, chaos_server: ChaosServer, tagged: Tagged, mode: str
     ) -> None:
-        chunks = _chunks(
-            chaos_server,
-            mode,
-            "chat.completions.create",
-            model="gpt-4o",
-            messages=MESSAGES,
-            extra_headers=tagged.headers("silent_cut;after=3"),
-        )
+        chunks = _chat(chaos_server, mode, tagged.headers("silent_cut;after=3"))
 
         assert len(chunks) == 3
         assert all(choice.finish_reason is None for chunk in chunks for choice in chunk.choices)
@@ -98,24 +97,8 @@ class TestSilentCut:
     def test_n_choices_and_tool_call_streams_are_cut_the_same_way(
         self, chaos_server: ChaosServer, tagged: Tagged, mode: str
     ) -> None:
-        several = _chunks(
-            chaos_server,
-            mode,
-            "chat.completions.create",
-            model="gpt-4o",
-            messages=MESSAGES,
-            n=2,
-            extra_headers=tagged.headers("silent_cut;after=5"),
-        )
-        tools = _chunks(
-            chaos_server,
-            mode,
-            "chat.completions.create",
-            model="gpt-4o",
-            messages=MESSAGES,
-            tools=TOOLS,
-            extra_headers=tagged.headers("silent_cut;after=2;tool_calls=2"),
-        )
+        several = _chat(chaos_server, mode, tagged.headers("silent_cut;after=5"), n=2)
+        tools = _chat(chaos_server, mode, tagged.headers("silent_cut;after=2;tool_calls=2"), tools=TOOLS)
 
         assert [chunk.choices[0].index for chunk in several] == [0, 1, 0, 1, 0]
         assert all(chunk.choices[0].finish_reason is None for chunk in several + tools)
@@ -139,22 +122,9 @@ class TestSilentCut:
 
 class TestUsageChunk:
     def test_usage_chunk_can_be_forced_or_dropped(self, chaos_server: ChaosServer, tagged: Tagged, mode: str) -> None:
-        forced = _chunks(
-            chaos_server,
-            mode,
-            "chat.completions.create",
-            model="gpt-4o",
-            messages=MESSAGES,
-            extra_headers=tagged.headers("ok;chunks=2;usage_chunk=1;output_tokens=4"),
-        )
-        dropped = _chunks(
-            chaos_server,
-            mode,
-            "chat.completions.create",
-            model="gpt-4o",
-            messages=MESSAGES,
-            stream_options={"include_usage": True},
-            extra_headers=tagged.headers("ok;chunks=2;usage_chunk=0"),
+        forced = _chat(chaos_server, mode, tagged.headers("ok;chunks=2;usage_chunk=1;output_tokens=4"))
+        dropped = _chat(
+            chaos_server, mode, tagged.headers("ok;chunks=2;usage_chunk=0"), stream_options={"include_usage": True}
         )
 
         assert forced[-1].choices == [] and forced[-1].usage.completion_tokens == 4
@@ -237,3 +207,29 @@ class TestSlowBodies:
 
         assert time.monotonic() - started >= 0.3
         assert isinstance(raised.value.body, dict) and raised.value.body["type"] == "server_error"
+
+    def test_with_streaming_response_enters_before_a_slow_body_arrives(
+        self, chaos_server: ChaosServer, tagged: Tagged
+    ) -> None:
+        with openai.OpenAI(base_url=chaos_server.base_url, api_key=API_KEY, max_retries=0) as client:
+            started = time.monotonic()
+            with client.chat.completions.with_streaming_response.create(
+                model="gpt-4o", messages=MESSAGES, extra_headers=tagged.headers("ok;body_delay=0.6")
+            ) as response:
+                entered = time.monotonic() - started
+                assert not response.is_closed
+                completion = response.parse()
+            parsed = time.monotonic() - started
+
+        assert entered < 0.3 and parsed >= 0.6
+        assert completion.choices[0].finish_reason == "stop"
+
+    def test_a_silent_cut_of_a_plain_request_is_half_a_body_ended_by_close(self, chaos_server: ChaosServer) -> None:
+        body = json.dumps({"model": "gpt-4o", "messages": MESSAGES})
+        with httpx.Client(base_url=chaos_server.base_url, timeout=5.0) as client:
+            response = client.post("/chat/completions", content=body, headers={"x-chaos-script": "silent_cut"})
+
+        assert response.status_code == 200 and "content-length" not in response.headers
+        assert response.text.startswith('{"id":"chatcmpl-')
+        with pytest.raises(json.JSONDecodeError):
+            response.json()
