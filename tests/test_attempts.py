@@ -154,7 +154,7 @@ def test_x_should_retry_false_stops_the_sdk_and_marks_not_retryable(sdk: SDK, te
         ("gateway_timeout", openai.InternalServerError, "timeout", True),
         ("html", openai.InternalServerError, "upstream_error", True),
         ("empty", openai.InternalServerError, "server_error", True),
-        ("truncated", openai.InternalServerError, "server_error", True),
+        ("broken_json", openai.InternalServerError, "server_error", True),
         ("huge", openai.InternalServerError, "server_error", True),
         ("rate_limit;dialect=lemondata;retry_after_ms=1", openai.RateLimitError, "rate_limit", True),
         ("upstream;dialect=ofox", openai.InternalServerError, "upstream_error", True),

@@ -29,10 +29,14 @@ documents closely:
 ``numeric``
     ``{"error": {"code": <number>, "message"}}``: the code is an integer (the
     HTTP status unless the fault's code is numeric), no type.
-``anthropic``
-    ``{"type": "error", "error": {"type", "message"}}`` with Anthropic's types
-    (``overloaded_error`` for 529, ``rate_limit_error``, ``api_error``...),
-    as Anthropic-compatible endpoints keep their native errors.
+``anthropic`` (default on ``/v1/messages``)
+    ``{"type": "error", "error": {"type", "message"}}`` with Anthropic's type
+    for the status (``invalid_request_error`` 400, ``authentication_error``
+    401, ``billing_error`` 402, ``permission_error`` 403, ``not_found_error``
+    404, ``request_too_large`` 413, ``rate_limit_error`` 429, ``api_error``
+    500, ``timeout_error`` 504, ``overloaded_error`` 529); for another status
+    (an ``error`` event in a 200 stream) the fault's ``type`` when it is one of
+    those. Anthropic-compatible endpoints of gateways keep these native errors.
 """
 
 from __future__ import annotations
@@ -193,8 +197,14 @@ _ANTHROPIC_TYPES: Mapping[int, str] = {
 }
 
 
+_ANTHROPIC_KINDS = frozenset(_ANTHROPIC_TYPES.values())
+
+
 def _anthropic(spec: ErrorSpec) -> dict[str, object]:
-    kind = _ANTHROPIC_TYPES.get(spec.status, "api_error" if spec.status >= 500 else "invalid_request_error")
+    kind = _ANTHROPIC_TYPES.get(spec.status)
+    if kind is None:  # an error event in a 200 stream, or a status Anthropic does not use
+        fallback = "api_error" if spec.status >= 500 else "invalid_request_error"
+        kind = spec.type if spec.type in _ANTHROPIC_KINDS else fallback
     return {"type": "error", "error": {"type": kind, "message": spec.message}}
 
 

@@ -7,7 +7,7 @@ of four outcomes, which :mod:`otel_aierrors.chaos.server` puts on the wire:
 
     Outcome
      +-- Reply         a complete response (status, headers, body)
-     +-- StreamReply   an SSE body sent chunk by chunk, ended cleanly or cut
+     +-- StreamReply   an SSE body sent event by event, ended cleanly, cut or closed early
      +-- Hang          accept the request, send nothing for a while, close
      +-- Disconnect    close the connection without any response
 
@@ -29,6 +29,7 @@ __all__ = [
     "Hang",
     "Header",
     "Outcome",
+    "Pace",
     "Reply",
     "StreamReply",
     "json_bytes",
@@ -42,6 +43,8 @@ class Endpoint(enum.Enum):
     """The OpenAI-compatible routes the chaos server answers."""
 
     CHAT = "chat.completions"
+    #: Anthropic's Messages API (``POST /v1/messages``).
+    MESSAGES = "messages"
     COMPLETIONS = "completions"
     EMBEDDINGS = "embeddings"
     RESPONSES = "responses"
@@ -53,7 +56,7 @@ class Endpoint(enum.Enum):
     @property
     def streams(self) -> bool:
         """Whether the endpoint can answer with server-sent events."""
-        return self in (Endpoint.CHAT, Endpoint.COMPLETIONS, Endpoint.RESPONSES)
+        return self in (Endpoint.CHAT, Endpoint.COMPLETIONS, Endpoint.RESPONSES, Endpoint.MESSAGES)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class ChaosRequest:
     origin: str = "http://127.0.0.1"
     #: Model id taken from the path of ``GET /v1/models/{id}``.
     path_model: str | None = None
+    #: The query string, without the ``?`` (empty when absent).
+    query: str = ""
 
     @property
     def model(self) -> str:
@@ -98,12 +103,29 @@ class ChaosRequest:
 
     @property
     def api_key(self) -> str | None:
-        """The bearer token the client sent, verbatim."""
+        """The bearer token the client sent, verbatim (else ``x-api-key``, else ``api-key``)."""
         auth = self.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() == "bearer" and token:
             return token.strip()
-        return self.headers.get("api-key")
+        return self.headers.get("x-api-key", self.headers.get("api-key"))
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How slowly a body leaves: a wait after the headers, then pieces with waits between."""
+
+    #: Seconds between the headers and the first body byte.
+    before: float = 0.0
+    #: Seconds between two pieces of the body.
+    between: float = 0.0
+    #: Number of pieces the body is sent in (when :attr:`between` is set).
+    pieces: int = 10
+
+    @property
+    def slow(self) -> bool:
+        """Whether the body is paced at all."""
+        return self.before > 0 or self.between > 0
 
 
 @dataclass(frozen=True)
@@ -120,6 +142,10 @@ class Reply:
     declared_length: int | None = None
     #: Close the connection right after writing, without finishing the body.
     cut: bool = False
+    #: Send no ``Content-Length``: the body ends when the server closes the connection.
+    close_delimited: bool = False
+    #: How slowly the body is sent.
+    pace: Pace = Pace()
 
 
 @dataclass(frozen=True)
@@ -138,6 +164,9 @@ class StreamReply:
     #: End by closing the socket without the terminating zero-length chunk, so
     #: the client sees an incomplete body rather than a clean end.
     cut: bool = False
+    #: Send neither ``Content-Length`` nor chunked framing: the body ends, cleanly
+    #: for the client, when the server closes the connection after the last event.
+    close_delimited: bool = False
 
 
 @dataclass(frozen=True)

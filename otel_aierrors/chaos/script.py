@@ -10,9 +10,11 @@ A step is a fault name followed by ``;key=value`` parameters. Values are
 form-decoded, so ``content=hello+there`` carries a space, ``content=a%2Cb`` a
 comma and ``%2B`` a plus sign; a bare ``;key`` means ``key=1``.
 
-This module owns only the syntax. :class:`Params` gives the faults typed,
-validated access to the raw strings, so that a typo in a test's script is a
-clear 400 from the server instead of a silently ignored parameter.
+This module owns only the syntax. :class:`Param` declares one parameter (its
+kind, default and one-line doc, as the fault table lists it) and
+:class:`Params` gives the faults typed, validated access to the raw strings,
+so that a typo in a test's script is a clear 400 from the server instead of a
+silently ignored parameter.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "RETRY_COUNT_HEADER",
     "SCRIPT_HEADER",
     "TAG_HEADER",
+    "Param",
     "Params",
     "Step",
     "parse_script",
@@ -121,6 +124,39 @@ class Params(Mapping[str, str]):
         if value not in choices:
             raise ValueError(f"parameter {key!r} must be one of {sorted(choices)}, got {value!r}")
         return value
+
+
+@dataclass(frozen=True)
+class Param:
+    """One step parameter as the fault table declares it."""
+
+    name: str
+    #: The default, as written in a script (``""`` when there is none).
+    default: str
+    #: One line saying what the parameter does.
+    doc: str
+    #: ``text`` (any string), ``number``, ``integer``, ``flag`` or ``choice``.
+    kind: str = "number"
+    #: The allowed values of a ``choice``.
+    choices: frozenset[str] = frozenset()
+
+    def check(self, raw: str) -> None:
+        """Raise :class:`ValueError` when ``raw`` is not a valid value of this parameter."""
+        values = Params({self.name: raw})
+        if self.kind == "number":
+            values.opt_number(self.name)
+        elif self.kind == "integer":
+            values.integer(self.name, 0)
+        elif self.kind == "flag":
+            values.flag(self.name)
+        elif self.kind == "choice":
+            values.choice(self.name, raw, self.choices)
+
+    def describe(self) -> str:
+        """``name=default``: doc (``name``: doc without a default), for listings."""
+        values = f"{'|'.join(sorted(self.choices))}" if self.choices else ""
+        head = f"{self.name}={self.default}" if self.default else self.name
+        return f"{head}: {self.doc}" + (f" ({values})" if values else "")
 
 
 @dataclass(frozen=True)

@@ -108,10 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     chaos = commands.add_parser(
         "chaos",
-        help="run the OpenAI-compatible fault server for your own application",
-        description="Serve an OpenAI-compatible API that fails on purpose. Point your application's base_url "
-        "at the printed URL. A request header x-chaos-script (e.g. 'rate_limit;retry_after_ms=200,ok') scripts "
-        "the answers of one call; GET/POST /_chaos reads or changes the profile while it runs.",
+        help="run the OpenAI- and Anthropic-compatible fault server for your own application",
+        description="Serve an OpenAI-compatible API (and Anthropic's /v1/messages) that fails on purpose. Point "
+        "your application's base_url at the printed URL. A request header x-chaos-script scripts the answers of "
+        "one call, one step per attempt; GET/POST /_chaos reads or changes the profile while it runs.",
+        epilog="scripted answers (request header x-chaos-script; --list-faults lists every fault):\n"
+        "  rate_limit;retry_after_ms=200,ok     a 429, then a 200 on the SDK's retry\n"
+        "  ok;finish_reason=length              a length-truncated answer (stop_reason max_tokens on /v1/messages)\n"
+        "  ok;refusal=I+cannot+help+with+that   a refusal (null content; stop_reason refusal on /v1/messages)\n"
+        "  silent_cut;after=3                   a stream that ends after 3 events with no terminal marker\n"
+        "  overloaded                           503 (529 overloaded_error on /v1/messages)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     chaos.add_argument("--profile", default=None, help="named fault mix (default: flaky); see --list-profiles")
     chaos.add_argument(
@@ -142,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chaos.add_argument("--quiet", "-q", action="store_true", help="no log line per request")
     chaos.add_argument("--list-profiles", action="store_true", help="print the named profiles and exit")
+    chaos.add_argument(
+        "--list-faults", action="store_true", help="print every fault with its status and parameters and exit"
+    )
     chaos.set_defaults(handler=_run_chaos)
 
     doctor = commands.add_parser(
@@ -305,14 +315,19 @@ def _is_loopback(host: str) -> bool:
 
 def _run_chaos(args: argparse.Namespace) -> int:
     from otel_aierrors.chaos import PROFILES, serve
+    from otel_aierrors.chaos.faults import describe
+    from otel_aierrors.chaos.server import is_loopback
 
+    if args.list_faults:
+        print("\n".join(describe()))
+        return 0
     if args.list_profiles:
         for name, named in PROFILES.items():
             rates = ", ".join(f"{spec} {rate:.0%}" for spec, rate in named.rates().items())
             latency = f"; latency {named.latency[0]:g}-{named.latency[1]:g} s" if named.latency else ""
             print(f"{name:14} {rates}{latency}")
         return 0
-    if not _is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback(args.host) and not args.allow_remote:
         print(
             f"otel-aierrors chaos: refusing to listen on {args.host}: the fault server answers anyone with fake "
             "completions and echoes their API keys; add --allow-remote to do it anyway",

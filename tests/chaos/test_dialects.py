@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_aierrors.chaos import DIALECTS, ErrorSpec, render_error
+from otel_aierrors.chaos.dialects import DIALECTS, ErrorSpec, render_error
 
 RATE_LIMIT = ErrorSpec(
     status=429,

@@ -10,8 +10,9 @@ import time
 import openai
 import pytest
 
-from otel_aierrors.chaos import FAULTS, Step, build_fault, parse_step
-from otel_aierrors.chaos.faults import ErrorFault
+from otel_aierrors.chaos import FAULTS
+from otel_aierrors.chaos.faults import build_fault, parameters
+from otel_aierrors.chaos.script import Step, parse_step
 
 from .conftest import API_KEY, Caller, Tagged
 
@@ -110,7 +111,7 @@ def test_other_errors_carry_no_budget_unless_asked(caller: Caller, tagged: Tagge
     assert forced.response.headers["x-ratelimit-remaining-requests"] == "5"
 
 
-@pytest.mark.parametrize("name", ["server_error", "auth", "html", "empty", "truncated", "upstream"])
+@pytest.mark.parametrize("name", ["server_error", "auth", "html", "empty", "broken_json", "upstream"])
 def test_retry_directives_work_on_every_error_fault(caller: Caller, tagged: Tagged, name: str) -> None:
     error = caller.error(headers=tagged.headers(f"{name};retry_after=0.5;retry_after_ms=20;should_retry=false"))
 
@@ -204,8 +205,8 @@ class TestMalformedBodies:
         assert error.response.content == b""
         assert "content-type" not in error.response.headers
 
-    def test_truncated_json(self, caller: Caller, tagged: Tagged) -> None:
-        error = caller.error(headers=tagged.headers("truncated"))
+    def test_broken_json(self, caller: Caller, tagged: Tagged) -> None:
+        error = caller.error(headers=tagged.headers("broken_json"))
 
         assert type(error) is openai.InternalServerError
         assert error.response.text == '{"error": {"mess'
@@ -263,17 +264,19 @@ class TestTransportFaults:
 
 
 def test_every_fault_is_documented_and_named_once() -> None:
-    import otel_aierrors.chaos.faults as module
+    import otel_aierrors.chaos as package
 
-    assert module.__doc__ is not None
-    for name, cls in FAULTS.items():
-        assert cls.name == name
-        assert f"``{name}``" in module.__doc__, name
-        assert cls.__doc__, name
+    assert package.__doc__ is not None
+    for name, row in FAULTS.items():
+        assert row.name == name
+        assert f"``{name}``" in package.__doc__, name
+        assert row.doc and "\n" not in row.doc, name
         fault = build_fault(Step(name))
         assert fault.delay == 0.0
-        if isinstance(fault, ErrorFault):
-            assert {"status", "dialect", "retry_after", "retry_after_ms", "retry_after_date"} <= cls.allowed_params()
+        if row.body is not None:
+            assert {"status", "dialect", "retry_after", "retry_after_ms", "retry_after_date"} <= set(parameters(row))
+        for param in parameters(row).values():
+            assert param.doc, (name, param.name)
 
 
 @pytest.mark.parametrize(
@@ -284,6 +287,12 @@ def test_every_fault_is_documented_and_named_once() -> None:
         (Step("ok", (("finish_reason", "bored"),)), "finish_reason"),
         (Step("server_error", (("dialect", "klingon"),)), "dialect"),
         (Step("stream_cut", (("after", "x"),)), "after"),
+        (Step("silent_cut", (("framing", "smoke"),)), "framing"),
+        (Step("echo", (("what", "everything"),)), "what"),
+        (Step("ok", (("stop_reason", "bored"),)), "stop_reason"),
+        (Step("ok", (("huge_headers", "big"),)), "huge_headers"),
+        (Step("server_error", (("body_delay", "soon"),)), "body_delay"),
+        (Step("hang", (("cut_body", "1"),)), "does not take 'cut_body'"),
     ],
 )
 def test_bad_steps_are_refused_with_a_clear_message(step: Step, message: str) -> None:

@@ -51,6 +51,26 @@ class TestRateLimitHeaders:
         assert headers["x-ratelimit-reset-requests"] == "20s"
         assert headers["x-ratelimit-reset-tokens"] == "6m0s"
 
+    def test_anthropic_resets_are_rfc3339_times_ahead_of_now(self) -> None:
+        now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+        params = Params({"reset_tokens": "60", "remaining_input_tokens": "7"})
+        headers = dict(rate_limit_headers(params, RateLimitBudget(), default_on=True, anthropic=True, now=lambda: now))
+        assert len(headers) == 12
+        assert headers["anthropic-ratelimit-tokens-reset"] == "2025-01-02T03:05:05Z"
+        assert headers["anthropic-ratelimit-requests-reset"] == "2025-01-02T03:04:05Z"
+        assert headers["anthropic-ratelimit-input-tokens-remaining"] == "7"
+        assert headers["anthropic-ratelimit-output-tokens-limit"] == "400000"
+
+    @pytest.mark.parametrize("value", ["nan", "inf", "-5", "6m0s", "soon"])
+    def test_hostile_values_pass_verbatim(self, value: str) -> None:
+        params = Params({"reset_tokens": value, "remaining_requests": value, "limit_tokens": "18446744073709551615"})
+        for anthropic in (False, True):
+            headers = dict(rate_limit_headers(params, RateLimitBudget(), default_on=True, anthropic=anthropic))
+            prefix = "anthropic-ratelimit-" if anthropic else "x-ratelimit-"
+            assert headers[f"{prefix}requests-remaining" if anthropic else f"{prefix}remaining-requests"] == value
+            assert headers[f"{prefix}tokens-reset" if anthropic else f"{prefix}reset-tokens"] == value
+            assert headers[f"{prefix}tokens-limit" if anthropic else f"{prefix}limit-tokens"] == "18446744073709551615"
+
     def test_the_ratelimit_flag_switches_them(self) -> None:
         assert rate_limit_headers(Params({"ratelimit": "0"}), RateLimitBudget(), default_on=True) == []
         assert rate_limit_headers(Params({"ratelimit": "1"}), RateLimitBudget(), default_on=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from otel_aierrors.chaos import ChaosRequest, Endpoint, StreamReply, build_fault, parse_step
+from otel_aierrors.chaos.exchange import ChaosRequest, Endpoint, StreamReply
+from otel_aierrors.chaos.faults import build_fault
+from otel_aierrors.chaos.script import parse_step
 from otel_aierrors.chaos.streams import decode_events
 
 CHAT = ChaosRequest(

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from otel_aierrors.chaos import PROFILES, ChaosServer, Profile, get_profile, parse_step
+from otel_aierrors.chaos import PROFILES, ChaosServer, Profile, get_profile
+from otel_aierrors.chaos.script import parse_step
 
 BODY = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from otel_aierrors.chaos import SCRIPT_HEADER, TAG_HEADER, Params, Step, parse_script, parse_step, script_headers
-from otel_aierrors.chaos.script import step_for_attempt
+from otel_aierrors.chaos import SCRIPT_HEADER, TAG_HEADER, script_headers
+from otel_aierrors.chaos.script import Params, Step, parse_script, parse_step, step_for_attempt
 
 
 class TestParse:
