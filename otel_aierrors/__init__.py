@@ -21,7 +21,12 @@ the ``opentelemetry_instrumentor`` entry point.
 Configuration
 -------------
 ``instrument(tracer_provider=..., meter_provider=...)`` like every contrib
-instrumentor. Without them, and without globally configured SDK providers,
+instrumentor. ``instrument(call_spans="auto"|"own"|"attach")`` (or
+``OTEL_AIERRORS_CALL_SPANS``) says whose call span it is when another GenAI
+instrumentation (the official openai-v2 / genai-openai, OpenLLMetry,
+OpenInference) already makes one: ``auto`` (default) attaches to it, adding the
+attempts, the ``aierrors.*`` attributes and metrics, and leaving the
+``gen_ai.*`` metrics to it; ``own`` always makes its own. Without them, and without globally configured SDK providers,
 the SDK is set up with OTLP exporters from the standard ``OTEL_*`` variables
 (see ``otel_aierrors._setup``); ``OTEL_AIERRORS_AUTO_SETUP=false`` disables that.
 
@@ -41,7 +46,9 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from otel_aierrors import _app_retries
+from otel_aierrors._coexistence import call_span_mode
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
+from otel_aierrors._genai_metrics import latest_conventions_opted_in
 from otel_aierrors._patches.calls import call_wrapper
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._recording import Telemetry
@@ -85,7 +92,9 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             configure_sdk_if_unset()
         tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
-        telemetry = Telemetry(tracer, meter)
+        telemetry = Telemetry(
+            tracer, meter, call_span_mode(kwargs.get("call_spans")), latest_genai=latest_conventions_opted_in()
+        )
         for module, name, is_async in _installed_targets():
             wrap_function_wrapper(module, name, call_wrapper(telemetry, _adapter_of(module), is_async))
         for module, name, wrapper in TRANSPORT_TARGETS:

@@ -24,6 +24,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_aierrors import _names as n
 from otel_aierrors._attempt import AttemptRecord
+from otel_aierrors._coexistence import host_call_span, is_own_attribute
 from otel_aierrors._hops import is_gateway_hop
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
@@ -130,11 +131,13 @@ class CallRecord:
         "last_classification",
         "last_read_body",
         "outcome",
+        "owns_span",
         "recording",
         "response_model",
         "span",
         "span_context",
         "start",
+        "stream_chunks",
         "target",
         "telemetry",
         "wasted_retries",
@@ -161,8 +164,16 @@ class CallRecord:
             with swallow("reporting a call to its scope"):
                 attributes.update(observer.call_started(self))
                 parent = observer.parent_context(self)
-        name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
-        self.span: Span = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)
+        host = host_call_span(telemetry.call_spans)
+        #: Whether the call span is this package's (else another instrumentation's, see `_coexistence`).
+        self.owns_span = host is None
+        if host is None:
+            name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
+            host = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)
+        else:
+            parent = None  # the attempts nest under the other instrumentation's span, current now
+            self._attributes_on_host(attributes)
+        self.span: Span = host
         self.recording = self.span.is_recording()
         if self.recording and target.parameters:
             with swallow("recording request parameters"):
@@ -177,6 +188,7 @@ class CallRecord:
         self.last_classification: Classification | None = None
         self.last_read_body = False
         self.first_chunk_at: float | None = None
+        self.stream_chunks = 0
         self.outcome: str | None = None
         self.error_class: ErrorClass | None = None
         self.response_model: str | None = None
@@ -208,7 +220,9 @@ class CallRecord:
         self.last_classification = classification
         self.last_read_body = read_body
 
-    def record_first_chunk(self) -> None:
+    def record_chunk(self) -> None:
+        """A streamed chunk arrived."""
+        self.stream_chunks += 1
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
 
@@ -266,7 +280,7 @@ class CallRecord:
                 self._summary_attributes(summary, span_attributes, calls_attributes)
             if extra:
                 span_attributes.update(extra)
-            if self.recording:
+            if self.recording and self.owns_span:
                 span_attributes[n.ERROR_TYPE] = error_value
                 self.span.set_status(Status(StatusCode.ERROR, error_value))
                 if exception is not None:
@@ -316,6 +330,11 @@ class CallRecord:
         return found
 
     # --- internals ------------------------------------------------------------
+    def _attributes_on_host(self, attributes: Attributes) -> None:
+        """Only ``aierrors.*`` goes on another instrumentation's span: the rest is its own to set."""
+        if self.span.is_recording():
+            self.span.set_attributes({key: value for key, value in attributes.items() if is_own_attribute(key)})
+
     def _calls_attributes(self, outcome: str) -> Attributes:
         attributes = dict(self._metric_attributes)
         attributes[n.OUTCOME] = outcome
@@ -363,13 +382,17 @@ class CallRecord:
                     span_attributes[n.RETRY_WASTED_COUNT] = self.wasted_retries
                 if self.first_chunk_at is not None:
                     span_attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_at - self.start
-                self.span.set_attributes(span_attributes)
+                if self.owns_span:
+                    self.span.set_attributes(span_attributes)
+                else:
+                    self._attributes_on_host(span_attributes)
         except Exception:
             report_internal_error("enriching a call span")
         finally:
-            with swallow("ending a call span"):
-                # An explicit end (a raw response parsed later) is converted to the wall clock.
-                self.span.end(end_time=None if end_time is None else _wall_ns(end_time))
+            if self.owns_span:
+                with swallow("ending a call span"):
+                    # An explicit end (a raw response parsed later) is converted to the wall clock.
+                    self.span.end(end_time=None if end_time is None else _wall_ns(end_time))
         with swallow("recording call metrics"):
             telemetry.record_call(self, calls_attributes, end - self.start, error_type, summary)
         if self._observer is not None:

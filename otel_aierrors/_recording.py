@@ -17,6 +17,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_aierrors import _names as n
 from otel_aierrors._cardinality import ValueLimiter
+from otel_aierrors._genai_metrics import DURATION_BUCKETS, genai_metrics
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
 from otel_aierrors._redaction import redact
 from otel_aierrors._results import ResponseSummary
@@ -35,50 +36,11 @@ Attributes = dict[str, AttributeValue]
 #: Rate-limit gauge series kept at most (their attributes are bounded already).
 MAX_RATELIMIT_SERIES: Final = 1000
 
-#: Bucket boundaries recommended by the GenAI semantic conventions.
-DURATION_BUCKETS: Final = (
-    0.01,
-    0.02,
-    0.04,
-    0.08,
-    0.16,
-    0.32,
-    0.64,
-    1.28,
-    2.56,
-    5.12,
-    10.24,
-    20.48,
-    40.96,
-    81.92,
-)
-TOKEN_BUCKETS: Final = (
-    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
-)  # fmt: skip
-
 
 class _Instruments:
     """The metric instruments, created once per instrumentation."""
 
     def __init__(self, meter: Meter) -> None:
-        self.operation_duration = meter.create_histogram(
-            n.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="Duration of a GenAI operation, retries and backoff included.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        )
-        self.token_usage = meter.create_histogram(
-            n.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Tokens used per GenAI operation, by token type.",
-            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
-        )
-        self.time_to_first_chunk = meter.create_histogram(
-            n.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time from the call to the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        )
         self.calls = meter.create_counter(
             n.METRIC_CALLS, unit="{call}", description="Logical SDK calls, by final outcome and error class."
         )
@@ -125,8 +87,12 @@ class _Instruments:
 class Telemetry:
     """The tracer, the instruments and the cardinality limits of one instrumentation."""
 
-    def __init__(self, tracer: Tracer, meter: Meter) -> None:
+    def __init__(self, tracer: Tracer, meter: Meter, call_spans: str = "auto", latest_genai: bool = False) -> None:
         self.tracer = tracer
+        #: The ``gen_ai.client.*`` metrics, under the conventions the application opted into.
+        self.genai = genai_metrics(meter, latest_genai)
+        #: Whose call span it is: ``auto``, ``own`` or ``attach`` (see `otel_aierrors._coexistence`).
+        self.call_spans = call_spans
         self.instruments = _Instruments(meter)
         self.limit_model = ValueLimiter()
         self.limit_server = ValueLimiter()
@@ -172,6 +138,8 @@ class Telemetry:
             attributes[n.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = summary.cache_read_tokens
         if summary.cache_creation_tokens is not None:
             attributes[n.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = summary.cache_creation_tokens
+        if summary.reasoning_tokens is not None:
+            attributes[n.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = summary.reasoning_tokens
         if summary.finish_reasons:
             attributes[n.GEN_AI_RESPONSE_FINISH_REASONS] = summary.finish_reasons
         if summary.soft_failure:
@@ -215,24 +183,17 @@ class Telemetry:
         context = call.span_context
         base = call.metric_attributes
         instruments.calls.add(1, calls_attributes, context)
-        if call.outcome == n.OUTCOME_CANCELLED:
-            return
-        if call.first_chunk_at is not None:
-            instruments.time_to_first_chunk.record(call.first_chunk_at - call.start, base, context)
-        duration_attributes: Mapping[str, AttributeValue] = base
+        if call.outcome == n.OUTCOME_CANCELLED or not call.owns_span:
+            return  # the gen_ai.* metrics belong to whoever owns the call span
+        attributes: Mapping[str, AttributeValue] = base
         port = call.target.server_port
         if error_type is not None or port:
-            duration_attributes = dict(base)
+            attributes = dict(base)
             if port:
-                duration_attributes[n.SERVER_PORT] = port
+                attributes[n.SERVER_PORT] = port
             if error_type is not None:
-                duration_attributes[n.ERROR_TYPE] = error_type
-        instruments.operation_duration.record(duration, duration_attributes, context)
-        if summary is not None:
-            if summary.input_tokens is not None:
-                instruments.token_usage.record(summary.input_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "input"}, context)
-            if summary.output_tokens is not None:
-                instruments.token_usage.record(summary.output_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "output"}, context)
+                attributes[n.ERROR_TYPE] = error_type
+        self.genai.record(call, attributes, duration, summary)
 
     def record_attempt(
         self, attempt: AttemptRecord, metric_attributes: Attributes, end: float, headers: AttemptHeaders

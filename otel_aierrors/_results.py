@@ -44,6 +44,7 @@ class ResponseSummary:
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
+    reasoning_tokens: int | None = None
     #: The soft-failure kind, or None when the response is what was asked for.
     soft_failure: str | None = None
     #: A hard failure reported inside a 200 (a Responses API ``failed`` status, a
@@ -66,6 +67,7 @@ class StreamSummary:
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
+    reasoning_tokens: int | None = None
     chunks: int = 0
     #: Choice indexes seen in chat / completions chunks.
     choice_indexes: set[int] = field(default_factory=set)
@@ -110,6 +112,7 @@ class StreamSummary:
             output_tokens=self.output_tokens,
             cache_read_tokens=self.cache_read_tokens,
             cache_creation_tokens=self.cache_creation_tokens,
+            reasoning_tokens=self.reasoning_tokens,
             soft_failure=None if self.failed else soft,
             failure_code=self.failure_code,
             failed=self.failed,

@@ -292,8 +292,7 @@ class TracedAsyncStream(_EndsWhenClosedAsync):
 def _read(end: _CallEnd, read_chunk: ChunkReader, chunk: Any) -> None:
     summary = end.summary
     try:
-        if summary.chunks == 0:
-            end.call.record_first_chunk()
+        end.call.record_chunk()
         summary.chunks += 1
         read_chunk(summary, chunk)
     except Exception:

@@ -59,6 +59,8 @@ def _summarize_choices(result: Any, choices: list[Any]) -> ResponseSummary:
         finish_reasons=reasons,
         input_tokens=_int(getattr(usage, "prompt_tokens", None)),
         output_tokens=_int(getattr(usage, "completion_tokens", None)),
+        cache_read_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
+        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
         soft_failure=soft,
     )
 
@@ -98,6 +100,8 @@ def _summarize_response_api(result: Any) -> ResponseSummary:
         response_model=_text(getattr(result, "model", None)),
         finish_reasons=(finish,) if finish else (),
         input_tokens=_int(getattr(usage, "input_tokens", None)),
+        cache_read_tokens=_detail(usage, "input_tokens_details", "cached_tokens"),
+        reasoning_tokens=_detail(usage, "output_tokens_details", "reasoning_tokens"),
         output_tokens=_int(getattr(usage, "output_tokens", None)),
         soft_failure=soft_failure_of(
             "tool_calls" if has_tool_call and finish == "stop" else finish,
@@ -135,6 +139,8 @@ def read_chunk(summary: StreamSummary, chunk: Any) -> None:
         usage = getattr(chunk, "usage", None)
         if usage is not None:
             summary.input_tokens = _int(getattr(usage, "prompt_tokens", None))
+            summary.cache_read_tokens = _detail(usage, "prompt_tokens_details", "cached_tokens")
+            summary.reasoning_tokens = _detail(usage, "completion_tokens_details", "reasoning_tokens")
             summary.output_tokens = _int(getattr(usage, "completion_tokens", None))
         return
     event_type = getattr(chunk, "type", None)
@@ -152,6 +158,8 @@ def read_chunk(summary: StreamSummary, chunk: Any) -> None:
         summary.finish_reasons = dict(enumerate(final.finish_reasons))
         summary.input_tokens = final.input_tokens
         summary.output_tokens = final.output_tokens
+        summary.cache_read_tokens = final.cache_read_tokens
+        summary.reasoning_tokens = final.reasoning_tokens
         summary.soft_failure = final.soft_failure
         if final.failed:
             summary.failed = True
@@ -163,6 +171,11 @@ _TERMINAL_RESPONSE_EVENTS: Final = frozenset({"response.completed", "response.in
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _detail(usage: Any, details: str, name: str) -> int | None:
+    """A count inside ``usage.<details>`` (``prompt_tokens_details.cached_tokens``...), when reported."""
+    return _int(getattr(getattr(usage, details, None), name, None))
 
 
 def _int(value: Any) -> int | None:

@@ -12,11 +12,11 @@ import json
 import socket
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from otel_aierrors.chaos import ChaosServer
+from tests.conftest import HTTP  # httpx, or httpx2 beside openai 3.x
 
 from .conftest import API_KEY, MESSAGES, Caller, Tagged
 
@@ -140,7 +140,7 @@ class TestEcho:
 
     def test_a_basic_credential_from_url_userinfo(self, chaos_server: ChaosServer) -> None:
         credential = base64.b64encode(b"alice:pw-planted-5555").decode()
-        with httpx.Client(timeout=5.0) as client:
+        with HTTP.Client(timeout=5.0) as client:
             response = client.post(
                 f"http://alice:pw-planted-5555@127.0.0.1:{chaos_server.port}/v1/chat/completions",
                 json={"model": "gpt-4o", "messages": MESSAGES},
@@ -160,7 +160,7 @@ class TestEcho:
     @pytest.mark.parametrize("dialect", ["anthropic", "lemondata", "holysheep"])
     def test_echoes_in_every_dialect_and_on_messages(self, chaos_server: ChaosServer, dialect: str) -> None:
         payload: dict[str, Any] = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": PROMPT}]}
-        with httpx.Client(base_url=chaos_server.url, timeout=5.0) as client:
+        with HTTP.Client(base_url=chaos_server.url, timeout=5.0) as client:
             chat = client.post(
                 "/v1/chat/completions", json=payload, headers={"x-chaos-script": f"echo;what=prompt;dialect={dialect}"}
             )

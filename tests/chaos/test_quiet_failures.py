@@ -13,11 +13,11 @@ import json
 import time
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from otel_aierrors.chaos import ChaosServer
+from tests.conftest import HTTP  # httpx, or httpx2 beside openai 3.x
 
 from .conftest import API_KEY, MESSAGES, Tagged
 
@@ -106,7 +106,7 @@ class TestSilentCut:
 
     def test_the_body_is_close_delimited_unless_chunked_framing_is_asked(self, chaos_server: ChaosServer) -> None:
         body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, "stream": True})
-        with httpx.Client(base_url=chaos_server.base_url, timeout=5.0) as client:
+        with HTTP.Client(base_url=chaos_server.base_url, timeout=5.0) as client:
             close = client.post("/chat/completions", content=body, headers={"x-chaos-script": "silent_cut;after=2"})
             chunked = client.post(
                 "/chat/completions", content=body, headers={"x-chaos-script": "silent_cut;after=2;framing=chunked"}
@@ -132,10 +132,10 @@ class TestUsageChunk:
         assert dropped[-1].choices[0].finish_reason == "stop" and dropped[-1].usage is None
 
 
-def _timed_read(server: ChaosServer, script: str, *, stream: bool = False) -> tuple[float, float, httpx.Response]:
+def _timed_read(server: ChaosServer, script: str, *, stream: bool = False) -> tuple[float, float, HTTP.Response]:
     """Seconds until the headers, seconds until the whole body, and the response."""
     body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, "stream": stream})
-    with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
+    with HTTP.Client(base_url=server.base_url, timeout=5.0) as client:
         started = time.monotonic()
         with client.stream("POST", "/chat/completions", content=body, headers={"x-chaos-script": script}) as response:
             headers_at = time.monotonic() - started
@@ -154,7 +154,7 @@ class TestSlowBodies:
         pieces: list[bytes] = []
         body = json.dumps({"model": "gpt-4o", "messages": MESSAGES})
         with (
-            httpx.Client(base_url=chaos_server.base_url, timeout=5.0) as client,
+            HTTP.Client(base_url=chaos_server.base_url, timeout=5.0) as client,
             client.stream(
                 "POST", "/chat/completions", content=body, headers={"x-chaos-script": "ok;drip=0.05;drip_pieces=8"}
             ) as response,
@@ -176,14 +176,14 @@ class TestSlowBodies:
     def test_an_error_body_that_breaks_partway(self, chaos_server: ChaosServer, tagged: Tagged) -> None:
         body = json.dumps({"model": "gpt-4o", "messages": MESSAGES, "stream": True})
         with (
-            httpx.Client(base_url=chaos_server.base_url, timeout=5.0) as client,
+            HTTP.Client(base_url=chaos_server.base_url, timeout=5.0) as client,
             client.stream(
                 "POST", "/chat/completions", content=body, headers=tagged.headers("server_error;cut_body=12")
             ) as response,
         ):
             assert response.status_code == 500
             declared = int(response.headers["content-length"])
-            with pytest.raises(httpx.RemoteProtocolError):
+            with pytest.raises(HTTP.RemoteProtocolError):
                 response.read()
 
         assert declared > 12
@@ -226,7 +226,7 @@ class TestSlowBodies:
 
     def test_a_silent_cut_of_a_plain_request_is_half_a_body_ended_by_close(self, chaos_server: ChaosServer) -> None:
         body = json.dumps({"model": "gpt-4o", "messages": MESSAGES})
-        with httpx.Client(base_url=chaos_server.base_url, timeout=5.0) as client:
+        with HTTP.Client(base_url=chaos_server.base_url, timeout=5.0) as client:
             response = client.post("/chat/completions", content=body, headers={"x-chaos-script": "silent_cut"})
 
         assert response.status_code == 200 and "content-length" not in response.headers

@@ -1,0 +1,200 @@
+"""The ``gen_ai.client.*`` metrics, under the conventions the application opted into.
+
+The GenAI semantic conventions renamed their client metrics when they moved to
+their own repository (``open-telemetry/semantic-conventions-genai``, migration
+guide from core v1.41). Instrumentations keep the old names by default and
+switch with ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``; the
+conventions define no dual mode for GenAI, so exactly one set is emitted.
+The ``aierrors.*`` metrics are the same under both.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from opentelemetry.metrics import Meter
+
+from otel_aierrors import _names as n
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from opentelemetry.util.types import AttributeValue
+
+    from otel_aierrors._call import CallRecord
+    from otel_aierrors._results import ResponseSummary
+
+__all__ = ["GenAIMetrics", "genai_metrics", "latest_conventions_opted_in"]
+
+#: Bucket boundaries recommended by the GenAI semantic conventions.
+DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+TOKEN_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+
+_OPT_IN_VARIABLE: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
+_LATEST: Final = "gen_ai_latest_experimental"
+
+
+def latest_conventions_opted_in() -> bool:
+    """Whether the application asked for the latest GenAI conventions (read as contrib instrumentations do)."""
+    try:
+        from opentelemetry.instrumentation._semconv import (
+            _OpenTelemetrySemanticConventionStability,
+            _OpenTelemetryStabilitySignalType,
+            _StabilityMode,
+        )
+
+        _OpenTelemetrySemanticConventionStability._initialize()  # type: ignore[no-untyped-call]
+        mode = _OpenTelemetrySemanticConventionStability._get_opentelemetry_stability_opt_in_mode(
+            _OpenTelemetryStabilitySignalType.GEN_AI
+        )
+        return bool(mode is _StabilityMode.GEN_AI_LATEST_EXPERIMENTAL)
+    except (ImportError, AttributeError):  # an opentelemetry-instrumentation without the GenAI signal
+        values = os.environ.get(_OPT_IN_VARIABLE, "").split(",")
+        return _LATEST in (value.strip() for value in values)
+
+
+class GenAIMetrics(Protocol):
+    """Records the ``gen_ai.client.*`` metrics of one ended call."""
+
+    def record(
+        self,
+        call: CallRecord,
+        attributes: Mapping[str, AttributeValue],
+        duration: float,
+        summary: ResponseSummary | None,
+    ) -> None: ...
+
+
+class _OperationMetrics:
+    """The names of semantic conventions v1.37-v1.41 (the default)."""
+
+    def __init__(self, meter: Meter) -> None:
+        self.duration = meter.create_histogram(
+            n.METRIC_OPERATION_DURATION,
+            unit="s",
+            description="Duration of a GenAI operation, retries and backoff included.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.tokens = meter.create_histogram(
+            n.METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Tokens used per GenAI operation, by token type.",
+            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            n.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time from the call to the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+
+    def record(
+        self,
+        call: CallRecord,
+        attributes: Mapping[str, AttributeValue],
+        duration: float,
+        summary: ResponseSummary | None,
+    ) -> None:
+        context = call.span_context
+        base = call.metric_attributes
+        if call.first_chunk_at is not None:
+            self.time_to_first_chunk.record(call.first_chunk_at - call.start, base, context)
+        self.duration.record(duration, attributes, context)
+        if summary is None:
+            return
+        if summary.input_tokens is not None:
+            self.tokens.record(summary.input_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "input"}, context)
+        if summary.output_tokens is not None:
+            self.tokens.record(summary.output_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "output"}, context)
+
+
+class _InferenceMetrics:
+    """The names of ``semantic-conventions-genai`` (``gen_ai_latest_experimental``)."""
+
+    def __init__(self, meter: Meter) -> None:
+        def histogram(name: str, unit: str, description: str, buckets: tuple[float, ...]) -> object:
+            return meter.create_histogram(
+                name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
+            )
+
+        def counter(name: str, description: str) -> object:
+            return meter.create_counter(name, unit="{token}", description=description)
+
+        self.inference_duration: Any = histogram(
+            n.METRIC_INFERENCE_DURATION, "s", "Duration of a GenAI inference call.", DURATION_BUCKETS
+        )
+        self.embeddings_duration: Any = histogram(
+            n.METRIC_EMBEDDINGS_DURATION, "s", "Duration of a GenAI embeddings call.", DURATION_BUCKETS
+        )
+        self.usage_input: Any = counter(n.METRIC_INFERENCE_USAGE_INPUT_TOKENS, "Input tokens used.")
+        self.usage_output: Any = counter(n.METRIC_INFERENCE_USAGE_OUTPUT_TOKENS, "Output tokens used.")
+        self.usage_cache_read: Any = counter(
+            n.METRIC_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS, "Input tokens read from the provider's cache."
+        )
+        self.usage_cache_write: Any = counter(
+            n.METRIC_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS, "Input tokens written to the provider's cache."
+        )
+        self.usage_reasoning: Any = counter(
+            n.METRIC_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS, "Output tokens spent on reasoning."
+        )
+        self.operation_input: Any = histogram(
+            n.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "{token}", "Input tokens per inference call.", TOKEN_BUCKETS
+        )
+        self.operation_output: Any = histogram(
+            n.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "{token}", "Output tokens per inference call.", TOKEN_BUCKETS
+        )
+        self.embeddings_input: Any = histogram(
+            n.METRIC_EMBEDDINGS_OPERATION_INPUT_TOKENS, "{token}", "Input tokens per embeddings call.", TOKEN_BUCKETS
+        )
+        self.time_to_first_chunk: Any = histogram(
+            n.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, "s", "Time to the first chunk of a stream.", DURATION_BUCKETS
+        )
+        self.time_per_output_chunk: Any = histogram(
+            n.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK,
+            "s",
+            "Mean time between the output chunks of a stream (recorded once per stream).",
+            DURATION_BUCKETS,
+        )
+
+    def record(
+        self,
+        call: CallRecord,
+        attributes: Mapping[str, AttributeValue],
+        duration: float,
+        summary: ResponseSummary | None,
+    ) -> None:
+        context = call.span_context
+        embeddings = call.target.operation == "embeddings"
+        (self.embeddings_duration if embeddings else self.inference_duration).record(duration, attributes, context)
+        if call.first_chunk_at is not None:
+            self.time_to_first_chunk.record(call.first_chunk_at - call.start, attributes, context)
+            chunks = call.stream_chunks
+            if chunks > 1:
+                per_chunk = (call.start + duration - call.first_chunk_at) / (chunks - 1)
+                self.time_per_output_chunk.record(per_chunk, attributes, context)
+        if summary is None:
+            return
+        if embeddings:
+            if summary.input_tokens is not None:
+                self.embeddings_input.record(summary.input_tokens, attributes, context)
+            return
+        for value, counter, histogram in (
+            (summary.input_tokens, self.usage_input, self.operation_input),
+            (summary.output_tokens, self.usage_output, self.operation_output),
+            (summary.cache_read_tokens, self.usage_cache_read, None),
+            (summary.cache_creation_tokens, self.usage_cache_write, None),
+            (summary.reasoning_tokens, self.usage_reasoning, None),
+        ):
+            if value is None:
+                continue
+            counter.add(value, attributes, context)
+            if histogram is not None:
+                histogram.record(value, attributes, context)
+
+
+def genai_metrics(meter: Meter, latest: bool) -> GenAIMetrics:
+    """The ``gen_ai.client.*`` instruments of the conventions in force."""
+    return _InferenceMetrics(meter) if latest else _OperationMetrics(meter)
