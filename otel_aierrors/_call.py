@@ -170,10 +170,10 @@ class CallRecord:
         if host is None:
             name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
             host = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)
-        else:
+        self.span: Span = host
+        if not self.owns_span:
             parent = None  # the attempts nest under the other instrumentation's span, current now
             self._attributes_on_host(attributes)
-        self.span: Span = host
         self.recording = self.span.is_recording()
         if self.recording and target.parameters:
             with swallow("recording request parameters"):

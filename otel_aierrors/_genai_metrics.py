@@ -38,22 +38,13 @@ _LATEST: Final = "gen_ai_latest_experimental"
 
 
 def latest_conventions_opted_in() -> bool:
-    """Whether the application asked for the latest GenAI conventions (read as contrib instrumentations do)."""
-    try:
-        from opentelemetry.instrumentation._semconv import (
-            _OpenTelemetrySemanticConventionStability,
-            _OpenTelemetryStabilitySignalType,
-            _StabilityMode,
-        )
+    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` lists ``gen_ai_latest_experimental``, read at ``instrument()``.
 
-        _OpenTelemetrySemanticConventionStability._initialize()  # type: ignore[no-untyped-call]
-        mode = _OpenTelemetrySemanticConventionStability._get_opentelemetry_stability_opt_in_mode(
-            _OpenTelemetryStabilitySignalType.GEN_AI
-        )
-        return bool(mode is _StabilityMode.GEN_AI_LATEST_EXPERIMENTAL)
-    except (ImportError, AttributeError):  # an opentelemetry-instrumentation without the GenAI signal
-        values = os.environ.get(_OPT_IN_VARIABLE, "").split(",")
-        return _LATEST in (value.strip() for value in values)
+    Read here rather than through opentelemetry-instrumentation's private
+    ``_semconv`` helper, which caches the variable once per process.
+    """
+    values = os.environ.get(_OPT_IN_VARIABLE, "").split(",")
+    return _LATEST in (value.strip() for value in values)
 
 
 class GenAIMetrics(Protocol):

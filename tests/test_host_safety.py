@@ -47,9 +47,12 @@ async def test_async_with_streaming_response_awaits_nothing_it_does_not_own(
 ) -> None:
     """pytest runs with warnings as errors: a never-awaited ``parse()`` coroutine would fail this test."""
     client = openai.AsyncOpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0)
-    async with client, client.chat.completions.with_streaming_response.create(
-        extra_headers={"x-chaos-script": "ok"}, **CHAT
-    ) as response:
+    async with (
+        client,
+        client.chat.completions.with_streaming_response.create(
+            extra_headers={"x-chaos-script": "ok"}, **CHAT
+        ) as response,
+    ):
         assert response.is_closed is False
         completion = await response.parse()
     assert completion.choices[0].finish_reason == "stop"
@@ -260,3 +263,141 @@ def test_an_unsampled_call_makes_no_attempt_span_and_still_counts_every_metric(c
     assert recorded.count("aierrors.server.retry_after") == 1
     assert recorded.count("gen_ai.client.operation.duration") == 1
     assert [p.value for p in recorded.points("aierrors.ratelimit.remaining")]
+
+
+# --- bodies: read by the caller or the SDK, never by the instrumentation --------------------------
+def test_entering_with_streaming_response_does_not_wait_for_a_slow_body(
+    chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    with openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client:
+        started = time.monotonic()
+        with client.chat.completions.with_streaming_response.create(
+            extra_headers={"x-chaos-script": "ok;body_delay=1"}, **CHAT
+        ) as response:
+            entered = time.monotonic() - started
+            assert response.is_closed is False
+            response.parse()
+
+    assert entered < 0.8  # the body arrives 1 s after the headers
+    assert telemetry.call_span().attributes["aierrors.outcome"] == "ok"
+
+
+def test_a_slow_error_body_of_a_streamed_request_does_not_delay_the_sdks_retry(
+    chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    with openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=1) as client:
+        started = time.monotonic()
+        stream = client.chat.completions.create(
+            stream=True, extra_headers={"x-chaos-script": "overloaded;body_delay=1.5;retry_after_ms=10,ok"}, **CHAT
+        )
+        list(stream)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 1.2  # the SDK closes the 503 without reading its body, and so must we
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.attempt.count"] == 2
+    first, _ = telemetry.attempt_spans(call)
+    assert first.attributes["aierrors.error.class"] == "overloaded"  # from the status: the body was never read
+
+
+def test_a_broken_error_body_of_a_streamed_request_raises_what_the_sdk_raises(
+    chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    with (
+        openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client,
+        pytest.raises(Exception) as raised,
+    ):
+        client.chat.completions.create(
+            stream=True, extra_headers={"x-chaos-script": "server_error;cut_body=10"}, **CHAT
+        )
+
+    assert not isinstance(raised.value, openai.APIStatusError)  # the SDK's own read of the body broke
+    assert "StreamConsumed" not in type(raised.value).__name__
+    assert telemetry.call_span().attributes["aierrors.outcome"] == "error"
+
+
+# --- streams that stop without their end marker ----------------------------------------------------
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_stream_cut_silently_after_three_chunks_is_interrupted(sdk: SDK, telemetry: Telemetry, api: str) -> None:
+    chunks = _stream(sdk, api, "silent_cut;after=3")
+
+    assert len(chunks) == 3  # the SDK raised nothing: the iteration simply ended
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "error"
+    assert call.attributes["aierrors.error.class"] == "stream_interrupted"
+    assert call.attributes["aierrors.stream.chunks"] == 3
+    assert "error" in call.attributes["gen_ai.response.finish_reasons"]
+    assert telemetry.count("aierrors.calls", aierrors__error__class="stream_interrupted") == 1
+
+
+@pytest.mark.parametrize(
+    ("api", "script", "params"),
+    [
+        ("chat", "ok;chunks=3", {}),
+        ("chat", "ok;chunks=3;usage_chunk=1", {"stream_options": {"include_usage": True}}),
+        ("chat", "ok;n=2", {"n": 2}),
+        ("chat", "ok;tool_calls=2", {}),
+        ("completions", "ok;chunks=3", {}),
+        ("responses", "ok;chunks=3", {}),
+    ],
+    ids=["plain", "usage-chunk", "n=2", "tool-calls", "completions", "responses"],
+)
+def test_a_stream_that_ends_properly_is_not_interrupted(
+    sdk: SDK, telemetry: Telemetry, api: str, script: str, params: dict[str, Any]
+) -> None:
+    _stream(sdk, api, script, **params)
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] in ("ok", "soft_failure")
+    assert "error" not in call.attributes.get("gen_ai.response.finish_reasons", ())
+
+
+def test_a_stream_with_two_choices_cut_before_the_second_finished_is_interrupted(
+    sdk: SDK, telemetry: Telemetry
+) -> None:
+    _stream(sdk, "chat", "silent_cut;after=4;n=2", n=2)
+
+    assert telemetry.call_span().attributes["aierrors.error.class"] == "stream_interrupted"
+
+
+def _stream(sdk: SDK, api: str, script: str, **params: Any) -> list[Any]:
+    headers = {"x-chaos-script": script}
+
+    def create(client: Any) -> Any:
+        if api == "responses":
+            return client.responses.create(model="gpt-4o", input="hi", stream=True, extra_headers=headers, **params)
+        if api == "completions":
+            return client.completions.create(
+                model="gpt-3.5-turbo-instruct", prompt="hi", stream=True, extra_headers=headers, **params
+            )
+        return client.chat.completions.create(stream=True, extra_headers=headers, **CHAT, **params)
+
+    if sdk.mode == "sync":
+        with openai.OpenAI(base_url=sdk.base_url, api_key=API_KEY, max_retries=0) as client:
+            return list(create(client))
+
+    async def run() -> list[Any]:
+        async with openai.AsyncOpenAI(base_url=sdk.base_url, api_key=API_KEY, max_retries=0) as client:
+            return [chunk async for chunk in await create(client)]
+
+    return asyncio.run(run())
+
+
+# --- conventions -------------------------------------------------------------------------------------
+def test_the_latest_genai_conventions_replace_the_old_metric_names(
+    chaos: ChaosServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+    recorded = Telemetry()
+    otel_aierrors.instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
+    try:
+        SDK("sync", chaos.base_url).call(script="ok;input_tokens=7;output_tokens=5")
+    finally:
+        otel_aierrors.uninstrument()
+
+    assert recorded.count("gen_ai.client.inference.duration") == 1
+    assert recorded.count("gen_ai.client.operation.duration") == 0
+    assert recorded.count("gen_ai.client.token.usage") == 0
+    assert recorded.count("gen_ai.client.inference.usage.input_tokens") == 7
+    assert recorded.count("gen_ai.client.inference.usage.output_tokens") == 5
+    assert recorded.count("aierrors.calls", aierrors__outcome="ok") == 1
