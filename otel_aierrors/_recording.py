@@ -25,9 +25,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from otel_aierrors import _names as n
-from otel_aierrors._cardinality import ValueLimiter
+from otel_aierrors._cardinality import PortLimiter, ValueLimiter
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders, read_headers
-from otel_aierrors._redaction import redact
+from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._taxonomy import (
     Classification,
@@ -187,8 +187,13 @@ class Telemetry:
     def __init__(self, tracer: Tracer, meter: Meter) -> None:
         self.tracer = tracer
         self.instruments = _Instruments(meter)
+        #: Requested and served models have separate budgets: a gateway answering
+        #: with random model names must not push real requested models to ``_other``.
         self.limit_model = ValueLimiter()
+        self.limit_response_model = ValueLimiter()
         self.limit_server = ValueLimiter()
+        #: ``server.port`` on metrics: call ``limit_server_port(limited_address, port)``.
+        self.limit_server_port = PortLimiter()
         self.limit_operation = ValueLimiter(limit=32)
         self.limit_finish_reason = ValueLimiter(limit=16)
         #: When the rate-limit gauge was last set, per (operation, model, server) series.
@@ -597,37 +602,87 @@ def _with_retry_after(headers: AttemptHeaders, seconds: float) -> AttemptHeaders
     return headers._replace(retry_after=seconds)
 
 
-def _provider_error_attributes(error: ProviderError, attributes: Attributes, secrets: tuple[str, ...]) -> None:
-    if error.code is not None:
-        attributes[n.PROVIDER_ERROR_CODE] = redact(error.code, secrets)
-    if error.type is not None:
-        attributes[n.PROVIDER_ERROR_TYPE] = redact(error.type, secrets)
-    if error.param is not None:
-        attributes[n.PROVIDER_ERROR_PARAM] = redact(error.param, secrets)
+#: Longest alternative model id exported.
+_MAX_ALTERNATIVE_LENGTH: Final = 128
+
+
+def _provider_error_attributes(
+    error: ProviderError, attributes: Attributes, secrets: tuple[str, ...], *, capture_content: bool = False
+) -> None:
+    """The provider's code, type, param and alternatives when they are identifiers;
+    its free text (message, hint, did_you_mean) only with content capture on.
+
+    Providers quote the request in their messages ("Invalid 'messages[0].content':
+    '...'"), so the text is prompt content: off by default, redacted and cut when on.
+    """
+    code = exportable_token(error.code, secrets)
+    if code is not None:
+        attributes[n.PROVIDER_ERROR_CODE] = code
+    error_type = exportable_token(error.type, secrets)
+    if error_type is not None:
+        attributes[n.PROVIDER_ERROR_TYPE] = error_type
+    param = exportable_token(error.param, secrets)
+    if param is not None:
+        attributes[n.PROVIDER_ERROR_PARAM] = param
+    alternatives = [exportable_token(alt, secrets, _MAX_ALTERNATIVE_LENGTH) for alt in error.alternatives]
+    if any(alternatives):
+        attributes[n.PROVIDER_ALTERNATIVES] = tuple(alt for alt in alternatives if alt is not None)
+    if not capture_content:
+        return
     if error.message is not None:
         attributes[n.PROVIDER_ERROR_MESSAGE] = redact(error.message, secrets)
     if error.hint is not None:
         attributes[n.PROVIDER_HINT] = redact(error.hint, secrets)
     if error.did_you_mean is not None:
         attributes[n.PROVIDER_DID_YOU_MEAN] = redact(error.did_you_mean, secrets)
-    if error.alternatives:
-        attributes[n.PROVIDER_ALTERNATIVES] = tuple(redact(alt, secrets) for alt in error.alternatives)
 
 
-def _add_exception_event(span: Span, exception: BaseException, secrets: tuple[str, ...]) -> None:
-    """Record the exception like ``Span.record_exception`` would, with its message redacted.
+def _add_exception_event(
+    span: Span,
+    exception: BaseException,
+    secrets: tuple[str, ...],
+    classification: Classification | None = None,
+    *,
+    capture_content: bool = False,
+) -> None:
+    """Record the exception like ``Span.record_exception`` would, without the provider's text.
 
-    The SDK's own ``record_exception`` would export ``str(exc)`` verbatim, and an
-    ``AuthenticationError``'s message contains the API key the provider echoed.
+    The SDK's own ``record_exception`` would export ``str(exc)`` verbatim: an
+    ``AuthenticationError`` quotes the key the provider echoed, a 400 the
+    prompt, an ``Illegal header value`` the raw header. The message is built
+    from our own fields (error class, HTTP status, a provider code that is an
+    identifier) unless content capture is on; then it is the exception's
+    text, redacted and cut.
     """
     exception_type = type(exception)
+    if capture_content:
+        message = redact(str(exception), secrets)
+    else:
+        message = _exception_summary(exception, secrets, classification)
     span.add_event(
         "exception",
         {
-            "exception.type": f"{exception_type.__module__}.{exception_type.__qualname__}",
-            "exception.message": redact(str(exception), secrets),
+            "exception.type": f"{exception_type.__module__}.{exception_type.__qualname__}"[:MAX_TEXT_LENGTH],
+            "exception.message": message,
         },
     )
+
+
+def _exception_summary(
+    exception: BaseException, secrets: tuple[str, ...], classification: Classification | None
+) -> str:
+    """``error class auth, HTTP 401, code invalid_api_key``: our fields, never the provider's text."""
+    parts: list[str] = []
+    if classification is not None:
+        parts.append(f"error class {classification.error_class.value}")
+    status = getattr(exception, "status_code", None)
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
+        parts.append(f"HTTP {status}")
+    code = getattr(exception, "code", None)
+    token = exportable_token(code, secrets) if isinstance(code, str) else None
+    if token is not None:
+        parts.append(f"code {token}")
+    return ", ".join(parts) if parts else type(exception).__qualname__[:MAX_TEXT_LENGTH]
 
 
 def _body_of(exception: BaseException) -> Any:
