@@ -92,6 +92,10 @@ _RANDOM_LOOKING: Final = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9])[A-Za-z0-9_\-.~+/
 #: Provider codes, types and params: identifiers, not prose (no whitespace,
 #: no quotes). ``messages[0].content`` and ``invalid_api_key`` pass.
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/\-\[\]]*\Z")
+#: A part of an identifier that looks like a key rather than a word: 16 or more
+#: letters and digits mixed, with no separator (``gwXApiKey7Hq2LmXp9RtY4vB``).
+_SEPARATORS: Final = re.compile(r"[_.:/\-\[\]]+")
+_KEY_LIKE_PART: Final = re.compile(r"(?=[A-Za-z0-9]{16})(?=[a-zA-Z]*[0-9])(?=[0-9]*[a-zA-Z])")
 
 
 def content_capture_enabled(environ: Mapping[str, str] | None = None) -> bool:
@@ -302,9 +306,12 @@ def exportable_token(value: str | None, secrets: tuple[str, ...] = (), limit: in
 
     At most ``limit`` characters of letters, digits and ``_ . : / - [ ]``:
     prose, quotes and whitespace (an echoed prompt) do not pass, nor does
-    anything that holds a secret.
+    anything that holds a secret or a run of 16 letters and digits mixed
+    (a key the client did not know it sent).
     """
     if value is None or len(value) > limit or not _TOKEN.match(value):
+        return None
+    if any(_KEY_LIKE_PART.match(part) for part in _SEPARATORS.split(value)):
         return None
     if redact(value, secrets, limit) != value:
         return None
