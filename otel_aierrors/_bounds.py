@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from contextlib import suppress
-from typing import Final
+from typing import Final, TypeVar
 
 from otel_aierrors._safety import logger
 
@@ -66,13 +66,7 @@ def out_of_range_counts() -> Mapping[tuple[str, str], int]:
 
 def non_negative_int(value: int, field: str) -> int | None:
     """``value`` if within ``[0, INT64_MAX]``; clamped above, dropped when negative."""
-    if value < 0:
-        report_out_of_range(field, "negative, dropped")
-        return None
-    if value > INT64_MAX:
-        report_out_of_range(field, "above int64, clamped")
-        return INT64_MAX
-    return value
+    return _within(value, INT64_MAX, field, "above int64, clamped")
 
 
 def non_negative_seconds(value: float, field: str) -> float | None:
@@ -80,12 +74,19 @@ def non_negative_seconds(value: float, field: str) -> float | None:
     if not math.isfinite(value):
         report_out_of_range(field, "not finite, dropped")
         return None
+    return _within(value, MAX_SECONDS, field, "above a year, clamped")
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _within(value: _Number, upper: _Number, field: str, above: str) -> _Number | None:
     if value < 0:
         report_out_of_range(field, "negative, dropped")
         return None
-    if value > MAX_SECONDS:
-        report_out_of_range(field, "above a year, clamped")
-        return MAX_SECONDS
+    if value > upper:
+        report_out_of_range(field, above)
+        return upper
     return value
 
 

@@ -126,16 +126,28 @@ def client_secrets(
         query: the client's default query; values under credential-like names
             (``key``, ``api_key``, ``token``, ``sig``...) and values that look
             random are collected.
-        base_url: the client's base URL: userinfo and credential-like query values.
+        base_url: the client's base URL (text or an ``httpx`` URL): userinfo and
+            credential-like query values.
 
     Returns:
         The forms to mask, longest first, for `redact`.
     """
     header_items = _string_items(headers)
     query_items = _string_items(query)
-    url = base_url if isinstance(base_url, str) else str(base_url) if base_url is not None else ""
     key = api_key if isinstance(api_key, str) else None
-    return _client_secrets(key, header_items, query_items, url)
+    return _client_secrets(key, header_items, query_items, _url_text(base_url))
+
+
+def _url_text(base_url: object) -> str:
+    """The URL as text, or "" when it has no userinfo and no query to take credentials from."""
+    if base_url is None or isinstance(base_url, str):
+        return base_url or ""
+    # An httpx / httpx2 URL: its parts are cheap, its text is not (~8 us), and
+    # this runs on every call.
+    userinfo, query = getattr(base_url, "userinfo", None), getattr(base_url, "query", None)
+    if userinfo is not None and query is not None and not userinfo and not query:
+        return ""
+    return str(base_url)
 
 
 def _string_items(mapping: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
