@@ -30,6 +30,7 @@ from otel_aierrors._headers import NO_HEADERS, AttemptHeaders, read_headers
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._taxonomy import (
+    MAX_ALTERNATIVE_LENGTH,
     Classification,
     ErrorClass,
     ProviderError,
@@ -602,10 +603,6 @@ def _with_retry_after(headers: AttemptHeaders, seconds: float) -> AttemptHeaders
     return headers._replace(retry_after=seconds)
 
 
-#: Longest alternative model id exported.
-_MAX_ALTERNATIVE_LENGTH: Final = 128
-
-
 def _provider_error_attributes(
     error: ProviderError, attributes: Attributes, secrets: tuple[str, ...], *, capture_content: bool = False
 ) -> None:
@@ -624,7 +621,7 @@ def _provider_error_attributes(
     param = exportable_token(error.param, secrets)
     if param is not None:
         attributes[n.PROVIDER_ERROR_PARAM] = param
-    alternatives = [exportable_token(alt, secrets, _MAX_ALTERNATIVE_LENGTH) for alt in error.alternatives]
+    alternatives = [exportable_token(alt, secrets, MAX_ALTERNATIVE_LENGTH) for alt in error.alternatives]
     if any(alternatives):
         attributes[n.PROVIDER_ALTERNATIVES] = tuple(alt for alt in alternatives if alt is not None)
     if not capture_content:
