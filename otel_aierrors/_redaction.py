@@ -67,14 +67,16 @@ _MAX_SECRET_FORMS: Final = 256
 
 #: Key shapes of OpenAI-compatible providers (``sk-``, ``sk-proj-``, ``sk-ant-``,
 #: ``rk-``, ``pk-`` ...), masked forms included (``sk-abc1****wxyz``), bearer and
-#: Basic credentials, ``api_key=`` / ``token=`` pairs, URL userinfo and JWTs.
+#: Basic credentials, ``api_key=`` pairs, URL userinfo, credential query
+#: parameters (``?key=``, ``&token=``, ``&sig=``) and JWTs.
 _GENERIC: Final = re.compile(
     r"""
     \b(?:sk|rk|pk|ak|key)[-_][A-Za-z0-9_\-\*\.]{6,}
     | (?i:bearer)\s+[A-Za-z0-9_\-\.\*=+/~]{6,}
     | (?i:basic)\s+(?=[A-Za-z0-9+/=][a-z0-9+/=]*[A-Z0-9+/=])[A-Za-z0-9+/=]{8,}  # not "Basic Authentication"
     | (?i:api[-_]?key|access[-_]?token|secret|password|passwd)["']?\s{0,4}[:=]\s{0,4}["']?[^\s"',}&]{6,}
-    | (?<=://)[^/\s:@]{1,256}:[^/\s@]{1,256}(?=@)
+    | (?<=://)[^/\s@]{1,256}(?=@)
+    | (?<=[?&;])(?i:key|token|sig|signature|auth|code|password|secret|api[-_]?key|access[-_]?token)=[^&#\s"']{4,}
     | \beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{4,}(?:\.[A-Za-z0-9_\-]*)?
     """,
     re.VERBOSE,

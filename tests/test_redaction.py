@@ -51,6 +51,22 @@ def test_the_clients_own_key_is_redacted_whatever_its_shape() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("https://collector.example:4318/v1/traces?token=c0ll3ct0r-T0ken", "c0ll3ct0r-T0ken"),
+        ("https://otel:hunter2hunter2@collector.example:4318", "hunter2hunter2"),
+        ("https://sometokenvalue99@collector.example", "sometokenvalue99"),
+        ("https://x.blob.core.windows.net/c?sv=2024&sig=AbCdEf%2Bsig%3D", "AbCdEf"),
+    ],
+)
+def test_credentials_in_urls_are_redacted_without_knowing_them(url: str, secret: str) -> None:
+    # What `doctor` shows of OTEL_EXPORTER_OTLP_ENDPOINT goes through the same function.
+    redacted = redact(url)
+    assert secret not in redacted and REDACTED in redacted
+    assert "collector.example" in redacted or "windows.net" in redacted
+
+
 def test_plain_messages_pass_and_long_ones_are_cut() -> None:
     assert redact("Rate limit reached for gpt-4o") == "Rate limit reached for gpt-4o"
     assert redact("Basic Authentication failed for gpt-4o") == "Basic Authentication failed for gpt-4o"
