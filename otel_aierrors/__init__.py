@@ -52,6 +52,7 @@ from otel_aierrors._genai_metrics import latest_conventions_opted_in
 from otel_aierrors._patches.calls import call_wrapper
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._recording import Telemetry
+from otel_aierrors._redaction import content_capture_enabled
 from otel_aierrors._sdks import ADAPTERS
 from otel_aierrors._setup import configure_sdk_if_unset
 from otel_aierrors._taxonomy import ErrorClass
@@ -93,7 +94,11 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
         telemetry = Telemetry(
-            tracer, meter, call_span_mode(kwargs.get("call_spans")), latest_genai=latest_conventions_opted_in()
+            tracer,
+            meter,
+            call_span_mode(kwargs.get("call_spans")),
+            latest_genai=latest_conventions_opted_in(),
+            capture_content=content_capture_enabled(),
         )
         for module, name, is_async in _installed_targets():
             wrap_function_wrapper(module, name, call_wrapper(telemetry, _adapter_of(module), is_async))

@@ -101,7 +101,12 @@ class AttemptRecord:
                 if headers.retry_after is None and provider_error.retry_after is not None:
                     headers = headers._replace(retry_after=provider_error.retry_after)
                 if self.span is not None:
-                    provider_error_attributes(provider_error, span_attributes, self.call.target.secrets)
+                    provider_error_attributes(
+                        provider_error,
+                        span_attributes,
+                        self.call.target.secrets,
+                        capture_content=self.call.telemetry.capture_content,
+                    )
             if self.span is not None:
                 header_attributes(headers, span_attributes)
         except Exception:
@@ -119,7 +124,13 @@ class AttemptRecord:
         classification = classify(exception=exception)
         if self.span is not None:
             with swallow("recording an attempt's exception"):
-                add_exception_event(self.span, exception, self.call.target.secrets)
+                add_exception_event(
+                    self.span,
+                    exception,
+                    self.call.target.secrets,
+                    classification,
+                    capture_content=self.call.telemetry.capture_content,
+                )
         self._end(end, {}, classification, None, NO_HEADERS, n.OUTCOME_ERROR, False)
 
     def _end(

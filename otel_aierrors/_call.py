@@ -284,7 +284,13 @@ class CallRecord:
                 span_attributes[n.ERROR_TYPE] = error_value
                 self.span.set_status(Status(StatusCode.ERROR, error_value))
                 if exception is not None:
-                    add_exception_event(self.span, exception, self.target.secrets)
+                    add_exception_event(
+                        self.span,
+                        exception,
+                        self.target.secrets,
+                        classification,
+                        capture_content=self.telemetry.capture_content,
+                    )
         except Exception:
             report_internal_error("recording a call failure")
         self._finish(n.OUTCOME_ERROR, span_attributes, calls_attributes, error_value, summary, None)

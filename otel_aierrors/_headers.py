@@ -4,16 +4,23 @@ Only an allow-list of headers is ever looked at, and only parsed values are
 exported, never raw header text. ``Retry-After`` is read the way the OpenAI
 SDK honours it: ``retry-after-ms`` first, then ``retry-after`` as seconds,
 then as an HTTP-date (parsed with the standard library's ``email.utils``).
+
+Every value is checked against the ranges of `otel_aierrors._bounds` before it
+is returned: budgets are ints in ``[0, 2**63 - 1]``, delays finite seconds in
+``[0, one year]`` (a ``Retry-After`` date in the past is 0), the request id a
+short identifier. Values too long to be a number are not parsed at all.
 """
 
 from __future__ import annotations
 
 import email.utils
 import functools
-import math
+import re
 import time
 from collections.abc import Iterable
 from typing import Any, Final, NamedTuple
+
+from otel_aierrors._bounds import MAX_NUMBER_TEXT, non_negative_int, non_negative_seconds, report_out_of_range
 
 __all__ = ["AttemptHeaders", "lowered_items", "parse_duration", "parse_retry_after", "read_headers"]
 
@@ -42,8 +49,10 @@ ALLOWED_HEADERS: Final = frozenset(
     }
 )
 
-#: Request ids are echoed verbatim; anything longer than this is not an id.
-_MAX_REQUEST_ID_LENGTH: Final = 128
+#: Request ids are exported verbatim; anything longer than this, or with
+#: characters other than these, is not an id.
+MAX_REQUEST_ID_LENGTH: Final = 128
+_REQUEST_ID_SHAPE: Final = re.compile(r"[A-Za-z0-9_.:/+=\-]+\Z")
 
 
 class AttemptHeaders(NamedTuple):
@@ -53,14 +62,16 @@ class AttemptHeaders(NamedTuple):
     a tuple is several times cheaper to build.
     """
 
-    #: Seconds the server asked the client to wait (may be 0 or negative for a past date).
+    #: Seconds the server asked the client to wait, in ``[0, MAX_SECONDS]`` (0 for a past date).
     retry_after: float | None = None
     #: The server's explicit ``x-should-retry`` verdict.
     should_retry: bool | None = None
+    #: At most `MAX_REQUEST_ID_LENGTH` identifier characters.
     request_id: str | None = None
+    #: Remaining budgets, in ``[0, 2**63 - 1]``.
     remaining_requests: int | None = None
     remaining_tokens: int | None = None
-    #: Seconds until the request / token budgets reset.
+    #: Seconds until the request / token budgets reset, in ``[0, MAX_SECONDS]``.
     reset_requests: float | None = None
     reset_tokens: float | None = None
 
@@ -96,63 +107,74 @@ def read_headers(lowered: Iterable[tuple[bytes, bytes]], *, with_retry_after: bo
         return NO_HEADERS
     retry_after = None
     if with_retry_after:
-        retry_after = parse_retry_after(_text(found.get(_RETRY_AFTER_MS)), _text(found.get(_RETRY_AFTER)))
+        retry_after = parse_retry_after(
+            _number_text(found.get(_RETRY_AFTER_MS), "retry-after-ms"),
+            _number_text(found.get(_RETRY_AFTER), "retry-after"),
+        )
     should_retry_raw = found.get(_SHOULD_RETRY)
-    request_id = _text(found.get(_REQUEST_ID) or found.get(_REQUEST_ID_ALT))
-    if request_id is not None and len(request_id) > _MAX_REQUEST_ID_LENGTH:
-        request_id = None
     return AttemptHeaders(
         retry_after=retry_after,
         should_retry=None if should_retry_raw is None else _truthy(should_retry_raw),
-        request_id=request_id,
-        remaining_requests=_integer(found.get(_REMAINING_REQUESTS)),
-        remaining_tokens=_integer(found.get(_REMAINING_TOKENS)),
-        reset_requests=parse_duration(_text(found.get(_RESET_REQUESTS))),
-        reset_tokens=parse_duration(_text(found.get(_RESET_TOKENS))),
+        request_id=_request_id(found.get(_REQUEST_ID) or found.get(_REQUEST_ID_ALT)),
+        remaining_requests=_integer(found.get(_REMAINING_REQUESTS), "x-ratelimit-remaining-requests"),
+        remaining_tokens=_integer(found.get(_REMAINING_TOKENS), "x-ratelimit-remaining-tokens"),
+        reset_requests=_reset(found.get(_RESET_REQUESTS), "x-ratelimit-reset-requests"),
+        reset_tokens=_reset(found.get(_RESET_TOKENS), "x-ratelimit-reset-tokens"),
     )
 
 
 def parse_retry_after(retry_after_ms: str | None, retry_after: str | None, now: float | None = None) -> float | None:
     """Seconds to wait, from ``retry-after-ms``, ``retry-after`` seconds or an HTTP-date.
 
+    The first valid source wins, as in the SDK. A negative or non-finite number
+    is invalid (RFC 9110 delay-seconds are non-negative) and the next source is
+    tried; a date in the past means "now": 0. Delays beyond a year are clamped.
+
     Args:
         retry_after_ms: the ``retry-after-ms`` header (a non-standard OpenAI header).
         retry_after: the ``retry-after`` header.
         now: the current Unix time, for HTTP-dates; defaults to ``time.time()``.
     """
-    for value, divisor in ((retry_after_ms, 1000.0), (retry_after, 1.0)):
-        if value is None:
+    for value, divisor, field in ((retry_after_ms, 1000.0, "retry-after-ms"), (retry_after, 1.0, "retry-after")):
+        if value is None or len(value) > MAX_NUMBER_TEXT:
             continue
         try:
             seconds = float(value) / divisor
         except ValueError:
             continue
-        if math.isfinite(seconds):
-            return seconds
-    if retry_after is None:
+        checked = non_negative_seconds(seconds, field)
+        if checked is not None:
+            return checked
+    if retry_after is None or len(retry_after) > MAX_NUMBER_TEXT:
         return None
     try:
         parsed = email.utils.parsedate_tz(retry_after)
         if parsed is None:
             return None
-        return float(email.utils.mktime_tz(parsed)) - (time.time() if now is None else now)
+        seconds = float(email.utils.mktime_tz(parsed)) - (time.time() if now is None else now)
     except (TypeError, ValueError, OverflowError):
         return None
+    return non_negative_seconds(max(seconds, 0.0), "retry-after")
 
 
 _DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(value: str | None) -> float | None:
-    """Seconds in an OpenAI rate-limit reset value such as ``1s``, ``6m0s``, ``20ms`` or ``0.5``."""
-    if not value:
+    """Seconds in an OpenAI rate-limit reset value such as ``1s``, ``6m0s``, ``20ms`` or ``0.5``.
+
+    Not range-checked: see `read_headers`. Values longer than `MAX_NUMBER_TEXT`
+    are not durations and give None.
+    """
+    if not value or len(value) > MAX_NUMBER_TEXT:
         return None
     return _parse_duration(value)
 
 
 @functools.lru_cache(maxsize=1024)
 def _parse_duration(value: str) -> float | None:
-    # Cached: the same few values ("6ms", "1s", "0s") arrive on almost every response.
+    # Cached: the same few values ("6ms", "1s", "0s") arrive on almost every
+    # response. Keys are at most MAX_NUMBER_TEXT characters: at most ~100 KiB.
     text = value.strip().lower()
     try:
         return float(text)
@@ -180,8 +202,24 @@ def _parse_duration(value: str) -> float | None:
     return None if number else total
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1").strip()
+def _number_text(value: bytes | None, field: str) -> str | None:
+    """The header as text, or None when absent or too long to be a number."""
+    if value is None:
+        return None
+    if len(value) > MAX_NUMBER_TEXT:
+        report_out_of_range(field, "too long, dropped")
+        return None
+    return value.decode("latin-1").strip()
+
+
+def _request_id(value: bytes | None) -> str | None:
+    if value is None:
+        return None
+    text = value.decode("latin-1").strip() if len(value) <= MAX_REQUEST_ID_LENGTH else None
+    if text is None or not _REQUEST_ID_SHAPE.match(text):
+        report_out_of_range("x-request-id", "not an identifier, dropped")
+        return None
+    return text
 
 
 def _truthy(value: bytes) -> bool | None:
@@ -193,10 +231,17 @@ def _truthy(value: bytes) -> bool | None:
     return None
 
 
-def _integer(value: bytes | None) -> int | None:
-    if value is None:
+def _integer(value: bytes | None, field: str) -> int | None:
+    text = _number_text(value, field)
+    if text is None:
         return None
     try:
-        return int(value.strip())
+        number = int(text)
     except ValueError:
         return None
+    return non_negative_int(number, field)
+
+
+def _reset(value: bytes | None, field: str) -> float | None:
+    seconds = parse_duration(_number_text(value, field))
+    return None if seconds is None else non_negative_seconds(seconds, field)

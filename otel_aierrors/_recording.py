@@ -16,12 +16,13 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import AttributeValue
 
 from otel_aierrors import _names as n
-from otel_aierrors._cardinality import ValueLimiter
+from otel_aierrors._cardinality import PortLimiter, ValueLimiter
 from otel_aierrors._genai_metrics import DURATION_BUCKETS, genai_metrics
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
-from otel_aierrors._redaction import redact
+from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
 from otel_aierrors._results import ResponseSummary
-from otel_aierrors._taxonomy import ErrorClass, ProviderError
+from otel_aierrors._sdks.stainless import error_facts
+from otel_aierrors._taxonomy import MAX_ALTERNATIVE_LENGTH, Classification, ErrorClass, ProviderError, parse_error_body
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -87,15 +88,30 @@ class _Instruments:
 class Telemetry:
     """The tracer, the instruments and the cardinality limits of one instrumentation."""
 
-    def __init__(self, tracer: Tracer, meter: Meter, call_spans: str = "auto", latest_genai: bool = False) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        meter: Meter,
+        call_spans: str = "auto",
+        latest_genai: bool = False,
+        capture_content: bool = False,
+    ) -> None:
         self.tracer = tracer
+        #: Whether provider free text (error messages, hints) may be exported, redacted:
+        #: the GenAI content-capture switch (see `otel_aierrors._redaction.content_capture_enabled`).
+        self.capture_content = capture_content
         #: The ``gen_ai.client.*`` metrics, under the conventions the application opted into.
         self.genai = genai_metrics(meter, latest_genai)
         #: Whose call span it is: ``auto``, ``own`` or ``attach`` (see `otel_aierrors._coexistence`).
         self.call_spans = call_spans
         self.instruments = _Instruments(meter)
+        #: Requested and served models have separate budgets: a gateway answering
+        #: with random model names must not push real requested models to ``_other``.
         self.limit_model = ValueLimiter()
+        self.limit_response_model = ValueLimiter()
         self.limit_server = ValueLimiter()
+        #: ``server.port`` on metrics: call ``limit_server_port(limited_address, port)``.
+        self.limit_server_port = PortLimiter()
         self.limit_operation = ValueLimiter(limit=32)
         self.limit_finish_reason = ValueLimiter(limit=16)
 
@@ -151,7 +167,7 @@ class Telemetry:
         """Count a ``gateway`` hop; it goes on the call span unless a fallback scope already names the hop."""
         reason = ErrorClass.UNKNOWN.value
         self.instruments.fallback_hops.add(
-            1, self.hop_metric_attributes(n.FALLBACK_KIND_GATEWAY, requested, served, reason)
+            1, self.hop_metric_attributes(n.FALLBACK_KIND_GATEWAY, requested, served, reason, served_model=True)
         )
         if owned_by_scope:
             return
@@ -162,11 +178,15 @@ class Telemetry:
             span_attributes[n.FALLBACK_TO_MODEL] = served
         span_attributes[n.FALLBACK_REASON] = reason
 
-    def hop_metric_attributes(self, kind: str, from_model: str | None, to_model: str | None, reason: str) -> Attributes:
+    def hop_metric_attributes(
+        self, kind: str, from_model: str | None, to_model: str | None, reason: str, *, served_model: bool = False
+    ) -> Attributes:
+        """``to_model`` of a gateway hop is the model that answered: it has its own cardinality budget."""
+        limit_to = self.limit_response_model if served_model else self.limit_model
         return {
             n.FALLBACK_KIND: kind,
             n.FALLBACK_FROM_MODEL: self.limit_model(from_model or "unknown"),
-            n.FALLBACK_TO_MODEL: self.limit_model(to_model or "unknown"),
+            n.FALLBACK_TO_MODEL: limit_to(to_model or "unknown"),
             n.FALLBACK_REASON: reason,
         }
 
@@ -186,7 +206,7 @@ class Telemetry:
         if call.outcome == n.OUTCOME_CANCELLED or not call.owns_span:
             return  # the gen_ai.* metrics belong to whoever owns the call span
         attributes: Mapping[str, AttributeValue] = base
-        port = call.target.server_port
+        port = self.limit_server_port(str(base[n.SERVER_ADDRESS]), call.target.server_port)
         if error_type is not None or port:
             attributes = dict(base)
             if port:
@@ -232,34 +252,80 @@ def header_attributes(headers: AttemptHeaders, attributes: Attributes) -> None:
         attributes[n.RATELIMIT_RESET_TOKENS] = headers.reset_tokens
 
 
-def provider_error_attributes(error: ProviderError, attributes: Attributes, secrets: tuple[str, ...]) -> None:
-    if error.code is not None:
-        attributes[n.PROVIDER_ERROR_CODE] = redact(error.code, secrets)
-    if error.type is not None:
-        attributes[n.PROVIDER_ERROR_TYPE] = redact(error.type, secrets)
-    if error.param is not None:
-        attributes[n.PROVIDER_ERROR_PARAM] = redact(error.param, secrets)
+def provider_error_attributes(
+    error: ProviderError, attributes: Attributes, secrets: tuple[str, ...], *, capture_content: bool = False
+) -> None:
+    """The provider's code, type, param and alternatives when they are identifiers;
+    its free text (message, hint, did_you_mean) only with content capture on.
+
+    Providers quote the request in their messages ("Invalid 'messages[0].content':
+    '...'"), so the text is prompt content: off by default, redacted and cut when on.
+    """
+    code = exportable_token(error.code, secrets)
+    if code is not None:
+        attributes[n.PROVIDER_ERROR_CODE] = code
+    error_type = exportable_token(error.type, secrets)
+    if error_type is not None:
+        attributes[n.PROVIDER_ERROR_TYPE] = error_type
+    param = exportable_token(error.param, secrets)
+    if param is not None:
+        attributes[n.PROVIDER_ERROR_PARAM] = param
+    alternatives = [exportable_token(alt, secrets, MAX_ALTERNATIVE_LENGTH) for alt in error.alternatives]
+    if any(alternatives):
+        attributes[n.PROVIDER_ALTERNATIVES] = tuple(alt for alt in alternatives if alt is not None)
+    if not capture_content:
+        return
     if error.message is not None:
         attributes[n.PROVIDER_ERROR_MESSAGE] = redact(error.message, secrets)
     if error.hint is not None:
         attributes[n.PROVIDER_HINT] = redact(error.hint, secrets)
     if error.did_you_mean is not None:
         attributes[n.PROVIDER_DID_YOU_MEAN] = redact(error.did_you_mean, secrets)
-    if error.alternatives:
-        attributes[n.PROVIDER_ALTERNATIVES] = tuple(redact(alt, secrets) for alt in error.alternatives)
 
 
-def add_exception_event(span: Span, exception: BaseException, secrets: tuple[str, ...]) -> None:
-    """Record the exception like ``Span.record_exception`` would, with its message redacted.
+def add_exception_event(
+    span: Span,
+    exception: BaseException,
+    secrets: tuple[str, ...],
+    classification: Classification | None = None,
+    *,
+    capture_content: bool = False,
+) -> None:
+    """Record the exception like ``Span.record_exception`` would, without the provider's text.
 
-    The SDK's own ``record_exception`` would export ``str(exc)`` verbatim, and an
-    ``AuthenticationError``'s message contains the API key the provider echoed.
+    The SDK's own ``record_exception`` would export ``str(exc)`` verbatim: an
+    ``AuthenticationError`` quotes the key the provider echoed, a 400 the
+    prompt, an ``Illegal header value`` the raw header. The message is built
+    from our own fields (error class, HTTP status, a provider code that is an
+    identifier) unless content capture is on; then it is the exception's
+    text, redacted and cut.
     """
     exception_type = type(exception)
+    if capture_content:
+        message = redact(str(exception), secrets)
+    else:
+        message = _exception_summary(exception, secrets, classification)
     span.add_event(
         "exception",
         {
-            "exception.type": f"{exception_type.__module__}.{exception_type.__qualname__}",
-            "exception.message": redact(str(exception), secrets),
+            "exception.type": f"{exception_type.__module__}.{exception_type.__qualname__}"[:MAX_TEXT_LENGTH],
+            "exception.message": message,
         },
     )
+
+
+def _exception_summary(
+    exception: BaseException, secrets: tuple[str, ...], classification: Classification | None
+) -> str:
+    """``error class auth, HTTP 401, code invalid_api_key``: our fields, never the provider's text."""
+    parts: list[str] = []
+    if classification is not None:
+        parts.append(f"error class {classification.error_class.value}")
+    status, body = error_facts(exception)
+    if status is not None and 100 <= status <= 599:
+        parts.append(f"HTTP {status}")
+    code = parse_error_body(body).code if body is not None else None
+    token = exportable_token(code, secrets)
+    if token is not None:
+        parts.append(f"code {token}")
+    return ", ".join(parts) if parts else type(exception).__qualname__[:MAX_TEXT_LENGTH]

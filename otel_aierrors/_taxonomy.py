@@ -40,8 +40,11 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
+import math
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
+
+from otel_aierrors._bounds import INT64_MAX, MAX_NUMBER_TEXT, bounded_text, non_negative_seconds, report_out_of_range
 
 __all__ = [
     "RETRYABLE_CLASSES",
@@ -306,13 +309,24 @@ def _class_from_message(status: int | None, message: str | None) -> ErrorClass |
     return None
 
 
+#: Longest text kept from a body field: codes, types and params are exported
+#: only when they are short identifiers (see `otel_aierrors._redaction`), and
+#: messages are cut again before export; this bounds what a failed call retains.
+MAX_FIELD_LENGTH: Final = 1024
+#: At most this many ``alternatives`` are read, each at most `MAX_ALTERNATIVE_LENGTH`.
+MAX_ALTERNATIVES: Final = 16
+MAX_ALTERNATIVE_LENGTH: Final = 128
+
+
 def parse_error_body(body: bytes | str | Mapping[str, Any] | None) -> ProviderError:
     """Read an error body in any known dialect; never raises.
 
     Understands ``{"error": {...}}`` (OpenAI, LemonData, OfoxAI, HolySheep),
     ``{"error": "text"}``, a bare ``{"code": ..., "message": ...}`` and
     Anthropic's ``{"type": "error", "error": {...}}``. Codes given as numbers
-    become strings.
+    become strings. Every text field is cut to `MAX_FIELD_LENGTH` characters,
+    numbers outside int64 are not codes, ``retry_after`` is finite seconds in
+    ``[0, one year]`` (see `otel_aierrors._bounds`).
     """
     try:
         data: Any = body
@@ -321,7 +335,7 @@ def parse_error_body(body: bytes | str | Mapping[str, Any] | None) -> ProviderEr
                 return EMPTY_PROVIDER_ERROR
             data = json.loads(body)
         return _provider_error_from(data)
-    except Exception:  # malformed, truncated or exotic bodies: the status decides
+    except Exception:  # malformed, truncated, too deeply nested or exotic bodies: the status decides
         return EMPTY_PROVIDER_ERROR
 
 
@@ -330,15 +344,16 @@ def _provider_error_from(data: Any) -> ProviderError:
         return EMPTY_PROVIDER_ERROR
     inner = data.get("error", data)
     if isinstance(inner, str):
-        return ProviderError(message=inner)
+        return ProviderError(message=bounded_text(inner, MAX_FIELD_LENGTH))
     if not isinstance(inner, Mapping):
         return EMPTY_PROVIDER_ERROR
+    retryable = inner.get("retryable")
     return ProviderError(
         code=_as_text(inner.get("code")),
         type=_as_text(inner.get("type")),
         param=_as_text(inner.get("param")),
         message=_as_text(inner.get("message")),
-        retryable=inner.get("retryable") if isinstance(inner.get("retryable"), bool) else None,
+        retryable=retryable if isinstance(retryable, bool) else None,
         retry_after=_as_seconds(inner.get("retry_after")),
         hint=_as_text(inner.get("hint")),
         did_you_mean=_as_text(inner.get("did_you_mean")),
@@ -347,31 +362,38 @@ def _provider_error_from(data: Any) -> ProviderError:
 
 
 def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
-        return None
+    if isinstance(value, str):
+        return bounded_text(value, MAX_FIELD_LENGTH)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int):
+        return str(value) if -INT64_MAX <= value <= INT64_MAX else None
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else None
+    return None
 
 
 def _as_seconds(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
+    if isinstance(value, str) and len(value) > MAX_NUMBER_TEXT:
+        return None
     try:
         seconds = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an int beyond any float
+        report_out_of_range("error.retry_after", "not a number, dropped")
         return None
-    return seconds if seconds >= 0 and seconds == seconds and seconds != float("inf") else None
+    return non_negative_seconds(seconds, "error.retry_after")
 
 
 def _alternative_ids(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     ids: list[str] = []
-    for item in value[:16]:
-        if isinstance(item, Mapping) and isinstance(item.get("id"), str):
-            ids.append(item["id"])
-        elif isinstance(item, str):
+    for item in value[:MAX_ALTERNATIVES]:
+        if isinstance(item, Mapping):
+            item = item.get("id")
+        if isinstance(item, str) and len(item) <= MAX_ALTERNATIVE_LENGTH:
             ids.append(item)
     return tuple(ids)
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from otel_aierrors._call import CallRecord, CallTarget, enter_call, exit_call
+from otel_aierrors._redaction import client_secrets
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import (
     client_facts,
@@ -38,7 +39,7 @@ def _start_call(
     try:
         drain_abandoned()
         facts = request_facts(args, kwargs)
-        base_url, http_client, api_key, _headers, _query = client_facts(client)
+        base_url, http_client, api_key, headers, query = client_facts(client)
         address, port = server_of(base_url)
         target = CallTarget(
             operation=facts.operation,
@@ -47,7 +48,7 @@ def _start_call(
             server_address=address,
             server_port=port,
             stream=facts.stream,
-            secrets=(api_key,) if api_key else (),
+            secrets=client_secrets(api_key, headers, query, base_url),
             http_client=http_client,
             parameters=facts.parameters,
         )
