@@ -17,9 +17,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_aierrors import _names as n
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders, read_headers
+from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes, add_exception_event, header_attributes, provider_error_attributes
 from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation, parse_error_body
+from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context

@@ -14,9 +14,8 @@ recorded for every call.
 
 from __future__ import annotations
 
-import contextvars
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -25,18 +24,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_aierrors import _names as n
 from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._coexistence import host_call_span, is_own_attribute
+from otel_aierrors._context import current_observer
 from otel_aierrors._hops import is_gateway_hop
+from otel_aierrors._provider_errors import ProviderError, parse_error_body
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._taxonomy import (
-    Classification,
-    ErrorClass,
-    ProviderError,
-    classify,
-    is_cancellation,
-    parse_error_body,
-)
+from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -44,7 +38,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
     from opentelemetry.util.types import AttributeValue
 
-__all__ = ["CallObserver", "CallRecord", "CallTarget", "current_call", "enter_call", "exit_call", "observe"]
+__all__ = ["CallRecord", "CallTarget"]
 
 
 class CallTarget(NamedTuple):
@@ -62,58 +56,6 @@ class CallTarget(NamedTuple):
     http_client: object | None = None
     #: ``gen_ai.request.*`` parameters (``max_tokens``, ``temperature``...).
     parameters: Mapping[str, Any] | None = None
-
-
-class CallObserver(Protocol):
-    """A scope that sees every call started in its context (fallback scopes, application retries)."""
-
-    def call_started(self, call: CallRecord) -> Attributes:
-        """Attributes the scope adds to the call span (the hop, the application's attempt)."""
-
-    def parent_context(self, call: CallRecord) -> Context | None:
-        """The context to start the call span in: the scope's own span, opened when first needed."""
-
-    def is_later_hop(self, call: CallRecord) -> bool:
-        """Whether the call replaces an earlier call of a fallback scope."""
-
-    def call_ended(self, call: CallRecord) -> None:
-        """The call ended (its outcome and error class are set)."""
-
-
-#: The call whose HTTP attempts are being made in this context: the transport
-#: hook reads it to know that a ``send`` is an attempt of an instrumented call.
-_CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
-    "otel_aierrors_current_call", default=None
-)
-#: The innermost scope open in this context; None almost always.
-_OBSERVER: contextvars.ContextVar[CallObserver | None] = contextvars.ContextVar(
-    "otel_aierrors_call_observer", default=None
-)
-
-
-def current_call() -> CallRecord | None:
-    return _CURRENT_CALL.get()
-
-
-def enter_call(call: CallRecord) -> contextvars.Token[CallRecord | None]:
-    return _CURRENT_CALL.set(call)
-
-
-def exit_call(token: contextvars.Token[CallRecord | None]) -> None:
-    _CURRENT_CALL.reset(token)
-
-
-def observe(observer: CallObserver | None) -> tuple[CallObserver | None, contextvars.Token[CallObserver | None]]:
-    """Make ``observer`` see the calls of this context; returns (the outer observer, the reset token)."""
-    return _OBSERVER.get(), _OBSERVER.set(observer)
-
-
-def stop_observing(token: contextvars.Token[CallObserver | None]) -> None:
-    _OBSERVER.reset(token)
-
-
-def current_observer() -> CallObserver | None:
-    return _OBSERVER.get()
 
 
 class CallRecord:
@@ -159,7 +101,7 @@ class CallRecord:
         if target.stream:
             attributes[n.STREAM] = True
         parent: Context | None = None
-        observer = self._observer = _OBSERVER.get()
+        observer = self._observer = current_observer()
         if observer is not None:
             with swallow("reporting a call to its scope"):
                 attributes.update(observer.call_started(self))

@@ -19,10 +19,11 @@ from otel_aierrors import _names as n
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
 from otel_aierrors._genai_metrics import DURATION_BUCKETS, genai_metrics
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
+from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError, parse_error_body
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
 from otel_aierrors._results import ResponseSummary
 from otel_aierrors._sdks.stainless import error_facts
-from otel_aierrors._taxonomy import MAX_ALTERNATIVE_LENGTH, Classification, ErrorClass, ProviderError, parse_error_body
+from otel_aierrors._taxonomy import Classification, ErrorClass
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer

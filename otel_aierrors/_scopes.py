@@ -22,11 +22,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_aierrors._call import CallObserver, CallRecord, current_observer, observe, stop_observing
+from otel_aierrors._call import CallRecord
+from otel_aierrors._context import CallObserver, current_observer, observe, stop_observing
+from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import swallow
 from otel_aierrors._sdks.stainless import error_facts
-from otel_aierrors._taxonomy import ErrorClass, classify, parse_error_body
+from otel_aierrors._taxonomy import ErrorClass, classify
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context

@@ -39,11 +39,12 @@ import wrapt
 
 from otel_aierrors import _names as n
 from otel_aierrors._call import CallRecord
+from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes
 from otel_aierrors._results import ResponseSummary, StreamSummary
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import error_facts, is_raw_response, is_stream
-from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation, parse_error_body
+from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
     from otel_aierrors._sdks import ChunkReader, SdkAdapter

@@ -12,8 +12,9 @@ import pytest
 
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
 from otel_aierrors._headers import ALLOWED_HEADERS, parse_duration, read_headers
+from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._redaction import client_secrets, exportable_token, redact
-from otel_aierrors._taxonomy import classify, parse_error_body
+from otel_aierrors._taxonomy import classify
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 

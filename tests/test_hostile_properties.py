@@ -18,16 +18,15 @@ from hypothesis import strategies as st
 
 from otel_aierrors._bounds import INT64_MAX, MAX_SECONDS
 from otel_aierrors._headers import ALLOWED_HEADERS, MAX_REQUEST_ID_LENGTH, read_headers
-from otel_aierrors._redaction import MAX_TEXT_LENGTH, client_secrets, exportable_token, redact
-from otel_aierrors._taxonomy import (
+from otel_aierrors._provider_errors import (
     MAX_ALTERNATIVE_LENGTH,
     MAX_ALTERNATIVES,
     MAX_FIELD_LENGTH,
-    ErrorClass,
     ProviderError,
-    classify,
     parse_error_body,
 )
+from otel_aierrors._redaction import MAX_TEXT_LENGTH, client_secrets, exportable_token, redact
+from otel_aierrors._taxonomy import ErrorClass, classify
 
 PROPERTIES = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

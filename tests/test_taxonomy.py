@@ -8,12 +8,8 @@ import json
 import openai
 import pytest
 
-from otel_aierrors._taxonomy import (
-    MAX_BODY_BYTES,
-    ErrorClass,
-    classify,
-    parse_error_body,
-)
+from otel_aierrors._provider_errors import MAX_BODY_BYTES, parse_error_body
+from otel_aierrors._taxonomy import ErrorClass, classify
 from tests.conftest import HTTP
 
 

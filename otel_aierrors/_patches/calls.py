@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from otel_aierrors._call import CallRecord, CallTarget, enter_call, exit_call
+from otel_aierrors._call import CallRecord, CallTarget
+from otel_aierrors._context import enter_call, exit_call
 from otel_aierrors._redaction import client_secrets
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import (

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from otel_aierrors._attempt import AttemptRecord
-from otel_aierrors._call import current_call
+from otel_aierrors._context import current_call
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import response_body_in_memory, response_status_and_headers, retry_count_of
 
