@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,10 +138,19 @@ class Pipeline:
 def start(tmp: Path, rules_dir: Path, seconds: float) -> Pipeline:
     """Start Jaeger, then the collector, then Prometheus; each ready before the next. Stop on failure."""
     started: list[Process] = []
+
+    def launch(name: str, argv: list[str], ready: Callable[[], bool]) -> Process:
+        process = Process(name, argv, tmp / f"{name}.log", seconds)
+        started.append(process)
+        wait_for(f"{name} to be ready", lambda: ready() or not process.alive(), 60)
+        assert process.alive(), f"{name} exited:\n{process.output()}"
+        return process
+
     try:
         query_port = free_port()
         jaeger_otlp = _address(free_port())
-        jaeger = Process(
+        traces = JaegerAPI(f"http://{_address(query_port)}")
+        jaeger = launch(
             "jaeger",
             [
                 "env",
@@ -153,18 +163,14 @@ def start(tmp: Path, rules_dir: Path, seconds: float) -> Pipeline:
                 "--config",
                 str(JAEGER_CONFIG),
             ],
-            tmp / "jaeger.log",
-            seconds,
+            traces.ready,
         )
-        started.append(jaeger)
-        traces = JaegerAPI(f"http://{_address(query_port)}")
-        wait_for("Jaeger's query API", lambda: traces.ready() or not jaeger.alive(), 60)
-        assert jaeger.alive(), f"Jaeger exited:\n{jaeger.output()}"
 
         ports = CollectorPorts.free()
         overlay = tmp / "collector-addresses.yaml"
         overlay.write_text(yaml.safe_dump(collector_overlay(ports), sort_keys=False), encoding="utf-8")
-        collector = Process(
+        health = f"http://{_address(ports.health)}/"
+        collector = launch(
             "collector",
             [
                 "env",
@@ -175,13 +181,8 @@ def start(tmp: Path, rules_dir: Path, seconds: float) -> Pipeline:
                 "--config",
                 str(overlay),
             ],
-            tmp / "collector.log",
-            seconds,
+            lambda: _answers(health),
         )
-        started.append(collector)
-        health = f"http://{_address(ports.health)}/"
-        wait_for("the collector's health check", lambda: _answers(health) or not collector.alive(), 60)
-        assert collector.alive(), f"the collector exited:\n{collector.output()}"
 
         prom_port = free_port()
         config = tmp / "prometheus.yml"
@@ -189,7 +190,8 @@ def start(tmp: Path, rules_dir: Path, seconds: float) -> Pipeline:
             yaml.safe_dump(prometheus_config(rules_dir, _address(ports.prometheus)), sort_keys=False),
             encoding="utf-8",
         )
-        server = Process(
+        api = PrometheusAPI(f"http://{_address(prom_port)}")
+        server = launch(
             "prometheus",
             [
                 "prometheus",
@@ -200,13 +202,8 @@ def start(tmp: Path, rules_dir: Path, seconds: float) -> Pipeline:
                 "--enable-feature=exemplar-storage",
                 "--log.level=warn",
             ],
-            tmp / "prometheus.log",
-            seconds,
+            api.ready,
         )
-        started.append(server)
-        api = PrometheusAPI(f"http://{_address(prom_port)}")
-        wait_for("Prometheus to be ready", lambda: api.ready() or not server.alive(), 60)
-        assert server.alive(), f"Prometheus exited:\n{server.output()}"
         return Pipeline(jaeger, collector, server, api, traces, ports)
     except BaseException:
         for process in reversed(started):

@@ -35,7 +35,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -63,31 +62,21 @@ Demo = subprocess.CompletedProcess[str]
 
 @dataclass
 class Run:
+    """The pipeline, the traffic app and its control file; ``stack`` is the same in the direct test's shape."""
+
     pipeline: _stack.Pipeline
     app: Process
     control: Path
     tmp: Path
 
-    def phase(self, phase: str) -> None:
-        tmp = self.control.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"phase": phase}), encoding="utf-8")
-        tmp.replace(self.control)
-
-    def alerts(self, name: str, **labels: str) -> list[dict[str, Any]]:
-        return [
-            alert
-            for alert in self.pipeline.prometheus.alerts()
-            if alert["labels"]["alertname"] == name
-            and all(alert["labels"].get(key) == value for key, value in labels.items())
-        ]
+    @property
+    def stack(self) -> direct.Stack:
+        """The direct test's stack (phase switch, alert look-up, its checks) over this pipeline's Prometheus."""
+        p = self.pipeline
+        return direct.Stack(p.prometheus, self.app, p.prometheus_server, self.control, self.tmp / "rules")
 
     def diagnostics(self) -> str:
         return f"\n--- traffic app log (tail) ---\n{self.app.output()[-3000:]}{self.pipeline.diagnostics()}"
-
-    def as_stack(self) -> direct.Stack:
-        """This run in the shape of the direct test's stack, to run its checks."""
-        p = self.pipeline
-        return direct.Stack(p.prometheus, self.app, p.prometheus_server, self.control, self.tmp / "rules")
 
 
 @pytest.fixture(scope="module")
@@ -156,24 +145,24 @@ def test_the_collector_accepts_the_shipped_configuration() -> None:
 
 
 def test_burn_rate_and_authentication_alerts_fire_and_resolve_through_the_collector(run: Run) -> None:
-    timings: dict[str, float] = {}
+    stack = run.stack
     try:
         _wait_for_data(run)
         # Healthy: the SLO model burns nothing (the scripted stories fail on purpose on gpt-4o).
-        assert run.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL) == []
-        assert run.alerts("AIErrorsAuthenticationFailures", job=SERVICE) == []
+        assert stack.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL) == []
+        assert stack.alerts("AIErrorsAuthenticationFailures", job=SERVICE) == []
 
-        run.phase("incident")
+        stack.phase("incident")
         incident = time.monotonic()
 
         def firing() -> bool:
-            page = run.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL, long="1h")
-            auth = run.alerts("AIErrorsAuthenticationFailures", job=SERVICE, server_address="127.0.0.1")
+            page = stack.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL, long="1h")
+            auth = stack.alerts("AIErrorsAuthenticationFailures", job=SERVICE, server_address="127.0.0.1")
             return bool(page and auth and page[0]["state"] == auth[0]["state"] == "firing")
 
         wait_for("the burn-rate page and the authentication alert to fire", firing, 150)
-        timings["to firing"] = time.monotonic() - incident
-        (page,) = run.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL, long="1h")
+        stack.timings["to firing"] = time.monotonic() - incident
+        (page,) = stack.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL, long="1h")
         assert page["labels"] == {
             "alertname": "AIErrorsErrorBudgetBurn",
             "severity": "critical",
@@ -183,7 +172,7 @@ def test_burn_rate_and_authentication_alerts_fire_and_resolve_through_the_collec
             "server_address": "127.0.0.1",
             "gen_ai_request_model": SLO_MODEL,
         }
-        (auth,) = run.alerts("AIErrorsAuthenticationFailures", job=SERVICE)
+        (auth,) = stack.alerts("AIErrorsAuthenticationFailures", job=SERVICE)
         assert auth["labels"] == {
             "alertname": "AIErrorsAuthenticationFailures",
             "severity": "critical",
@@ -191,20 +180,20 @@ def test_burn_rate_and_authentication_alerts_fire_and_resolve_through_the_collec
             "server_address": "127.0.0.1",
         }
 
-        run.phase("healthy")
+        stack.phase("healthy")
         recovery = time.monotonic()
 
         def resolved() -> bool:
-            page = run.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL, long="1h")
-            return not page and not run.alerts("AIErrorsAuthenticationFailures", job=SERVICE)
+            page = stack.alerts("AIErrorsErrorBudgetBurn", job=SERVICE, gen_ai_request_model=SLO_MODEL, long="1h")
+            return not page and not stack.alerts("AIErrorsAuthenticationFailures", job=SERVICE)
 
         wait_for("the burn-rate page and the authentication alert to resolve", resolved, 120)
-        timings["to resolved"] = time.monotonic() - recovery
-        print(f"\npipeline e2e timings (s): {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
+        stack.timings["to resolved"] = time.monotonic() - recovery
+        print(f"\npipeline e2e timings (s): {json.dumps({k: round(v, 1) for k, v in stack.timings.items()})}")
     except AssertionError as exc:
         raise AssertionError(f"{exc}{run.diagnostics()}") from None
     finally:
-        run.phase("healthy")
+        stack.phase("healthy")
 
 
 def test_series_arrive_with_the_contracts_names_and_labels(run: Run) -> None:
@@ -237,12 +226,12 @@ def test_series_arrive_with_the_contracts_names_and_labels(run: Run) -> None:
 @pytest.mark.parametrize("query", _assets.queries(), ids=str)
 def test_every_dashboard_query_returns_series(run: Run, query: _assets.Query) -> None:
     _wait_for_data(run)
-    direct.test_every_dashboard_query_returns_series(run.as_stack(), query)
+    direct.test_every_dashboard_query_returns_series(run.stack, query)
 
 
 def test_dashboard_variables_have_values(run: Run) -> None:
     _wait_for_data(run)
-    direct.test_dashboard_variables_have_values(run.as_stack())
+    direct.test_dashboard_variables_have_values(run.stack)
 
 
 # --- Jaeger: the demo over OTLP/HTTP ------------------------------------------------------------
