@@ -49,6 +49,7 @@ from otel_aierrors import _app_retries
 from otel_aierrors._coexistence import call_span_mode
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
 from otel_aierrors._genai_metrics import latest_conventions_opted_in
+from otel_aierrors._names import SCHEMA_URL
 from otel_aierrors._patches.calls import call_wrapper
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._recording import Telemetry
@@ -71,8 +72,6 @@ __all__ = [
     "with_fallback",
 ]
 
-_SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
-
 
 class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments every installed generated AI SDK: a span per call, a span per HTTP attempt, metrics."""
@@ -91,8 +90,8 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         meter_provider = kwargs.get("meter_provider")
         if tracer_provider is None and meter_provider is None:
             configure_sdk_if_unset()
-        tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=_SCHEMA_URL)
-        meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
+        tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=SCHEMA_URL)
+        meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=SCHEMA_URL)
         telemetry = Telemetry(
             tracer,
             meter,

@@ -100,6 +100,7 @@ class CallRecord:
             attributes[n.SERVER_PORT] = target.server_port
         if target.stream:
             attributes[n.STREAM] = True
+            attributes[n.GEN_AI_REQUEST_STREAM] = True
         parent: Context | None = None
         observer = self._observer = current_observer()
         if observer is not None:

@@ -161,6 +161,10 @@ class Telemetry:
             attributes[n.GEN_AI_RESPONSE_FINISH_REASONS] = summary.finish_reasons
         if summary.soft_failure:
             attributes[n.SOFT_FAILURE] = summary.soft_failure
+        if summary.system_fingerprint:
+            attributes[n.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = summary.system_fingerprint
+        if summary.service_tier:
+            attributes[n.OPENAI_RESPONSE_SERVICE_TIER] = summary.service_tier
 
     def record_gateway_hop(
         self, requested: str | None, served: str | None, span_attributes: Attributes, owned_by_scope: bool

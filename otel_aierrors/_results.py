@@ -45,6 +45,9 @@ class ResponseSummary:
     cache_read_tokens: int | None = None
     cache_creation_tokens: int | None = None
     reasoning_tokens: int | None = None
+    #: OpenAI's ``system_fingerprint`` and ``service_tier``, when the response has them.
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
     #: The soft-failure kind, or None when the response is what was asked for.
     soft_failure: str | None = None
     #: A hard failure reported inside a 200 (a Responses API ``failed`` status, a

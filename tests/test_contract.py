@@ -14,7 +14,7 @@ from tests.conftest import SDK, Telemetry
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "telemetry.md"
 _NAME = re.compile(r"`([a-z_]+(?:\.[a-z_0-9]+)+)`")
-_VALUE_CONSTANTS = {"OVERFLOW_VALUE"}
+_VALUE_CONSTANTS = {"OVERFLOW_VALUE", "SCHEMA_URL"}
 
 
 def documented_names() -> set[str]:

@@ -61,6 +61,8 @@ def _summarize_choices(result: Any, choices: list[Any]) -> ResponseSummary:
         output_tokens=_int(getattr(usage, "completion_tokens", None)),
         cache_read_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
         reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+        system_fingerprint=_text(getattr(result, "system_fingerprint", None)),
+        service_tier=_text(getattr(result, "service_tier", None)),
         soft_failure=soft,
     )
 
