@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from contextlib import suppress
 from types import TracebackType
 from typing import Final
+
+from otel_aierrors._redaction import redact
 
 __all__ = ["logger", "report_internal_error", "swallow"]
 
@@ -32,10 +35,14 @@ def report_internal_error(where: str) -> None:
     _reported.add(key)
     # A broken logging handler must not break the call either.
     with suppress(Exception):
+        # The frames, and the message redacted: an exception's text may quote a key or a header value.
+        frames = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
         logger.warning(
-            "otel-aierrors: internal error in %s; the call goes on, its telemetry may be incomplete",
+            "otel-aierrors: internal error in %s (%s: %s); the call goes on, its telemetry may be incomplete\n%s",
             where,
-            exc_info=True,
+            type(error).__qualname__,
+            redact(str(error)),
+            frames,
         )
 
 
