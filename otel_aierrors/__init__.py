@@ -21,9 +21,11 @@ the ``opentelemetry_instrumentor`` entry point.
 Configuration
 -------------
 ``instrument(tracer_provider=..., meter_provider=...)`` like every contrib
-instrumentor. Without them, and without globally configured SDK providers,
-the SDK is set up with OTLP exporters from the standard ``OTEL_*`` variables
-(see ``otel_aierrors._setup``); ``OTEL_AIERRORS_AUTO_SETUP=false`` disables that.
+instrumentor. Without them, telemetry goes to the global providers, also to
+those the application sets after ``instrument()``. If none is set by the first
+instrumented call, the SDK is set up then, by OpenTelemetry's own configurator,
+from the standard ``OTEL_*`` variables (OTLP over http/protobuf by default; see
+``otel_aierrors._setup``); ``OTEL_AIERRORS_AUTO_SETUP=false`` disables that.
 
 Every emitted name is listed in ``docs/telemetry.md``.
 """
@@ -39,12 +41,11 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from otel_aierrors import _app_retries, _fallback
+from otel_aierrors import _app_retries, _fallback, _setup
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
 from otel_aierrors._patches.openai_sdk import OPENAI_TARGETS
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS, importable
 from otel_aierrors._recording import Telemetry
-from otel_aierrors._setup import configure_sdk_if_unset
 from otel_aierrors._taxonomy import ErrorClass
 from otel_aierrors.package import _instruments
 from otel_aierrors.version import __version__
@@ -74,7 +75,7 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer_provider = kwargs.get("tracer_provider")
         meter_provider = kwargs.get("meter_provider")
         if tracer_provider is None and meter_provider is None:
-            configure_sdk_if_unset()
+            _setup.arm()  # the SDK is set up at the first call, only if the application set none by then
         tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=_SCHEMA_URL)
         meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=_SCHEMA_URL)
         telemetry = Telemetry(tracer, meter)
@@ -87,6 +88,7 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _app_retries.install()
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        _setup.disarm()
         _app_retries.uninstall()
         _fallback.deactivate()
         for module, name, _ in (*OPENAI_TARGETS, *TRANSPORT_TARGETS):

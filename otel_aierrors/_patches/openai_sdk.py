@@ -17,6 +17,7 @@ from typing import Any, Final
 from otel_aierrors._recording import CallRecord, CallTarget, Telemetry, enter_call, exit_call
 from otel_aierrors._results import ResponseSummary, StreamSummary, soft_failure_of
 from otel_aierrors._safety import report_internal_error
+from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import wrap_stream
 
 __all__ = ["OPENAI_TARGETS", "call_target"]
@@ -96,6 +97,7 @@ def _start_call(
     telemetry: Telemetry, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> CallRecord | None:
     try:
+        ensure_configured()
         return telemetry.start_call(call_target(instance, args, kwargs))
     except Exception:
         report_internal_error("starting a call span")

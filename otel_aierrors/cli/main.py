@@ -248,6 +248,13 @@ def _hint(command: str, missing: str) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    if args.linger and args.prometheus_port is None:
+        print(
+            "otel-aierrors demo: --linger keeps the Prometheus endpoint up after the report; "
+            "it needs --prometheus-port",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     needed = ["rich", "openai", "opentelemetry.sdk"]
     if args.prometheus_port is not None:
         needed += ["opentelemetry.exporter.prometheus", "prometheus_client"]

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import otel_aierrors.cli.main as cli
 from otel_aierrors import __version__
 from otel_aierrors.cli.main import main
 
 from .conftest import run_cli
+
+cli = sys.modules["otel_aierrors.cli.main"]  # the package attribute ``main`` is the function, not the module
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link
 
+from otel_aierrors.chaos import ChaosServer, script_headers
 from otel_aierrors.cli.demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
 from otel_aierrors.cli.demo.otlp_json import (
     encode_metrics_request,
@@ -21,7 +22,6 @@ from otel_aierrors.cli.demo.otlp_json import (
     encode_trace_request,
     encode_trace_request_plain,
 )
-from otel_aierrors.chaos import ChaosServer, script_headers
 
 pytestmark = pytest.mark.timeout(60)
 

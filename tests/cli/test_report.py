@@ -10,9 +10,9 @@ import pytest
 from rich.console import Console
 
 import otel_aierrors
+from otel_aierrors.chaos import ChaosServer, script_headers
 from otel_aierrors.cli.demo.pipeline import ExportedTelemetry
 from otel_aierrors.cli.demo.report import build_report, render_report
-from otel_aierrors.chaos import ChaosServer, script_headers
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -23,10 +23,10 @@ import openai
 
 from otel_aierrors import AIErrorsInstrumentor
 from otel_aierrors import _names as n
+from otel_aierrors.chaos import ChaosServer
 from otel_aierrors.cli.demo.pipeline import Pipeline, otlp_endpoint_configured
 from otel_aierrors.cli.demo.report import DemoReport, build_report, render_report
 from otel_aierrors.cli.demo.workload import ProgressHook, run_workload
-from otel_aierrors.chaos import ChaosServer
 from otel_aierrors.version import __version__
 
 if TYPE_CHECKING:
@@ -143,10 +143,8 @@ def _collector_answers(err: Console) -> bool:
     check = probe_endpoint(url, protocol, timeout=1.0)
     if check.status is not Status.ERROR:
         return True
-    err.print(
-        f"[yellow]warning:[/yellow] {check.summary}\n"
-        f"The demo also writes its telemetry to files, and `otel-aierrors doctor` tells more."
-    )
+    err.print(f"[yellow]warning:[/yellow] {check.summary}", soft_wrap=True)
+    err.print("The demo also writes its telemetry to files, and `otel-aierrors doctor` tells more.", soft_wrap=True)
     return False
 
 
@@ -228,14 +226,32 @@ def _print_report(report: DemoReport, pipeline: Pipeline, output_dir: Path | Non
         traces, metrics = pipeline.files
         slowest = report.slowest[0].trace_id if report.slowest else "TRACE_ID"
         query = f'.resourceSpans[].scopeSpans[].spans[] | select(.traceId == "{slowest}") | [.name, .status]'
+        # soft_wrap: paths and commands are copied and pasted, so they are never broken across lines.
         out.print(
-            f"Telemetry: {traces}, {metrics} (OTLP JSON, one export request per line), {output_dir / REPORT_FILE}\n"
-            f"The slowest trace's spans: [bold]{escape(f'jq -c {query!r} {traces}')}[/bold]"
+            f"Telemetry: {traces}, {metrics} (OTLP JSON, one export request per line), {output_dir / REPORT_FILE}",
+            soft_wrap=True,
         )
+        out.print(f"The slowest trace's spans: [bold]{escape(f'jq -c {query!r} {traces}')}[/bold]", soft_wrap=True)
     if pipeline.otlp:
-        out.print("Traces and metrics were sent over OTLP: search the trace ids above in your tracing backend.")
+        out.print(_otlp_outcome(pipeline), soft_wrap=True)
     if pipeline.prometheus_url:
         out.print(f"Prometheus metrics: {pipeline.prometheus_url}")
+
+
+def _otlp_outcome(pipeline: Pipeline) -> str:
+    """What became of the OTLP exports, as the exporters reported it (claimed sent only if all succeeded)."""
+    succeeded = sum(tally.succeeded for tally in pipeline.otlp)
+    failed = sum(tally.failed for tally in pipeline.otlp)
+    destination = pipeline.otlp_destination
+    if succeeded and not failed:
+        return f"Traces and metrics were sent over {destination}: search the trace ids above in your tracing backend."
+    where = "the files above" if pipeline.files else "no file (add --output-dir DIR to keep a copy)"
+    if not succeeded and not failed:
+        return f"[yellow]Nothing was exported over {destination}[/yellow]; the telemetry is in {where}."
+    return (
+        f"[red]{failed} of {succeeded + failed} exports over {destination} failed[/red]: the collector did not "
+        f"get all of the telemetry; it is in {where}. `otel-aierrors doctor` says why."
+    )
 
 
 def _linger(pipeline: Pipeline, options: DemoOptions, err: Console) -> None:

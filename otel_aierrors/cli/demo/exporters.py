@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -24,7 +25,14 @@ from otel_aierrors.cli.demo.otlp_json import encode_metrics_request, encode_trac
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["JsonLinesFile", "OTLPJsonMetricExporter", "OTLPJsonSpanExporter"]
+__all__ = [
+    "CountingMetricExporter",
+    "CountingSpanExporter",
+    "ExportTally",
+    "JsonLinesFile",
+    "OTLPJsonMetricExporter",
+    "OTLPJsonSpanExporter",
+]
 
 
 class JsonLinesFile:
@@ -98,3 +106,59 @@ class OTLPJsonMetricExporter(MetricExporter):
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         self.file.close()
+
+
+@dataclass
+class ExportTally:
+    """How many exports of one exporter succeeded and failed: the demo claims only what succeeded."""
+
+    succeeded: int = 0
+    failed: int = 0
+
+    def count(self, ok: bool) -> None:
+        if ok:
+            self.succeeded += 1
+        else:
+            self.failed += 1
+
+
+class CountingSpanExporter(SpanExporter):
+    """Delegates to ``inner`` and counts the results of its exports."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+        self.tally = ExportTally()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self.inner.export(spans)
+        self.tally.count(result is SpanExportResult.SUCCESS)
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class CountingMetricExporter(MetricExporter):
+    """Delegates to ``inner`` (with its temporality and aggregation) and counts the results of its exports."""
+
+    def __init__(self, inner: MetricExporter) -> None:
+        super().__init__(
+            preferred_temporality=inner._preferred_temporality,
+            preferred_aggregation=inner._preferred_aggregation,
+        )
+        self.inner = inner
+        self.tally = ExportTally()
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        result = self.inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        self.tally.count(result is MetricExportResult.SUCCESS)
+        return result
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        self.inner.shutdown(timeout_millis=timeout_millis, **kwargs)
