@@ -117,6 +117,10 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
                 "otel_aierrors": __version__,
                 "destinations": pipeline.destinations,
                 "files": [str(path) for path in pipeline.files] if pipeline.files else [],
+                "otlp_exports": {
+                    "succeeded": sum(tally.succeeded for tally in pipeline.otlp),
+                    "failed": sum(tally.failed for tally in pipeline.otlp),
+                },
             },
         )
         if output_dir is not None:
@@ -248,9 +252,10 @@ def _otlp_outcome(pipeline: Pipeline) -> str:
     where = "the files above" if pipeline.files else "no file (add --output-dir DIR to keep a copy)"
     if not succeeded and not failed:
         return f"[yellow]Nothing was exported over {destination}[/yellow]; the telemetry is in {where}."
+    got = "nothing" if not succeeded else "only part of the telemetry"
     return (
-        f"[red]{failed} of {succeeded + failed} exports over {destination} failed[/red]: the collector did not "
-        f"get all of the telemetry; it is in {where}. `otel-aierrors doctor` says why."
+        f"[red]{failed} of {succeeded + failed} exports over {destination} failed[/red]: the collector got {got}; "
+        f"it is in {where}. `otel-aierrors doctor` says why."
     )
 
 

@@ -1,26 +1,31 @@
-"""Span and metric exporters that append OTLP JSON lines to local files.
+"""The demo's exporters: OTLP JSON lines files, and a tally of what the OTLP exporters achieved.
 
 With no collector to send to, the demo still has to leave its telemetry
 somewhere a user can look at, replay (``otelcol``'s ``otlpjsonfile``
-receiver) or diff: one export request per line, the encoding of
-`otel_aierrors.cli.demo.otlp_json`. Writes are serialized by a lock because the
-batch processor and the periodic metric reader export from their own threads,
-and each line is flushed at once so that a run killed halfway leaves whole lines.
+receiver) or diff: one export request per line, each the JSON form of an OTLP
+``ExportTraceServiceRequest`` / ``ExportMetricsServiceRequest``, encoded by the
+OTLP exporter's own encoders (``opentelemetry-exporter-otlp-proto-common``) and
+protobuf's JSON mapping. Writes are serialized by a lock because the batch
+processor and the periodic metric reader export from their own threads, and
+each line is flushed at once so that a run killed halfway leaves whole lines.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from otel_aierrors.cli.demo.otlp_json import encode_metrics_request, encode_trace_request
+from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped,unused-ignore]
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -32,7 +37,38 @@ __all__ = [
     "JsonLinesFile",
     "OTLPJsonMetricExporter",
     "OTLPJsonSpanExporter",
+    "encode_metrics_request",
+    "encode_trace_request",
 ]
+
+_ID_FIELDS: Final = frozenset({"traceId", "spanId", "parentSpanId"})
+
+
+def encode_trace_request(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
+    """One ``ExportTraceServiceRequest`` as OTLP JSON."""
+    return _to_otlp_json(encode_spans(spans))
+
+
+def encode_metrics_request(data: MetricsData) -> dict[str, Any]:
+    """One ``ExportMetricsServiceRequest`` as OTLP JSON."""
+    return _to_otlp_json(encode_metrics(data))
+
+
+def _to_otlp_json(message: Any) -> dict[str, Any]:
+    document: dict[str, Any] = MessageToDict(message, use_integers_for_enums=True)
+    return _hex_ids(document)  # type: ignore[no-any-return]
+
+
+def _hex_ids(value: Any) -> Any:
+    """Protobuf's JSON mapping writes ``bytes`` as base64; OTLP/JSON wants trace and span ids in hex."""
+    if isinstance(value, dict):
+        return {
+            key: base64.b64decode(item).hex() if key in _ID_FIELDS and isinstance(item, str) else _hex_ids(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_hex_ids(item) for item in value]
+    return value
 
 
 class JsonLinesFile:
