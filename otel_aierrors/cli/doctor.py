@@ -35,7 +35,17 @@ from otel_aierrors._redaction import redact
 from otel_aierrors.package import _instruments
 from otel_aierrors.version import __version__
 
-__all__ = ["Check", "Status", "diagnose", "exit_code", "otlp_endpoint", "probe_endpoint", "render", "render_plain"]
+__all__ = [
+    "Check",
+    "Status",
+    "diagnose",
+    "exit_code",
+    "module_found",
+    "otlp_endpoint",
+    "probe_endpoint",
+    "render",
+    "render_plain",
+]
 
 ENTRY_POINT_GROUP: Final = "opentelemetry_instrumentor"
 ENTRY_POINT_VALUE: Final = "otel_aierrors:AIErrorsInstrumentor"
@@ -88,7 +98,7 @@ def diagnose(
         The findings, in the order a user should read them.
     """
     env = dict(os.environ if environ is None else environ)
-    can_import = importable or _importable
+    can_import = importable or module_found
     checks = [
         Check(
             "otel-aierrors",
@@ -509,7 +519,8 @@ def _shown_value(name: str, value: str) -> str:
     return redact(value)
 
 
-def _importable(module: str) -> bool:
+def module_found(module: str) -> bool:
+    """Whether ``module`` can be found without importing it (the CLI's dependency check uses it too)."""
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):

@@ -27,17 +27,16 @@ from otel_aierrors.chaos import ChaosServer
 from otel_aierrors.cli.demo.pipeline import Pipeline, otlp_endpoint_configured
 from otel_aierrors.cli.demo.report import DemoReport, build_report, render_report
 from otel_aierrors.cli.demo.workload import ProgressHook, run_workload
+from otel_aierrors.cli.main import MAX_DURATION
 from otel_aierrors.version import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["DEFAULT_OUTPUT_DIR", "MAX_DURATION", "DemoOptions", "run_demo"]
+__all__ = ["DEFAULT_OUTPUT_DIR", "DemoOptions", "run_demo"]
 
 DEFAULT_OUTPUT_DIR: Final = Path("aierrors-demo")
 REPORT_FILE: Final = "report.json"
-#: Upper bound of ``--duration``: the demo is a demonstration, not a load test.
-MAX_DURATION: Final = 600.0
 #: Extra seconds the embedded server may outlive the planned run before stopping itself.
 _SERVER_GRACE: Final = 120.0
 #: Seconds an OTLP export may take, retries included; a collector that did not
