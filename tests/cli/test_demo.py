@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import socket
 import re
+import socket
 import time
 import urllib.request
 from collections import Counter, defaultdict
