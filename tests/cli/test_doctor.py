@@ -181,16 +181,16 @@ def test_doctor_without_rich_prints_plain_text(
 
 
 # --- honest in every mode (providers already set, opentelemetry-instrument) ----------------
+def run_with_closed_endpoint(command: list[str], port: int) -> subprocess.CompletedProcess[str]:
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}")
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
 def test_under_opentelemetry_instrument_the_missing_collector_is_named() -> None:
     port = closed_port()
     instrument = Path(sys.executable).parent / "opentelemetry-instrument"
-    result = subprocess.run(
-        [str(instrument), sys.executable, "-m", "otel_aierrors", "doctor", "--json"],
-        env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_with_closed_endpoint(
+        [str(instrument), sys.executable, "-m", "otel_aierrors", "doctor", "--json"], port
     )
     assert result.returncode == 1, result.stdout + result.stderr
     checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
@@ -210,14 +210,7 @@ def test_providers_set_by_the_application_still_probe_the_collector() -> None:
         "from otel_aierrors.cli.main import main\n"
         "raise SystemExit(main(['doctor', '--json']))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", program],
-        env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_with_closed_endpoint([sys.executable, "-c", program], port)
     assert result.returncode == 1, result.stdout + result.stderr
     checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
     assert checks["OpenTelemetry SDK"]["status"] == "ok"

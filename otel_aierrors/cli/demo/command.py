@@ -85,7 +85,7 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
     try:
         if not options.quiet:
             for destination in pipeline.destinations:
-                err.print(f"[dim]telemetry → {destination}[/dim]")
+                err.print(f"[dim]telemetry → {destination}[/dim]", soft_wrap=True)
         started = time.monotonic()
         interrupted = False
         with _instrumented(pipeline):

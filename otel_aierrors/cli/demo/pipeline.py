@@ -6,7 +6,9 @@ ways: to the real destination (OTLP JSON files, or the collector named by
 ``OTEL_EXPORTER_OTLP_ENDPOINT``, optionally a Prometheus ``/metrics``
 endpoint) and to an ``InMemorySpanExporter`` / ``InMemoryMetricReader`` that
 the report reads. Both metric readers use cumulative temporality, so their
-final collections carry the same totals.
+final collections carry the same totals. The OTLP exporters are the ones the
+SDK's configurator selects from ``OTEL_*`` (`otel_aierrors._setup`), wrapped to
+count their results, so the report says whether the collector got the data.
 """
 
 from __future__ import annotations
