@@ -19,7 +19,9 @@ collector is down. The auto set-up gives its OTLP exporters an export timeout
 of `EXPORT_TIMEOUT` seconds instead (the exporters' ``timeout`` argument,
 passed through the configurator's ``exporter_args_map``, opentelemetry-sdk 1.35
 and later), unless ``OTEL_EXPORTER_OTLP_TIMEOUT`` or its per-signal variable
-says otherwise.
+says otherwise. (The exporters of older SDKs do not retry a refused connection,
+so they exit at once without it; their backoff on a 503 is not bounded by any
+timeout they accept.)
 
 ``OTEL_SDK_DISABLED=true`` or ``OTEL_AIERRORS_AUTO_SETUP=false`` turn the auto
 set-up off; an application that set either provider itself owns the set-up

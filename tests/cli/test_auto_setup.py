@@ -8,6 +8,7 @@ chaos server and, where the case needs one, the fake OTLP/HTTP collector.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -137,7 +138,7 @@ def test_exit_is_bounded_when_the_collector_is_down() -> None:
                 process.kill()
     # Two exports (spans, metrics), each bounded by EXPORT_TIMEOUT (2 s); slack for a loaded machine.
     assert exit_seconds < 7.0, (exit_seconds, stderr)
-    assert "Failed to export" in stderr  # it did try, and said it failed
+    assert "Connection refused" in stderr  # it did try to export, and said it failed
 
 
 def test_bad_protocol_is_one_warning_and_the_call_goes_on() -> None:
@@ -173,7 +174,7 @@ def test_doctor_prediction_equals_the_configurator(monkeypatch: pytest.MonkeyPat
     """`selected_exporters` (doctor's view) names what the SDK's configurator will load."""
     from opentelemetry.sdk._configuration import _get_exporter_names
 
-    for key in [key for key in __import__("os").environ if key.startswith("OTEL_")]:
+    for key in [key for key in os.environ if key.startswith("OTEL_")]:
         monkeypatch.delenv(key)
     for key, value in {**DEFAULTS, **env}.items():
         monkeypatch.setenv(key, value)
