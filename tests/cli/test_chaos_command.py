@@ -10,8 +10,8 @@ from typing import Any
 import openai
 import pytest
 
-from otel_aierrors.cli.main import _chaos_profile, build_parser, main
 from otel_aierrors.chaos import PROFILES
+from otel_aierrors.cli.main import _chaos_profile, build_parser, main
 
 from .conftest import run_cli
 
