@@ -1,10 +1,17 @@
 """Fallbacks made visible: a fallback scope, the ready helper, key rotation, a gateway, app retries.
 
-Run it with ``python examples/fallback.py``. It needs nothing else: it starts
-the package's local fault server (``otel_aierrors.chaos.ChaosServer``) on
-127.0.0.1, points the real ``openai`` SDK at it, and prints the spans each
-scenario produced as a tree, with the fallback attributes, then the
-``aierrors.fallback.hops`` counter.
+Run it from the checkout, in an environment with the ``cli`` extra (the
+``openai`` SDK and the OpenTelemetry SDK) and ``tenacity`` for the
+application-retry scenario (skipped without it)::
+
+    python3 -m venv .venv && .venv/bin/pip install -q -e '.[cli]' tenacity
+    .venv/bin/python examples/fallback.py
+
+No API key, no network beyond 127.0.0.1: it starts the package's local fault
+server (``otel_aierrors.chaos.ChaosServer``), points the real ``openai`` SDK at
+it, and prints the spans each scenario produced as a tree, with the fallback
+attributes, then the ``aierrors.fallback.hops`` counter. CI runs it
+(``tests/test_examples.py``).
 
 In production the failures come from the providers. Here each request asks
 the fault server for one through the ``x-chaos-script`` header: ``overloaded``

@@ -21,14 +21,21 @@ the ``opentelemetry_instrumentor`` entry point.
 Configuration
 -------------
 ``instrument(tracer_provider=..., meter_provider=...)`` like every contrib
-instrumentor. ``instrument(call_spans="auto"|"own"|"attach")`` (or
-``OTEL_AIERRORS_CALL_SPANS``) says whose call span it is when another GenAI
-instrumentation (the official openai-v2 / genai-openai, OpenLLMetry,
-OpenInference) already makes one: ``auto`` (default) attaches to it, adding the
-attempts, the ``aierrors.*`` attributes and metrics, and leaving the
-``gen_ai.*`` metrics to it; ``own`` always makes its own. Without them, and without globally configured SDK providers,
-the SDK is set up with OTLP exporters from the standard ``OTEL_*`` variables
-(see ``otel_aierrors._setup``); ``OTEL_AIERRORS_AUTO_SETUP=false`` disables that.
+instrumentor. Without them, telemetry goes to the global providers, also to
+those the application sets after ``instrument()``. If none is set by the first
+instrumented call, the SDK is set up then, by OpenTelemetry's own configurator,
+from the standard ``OTEL_*`` variables (OTLP over http/protobuf by default; see
+``otel_aierrors._setup``); ``OTEL_AIERRORS_AUTO_SETUP=false`` disables that.
+
+``instrument(call_spans="auto"|"own"|"attach")`` (or ``OTEL_AIERRORS_CALL_SPANS``)
+says whose call span it is when another GenAI instrumentation (the official
+openai-v2 / genai-openai, OpenLLMetry, OpenInference) already makes one:
+``auto`` (default) attaches to it, adding the attempts, the ``aierrors.*``
+attributes and metrics, and leaving the ``gen_ai.*`` metrics to it; ``own``
+always makes its own. ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
+switches the ``gen_ai.client.*`` metrics to the latest GenAI conventions, and
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` lets provider error
+messages (which may quote the prompt) be exported, redacted.
 
 Every emitted name is listed in ``docs/telemetry.md``.
 """
@@ -45,7 +52,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from otel_aierrors import _app_retries
+from otel_aierrors import _app_retries, _setup
 from otel_aierrors._coexistence import call_span_mode
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
 from otel_aierrors._genai_metrics import latest_conventions_opted_in
@@ -55,7 +62,6 @@ from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._recording import Telemetry
 from otel_aierrors._redaction import content_capture_enabled
 from otel_aierrors._sdks import ADAPTERS
-from otel_aierrors._setup import configure_sdk_if_unset
 from otel_aierrors._taxonomy import ErrorClass
 from otel_aierrors.package import _instruments_any
 from otel_aierrors.version import __version__
@@ -89,7 +95,7 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         tracer_provider = kwargs.get("tracer_provider")
         meter_provider = kwargs.get("meter_provider")
         if tracer_provider is None and meter_provider is None:
-            configure_sdk_if_unset()
+            _setup.arm()  # the SDK is set up at the first call, only if the application set none by then
         tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=SCHEMA_URL)
         meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=SCHEMA_URL)
         telemetry = Telemetry(
@@ -107,6 +113,7 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _app_retries.install()
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        _setup.disarm()
         _app_retries.uninstall()
         targets = [(module, name) for module, name, _ in _installed_targets()]
         targets += [(module, name) for module, name, _ in TRANSPORT_TARGETS if _importable(module)]

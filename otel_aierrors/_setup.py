@@ -1,133 +1,196 @@
-"""One call at start-up is all a user needs: set up the SDK when nobody else did.
+"""The SDK set-up for users who configured none, done by OpenTelemetry's own configurator.
 
-`instrument()` with no ``tracer_provider`` / ``meter_provider`` and no global
-SDK providers would emit into no-op providers, and the user would see nothing.
-In that case (and only then) the OpenTelemetry SDK is set up from the standard
-environment variables: ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` for
-the resource, ``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER``
-(``otlp`` by default, ``console`` or ``none``), ``OTEL_EXPORTER_OTLP_PROTOCOL``
-(``http/protobuf`` by default, or ``grpc``) and the exporters' own
-``OTEL_EXPORTER_OTLP_*`` endpoint variables. ``OTEL_SDK_DISABLED=true`` or
-``OTEL_AIERRORS_AUTO_SETUP=false`` turn it off. Applications that configure
-the SDK themselves, and ``opentelemetry-instrument`` (which configures it
-before instrumentors run), are left alone.
+`instrument()` without providers takes its tracer and meter from the global
+API providers. Those are proxies until someone sets real ones, and they bind
+to whatever is set later, so the application's own set-up always wins, also
+when it runs after `instrument()`. Only if, by the time of the first
+instrumented SDK call (`ensure_configured`), no SDK tracer or meter provider
+has been set, the SDK is set up the way ``opentelemetry-instrument`` does it:
+``opentelemetry.sdk._configuration``'s configurator, with the distro-style
+defaults ``OTEL_TRACES_EXPORTER=otlp``, ``OTEL_METRICS_EXPORTER=otlp`` and
+``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`` (the OTLP specification's
+default; the Python SDK alone would pick gRPC) for the variables that are
+unset. Every other ``OTEL_*`` variable means what it means to the SDK.
+
+Exit time: at exit the SDK flushes what is left, and an OTLP exporter retries
+with backoff until its export timeout (10 s by default) runs out, once for
+spans and once for metrics: about 12 s added to the exit of a process whose
+collector is down. The auto set-up gives its OTLP exporters an export timeout
+of `EXPORT_TIMEOUT` seconds instead (the exporters' ``timeout`` argument,
+passed through the configurator's ``exporter_args_map``, opentelemetry-sdk 1.35
+and later), unless ``OTEL_EXPORTER_OTLP_TIMEOUT`` or its per-signal variable
+says otherwise. (The exporters of older SDKs do not retry a refused connection,
+so they exit at once without it; their backoff on a 503 is not bounded by any
+timeout they accept.)
+
+``OTEL_SDK_DISABLED=true`` or ``OTEL_AIERRORS_AUTO_SETUP=false`` turn the auto
+set-up off; an application that set either provider itself owns the set-up
+and nothing is added to it.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
-from typing import Any
+import threading
+from collections.abc import Mapping
+from typing import Any, Final
 
 from opentelemetry import metrics, trace
 
 from otel_aierrors._safety import logger
 
-__all__ = ["configure_sdk_if_unset", "sdk_configured"]
+__all__ = [
+    "DEFAULTS",
+    "EXPORT_TIMEOUT",
+    "arm",
+    "auto_setup_enabled",
+    "disarm",
+    "ensure_configured",
+    "otlp_exporter_classes",
+    "sdk_configured",
+    "sdk_disabled",
+    "selected_exporters",
+]
+
+#: Seconds an OTLP export of the auto set-up may take, retries included (bounds the exit).
+EXPORT_TIMEOUT: Final = 2.0
+#: The variables the auto set-up defaults when they are unset, as ``opentelemetry-distro`` does.
+DEFAULTS: Final[Mapping[str, str]] = {
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_METRICS_EXPORTER": "otlp",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+}
+#: The SDK's exporter entry point for ``otlp`` per protocol.
+_OTLP_ENTRY_POINTS: Final = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+
+_lock = threading.Lock()
+#: True from `arm` until the first `ensure_configured`: the one check made on every call.
+_pending = False
+
+
+def arm() -> None:
+    """Ask for the auto set-up at the first instrumented call (``instrument()`` without providers)."""
+    global _pending
+    _pending = auto_setup_enabled(os.environ)
+
+
+def disarm() -> None:
+    """Forget a pending auto set-up (``uninstrument()``)."""
+    global _pending
+    _pending = False
+
+
+def ensure_configured() -> None:
+    """Set the SDK up once, if armed and nobody did; after the first call it costs one check."""
+    global _pending
+    if not _pending:
+        return
+    with _lock:
+        if not _pending:
+            return
+        try:
+            _configure_if_unset()
+        except Exception as error:  # the application's call must go on whatever the set-up does
+            logger.warning("otel-aierrors: the OpenTelemetry SDK set-up failed, nothing is exported: %s", error)
+        finally:
+            _pending = False
+
+
+def sdk_disabled(env: Mapping[str, str]) -> bool:
+    """Whether ``OTEL_SDK_DISABLED`` is true."""
+    return env.get("OTEL_SDK_DISABLED", "").strip().lower() in _TRUE
+
+
+def auto_setup_enabled(env: Mapping[str, str]) -> bool:
+    """Whether ``OTEL_SDK_DISABLED`` and ``OTEL_AIERRORS_AUTO_SETUP`` allow the auto set-up."""
+    return env.get("OTEL_AIERRORS_AUTO_SETUP", "true").strip().lower() in _TRUE and not sdk_disabled(env)
 
 
 def sdk_configured() -> tuple[bool, bool]:
     """Whether global SDK (not proxy / no-op) tracer and meter providers are set."""
     tracer_set = not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
-    meter_provider = metrics.get_meter_provider()
-    meter_set = type(meter_provider).__name__ not in ("_ProxyMeterProvider", "NoOpMeterProvider")
+    meter_set = type(metrics.get_meter_provider()).__name__ not in ("_ProxyMeterProvider", "NoOpMeterProvider")
     return tracer_set, meter_set
 
 
-def _enabled(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+def selected_exporters(signal: str, env: Mapping[str, str]) -> list[str]:
+    """The exporter entry points the auto set-up loads for ``signal`` (``traces`` or ``metrics``).
+
+    The SDK's own rule (``OTEL_{SIGNAL}_EXPORTER``, ``otlp`` resolved by
+    ``OTEL_EXPORTER_OTLP[_{SIGNAL}]_PROTOCOL``) over `DEFAULTS`; for `doctor`,
+    which must not touch the environment. A test holds it equal to what the
+    configurator builds.
+
+    Raises:
+        ValueError: If the OTLP protocol is neither ``http/protobuf`` nor ``grpc``.
+    """
+    upper = signal.upper()
+    raw = env.get(f"OTEL_{upper}_EXPORTER") or DEFAULTS[f"OTEL_{upper}_EXPORTER"]
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    if [name.lower() for name in names] == ["none"]:
+        return []
+    protocol = (
+        env.get(f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or DEFAULTS["OTEL_EXPORTER_OTLP_PROTOCOL"]
+    ).strip()
+    if "otlp" in names and protocol not in _OTLP_ENTRY_POINTS:
+        raise ValueError(f"unsupported OTLP protocol {protocol!r} (use http/protobuf or grpc)")
+    return [_OTLP_ENTRY_POINTS[protocol] if name == "otlp" else name for name in names]
 
 
-def configure_sdk_if_unset() -> bool:
-    """Install SDK providers with exporters from ``OTEL_*``; return whether anything was set up."""
-    if _enabled("OTEL_SDK_DISABLED", False) or not _enabled("OTEL_AIERRORS_AUTO_SETUP", True):
-        return False
-    tracer_set, meter_set = sdk_configured()
-    if tracer_set and meter_set:
-        return False
+def otlp_exporter_classes(env: Mapping[str, str]) -> tuple[list[type[Any]], list[type[Any]]]:
+    """The OTLP span and metric exporter classes the configurator loads for ``env`` (the demo uses them).
+
+    Raises:
+        ValueError: If the OTLP protocol is not supported.
+        RuntimeError: If the exporter package is not installed (the SDK's own message).
+    """
+    otlp = set(_OTLP_ENTRY_POINTS.values())
+    from opentelemetry.sdk._configuration import _import_exporters
+
+    spans, metric_exporters, _ = _import_exporters(
+        [name for name in selected_exporters("traces", env) if name in otlp],
+        [name for name in selected_exporters("metrics", env) if name in otlp],
+        [],
+    )
+    return list(spans.values()), list(metric_exporters.values())
+
+
+def _configure_if_unset() -> None:
+    if any(sdk_configured()):
+        return
     try:
-        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk._configuration import (
+            _get_exporter_names,
+            _import_exporters,
+            _initialize_components,
+            _OTelSDKConfigurator,
+        )
     except ImportError:
         logger.warning(
             "otel-aierrors: no OpenTelemetry SDK is configured and opentelemetry-sdk is not installed; "
             "install 'otel-aierrors[sdk]' or configure providers to see telemetry"
         )
-        return False
-    resource = Resource.create()
-    if not tracer_set:
-        _set_tracer_provider(resource)
-    if not meter_set:
-        _set_meter_provider(resource)
-    return True
+        return
+    for name, value in DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    arguments: dict[str, Any] = {}
+    if "exporter_args_map" in inspect.signature(_initialize_components).parameters:
+        span_exporters, metric_exporters, _ = _import_exporters(
+            _get_exporter_names("traces"), _get_exporter_names("metrics"), []
+        )
+        arguments["exporter_args_map"] = {
+            exporter: {"timeout": EXPORT_TIMEOUT}
+            for signal, exporters in (("TRACES", span_exporters), ("METRICS", metric_exporters))
+            for exporter in exporters.values()
+            if exporter.__module__.startswith("opentelemetry.exporter.otlp.") and not _timeout_set(signal)
+        }
+    _OTelSDKConfigurator().configure(**arguments)  # type: ignore[no-untyped-call]
 
 
-def _protocol(signal: str) -> str:
-    return os.environ.get(
-        f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL",
-        os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-    )
-
-
-def _set_tracer_provider(resource: Any) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-
-    provider = TracerProvider(resource=resource)
-    for name in _exporter_names("OTEL_TRACES_EXPORTER"):
-        if name == "console":
-            provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
-        elif name == "otlp":
-            exporter = _otlp_span_exporter()
-            if exporter is not None:
-                provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-
-
-def _set_meter_provider(resource: Any) -> None:
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import (
-        ConsoleMetricExporter,
-        MetricReader,
-        PeriodicExportingMetricReader,
-    )
-
-    readers: list[MetricReader] = []
-    for name in _exporter_names("OTEL_METRICS_EXPORTER"):
-        if name == "console":
-            readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter()))
-        elif name == "otlp":
-            exporter = _otlp_metric_exporter()
-            if exporter is not None:
-                readers.append(PeriodicExportingMetricReader(exporter))
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
-
-
-def _exporter_names(variable: str) -> list[str]:
-    names = [name.strip().lower() for name in os.environ.get(variable, "otlp").split(",")]
-    return [name for name in names if name and name != "none"]
-
-
-def _otlp_span_exporter() -> Any:
-    try:
-        if _protocol("TRACES") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore[assignment]
-    except ImportError:
-        logger.warning("otel-aierrors: the OTLP exporter is not installed; install 'otel-aierrors[sdk]'")
-        return None
-    return OTLPSpanExporter()
-
-
-def _otlp_metric_exporter() -> Any:
-    try:
-        if _protocol("METRICS") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
-                OTLPMetricExporter,
-            )
-    except ImportError:
-        logger.warning("otel-aierrors: the OTLP exporter is not installed; install 'otel-aierrors[sdk]'")
-        return None
-    return OTLPMetricExporter()
+def _timeout_set(signal: str) -> bool:
+    """Whether the user chose the OTLP export timeout of ``signal`` (``TRACES`` / ``METRICS``)."""
+    return bool(os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT") or os.environ.get("OTEL_EXPORTER_OTLP_TIMEOUT"))

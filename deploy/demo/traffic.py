@@ -11,7 +11,8 @@ It produces every kind of data the dashboards show, every round:
 * a fallback hop from ``gpt-4o`` to ``gpt-4o-mini`` inside
   ``otel_aierrors.fallback_scope`` (when this version of the package has it).
 
-Those calls script their own story with ``x-chaos-script``. The *SLO traffic*
+Those calls script their own story with ``x-chaos-script`` (the helpers are
+the ``otel-aierrors demo`` workload's). The *SLO traffic*
 (model ``gpt-4o-mini``, no script, no retry) follows the chaos server's
 profile instead, and it is what the incident changes: during an incident the
 profile is ``outage`` and a second key is rejected (``auth``), so the
@@ -47,7 +48,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 import otel_aierrors
-from otel_aierrors.chaos import ChaosServer
+from otel_aierrors.chaos import ChaosServer, script_headers
+from otel_aierrors.cli.demo.workload import expected_failure, fallback_scope
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -57,25 +59,7 @@ READY = "AIERRORS-TRAFFIC-READY"
 SLO_MODEL = "gpt-4o-mini"
 #: The model most scripted stories use.
 STORY_MODEL = "gpt-4o"
-MESSAGES = [{"role": "user", "content": "Say hello."}]
-SCRIPT = "x-chaos-script"
-
-
-def script(*steps: str) -> dict[str, str]:
-    return {SCRIPT: ",".join(steps)}
-
-
-@contextlib.contextmanager
-def expected_failure() -> Iterator[None]:
-    """Swallow the failures the stories provoke on purpose (SDK errors, broken streams)."""
-    with contextlib.suppress(Exception):
-        yield
-
-
-def fallback_scope(name: str) -> contextlib.AbstractContextManager[Any]:
-    """``otel_aierrors.fallback_scope`` when the package has it, else a no-op scope."""
-    scope = getattr(otel_aierrors, "fallback_scope", None)
-    return scope(name) if scope is not None else contextlib.nullcontext()
+MESSAGES: Any = [{"role": "user", "content": "Say hello."}]
 
 
 class Traffic:
@@ -98,7 +82,7 @@ class Traffic:
             client.close()
 
     def chat(self, client: openai.OpenAI, *steps: str, model: str = STORY_MODEL, **params: Any) -> Any:
-        headers = script(*steps) if steps else None
+        headers = script_headers(*steps) if steps else None
         return client.chat.completions.create(model=model, messages=MESSAGES, extra_headers=headers, **params)
 
     @contextlib.contextmanager

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from otel_aierrors._call import CallRecord, CallTarget
 from otel_aierrors._context import enter_call, exit_call
 from otel_aierrors._redaction import client_secrets
+from otel_aierrors._setup import ensure_configured
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import (
     client_facts,
@@ -38,6 +39,7 @@ def _start_call(
     telemetry: Telemetry, adapter: SdkAdapter, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> CallRecord | None:
     try:
+        ensure_configured()  # the SDK set-up, if the application set none (one flag check after the first call)
         drain_abandoned()
         facts = request_facts(args, kwargs)
         base_url, http_client, api_key, headers, query = client_facts(client)

@@ -35,6 +35,7 @@ EXIT_USAGE: Final = 2
 EXIT_MISSING_DEPENDENCY: Final = 3
 #: ``otel-aierrors chaos`` listens here unless told otherwise (``serve``'s default).
 CHAOS_PORT: Final = 8700
+#: Upper bound of ``demo --duration``: the demo is a demonstration, not a load test.
 MAX_DURATION: Final = 600.0
 
 
@@ -238,16 +239,9 @@ def _rate(text: str) -> tuple[str, float]:
 # --- commands ------------------------------------------------------------------------------
 def _missing(*modules: str) -> str | None:
     """The modules among ``modules`` that cannot be imported, comma-separated; None if all can."""
-    import importlib.util
+    from otel_aierrors.cli.doctor import module_found
 
-    absent = []
-    for module in modules:
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            absent.append(module)
+    absent = [module for module in modules if not module_found(module)]
     return ", ".join(absent) if absent else None
 
 
@@ -258,6 +252,13 @@ def _hint(command: str, missing: str) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    if args.linger and args.prometheus_port is None:
+        print(
+            "otel-aierrors demo: --linger keeps the Prometheus endpoint up after the report; "
+            "it needs --prometheus-port",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     needed = ["rich", "openai", "opentelemetry.sdk"]
     if args.prometheus_port is not None:
         needed += ["opentelemetry.exporter.prometheus", "prometheus_client"]

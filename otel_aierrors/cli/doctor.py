@@ -36,20 +36,22 @@ from otel_aierrors._redaction import redact
 from otel_aierrors.package import _instruments_any
 from otel_aierrors.version import __version__
 
-__all__ = ["Check", "Status", "diagnose", "exit_code", "otlp_endpoint", "probe_endpoint", "render", "render_plain"]
+__all__ = [
+    "Check",
+    "Status",
+    "diagnose",
+    "exit_code",
+    "module_found",
+    "otlp_endpoint",
+    "probe_endpoint",
+    "render",
+    "render_plain",
+]
 
 ENTRY_POINT_GROUP: Final = "opentelemetry_instrumentor"
 ENTRY_POINT_VALUE: Final = "otel_aierrors:AIErrorsInstrumentor"
 DEFAULT_TIMEOUT: Final = 1.0
-_KNOWN_EXPORTERS: Final = frozenset({"otlp", "console", "none"})
 _SECRET_MARKERS: Final = ("HEADERS", "KEY", "TOKEN", "SECRET", "PASSWORD", "CERTIFICATE")
-#: The OTLP exporter module per (signal, protocol); what `otel_aierrors._setup` imports.
-_EXPORTER_MODULES: Final = {
-    ("traces", "grpc"): "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
-    ("traces", "http/protobuf"): "opentelemetry.exporter.otlp.proto.http.trace_exporter",
-    ("metrics", "grpc"): "opentelemetry.exporter.otlp.proto.grpc.metric_exporter",
-    ("metrics", "http/protobuf"): "opentelemetry.exporter.otlp.proto.http.metric_exporter",
-}
 
 
 class Status(str, enum.Enum):
@@ -97,7 +99,7 @@ def diagnose(
         The findings, in the order a user should read them.
     """
     env = dict(os.environ if environ is None else environ)
-    can_import = importable or _importable
+    can_import = importable or module_found
     checks = [
         Check(
             "otel-aierrors",
@@ -250,26 +252,28 @@ def _check_entry_point(env: Mapping[str, str]) -> Check:
 
 
 # --- the OpenTelemetry SDK and where it sends ------------------------------------------
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env.get(name)
-    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+#: The package that registers each OTLP exporter entry point.
+_PACKAGES: Final = {
+    "otlp_proto_http": "opentelemetry-exporter-otlp-proto-http",
+    "otlp_proto_grpc": "opentelemetry-exporter-otlp-proto-grpc",
+}
 
 
 def _protocol(env: Mapping[str, str], signal: str) -> str:
     return env.get(
         f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", env.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-    )
-
-
-def _exporter_names(env: Mapping[str, str], signal: str) -> list[str]:
-    names = [name.strip().lower() for name in env.get(f"OTEL_{signal.upper()}_EXPORTER", "otlp").split(",")]
-    return [name for name in names if name]
+    ).strip()
 
 
 def _check_sdk(env: Mapping[str, str], can_import: Callable[[str], bool], timeout: float) -> list[Check]:
-    from otel_aierrors._setup import sdk_configured
+    """The providers, the exporters the SDK's configurator selects, and whether their collector answers.
 
-    if _flag(env, "OTEL_SDK_DISABLED", False):
+    The destination is checked in every mode: providers set by the application
+    or by ``opentelemetry-instrument`` export per the same ``OTEL_*`` variables.
+    """
+    from otel_aierrors._setup import auto_setup_enabled, sdk_configured, sdk_disabled, selected_exporters
+
+    if sdk_disabled(env):
         return [
             Check(
                 "OpenTelemetry SDK",
@@ -287,31 +291,22 @@ def _check_sdk(env: Mapping[str, str], can_import: Callable[[str], bool], timeou
                 "pip install 'otel-aierrors[sdk]'",
             )
         ]
-    tracer_set, meter_set = sdk_configured()
-    if tracer_set and meter_set:
-        return [Check("OpenTelemetry SDK", Status.OK, "tracer and meter providers are configured in this process")]
-    if not _flag(env, "OTEL_AIERRORS_AUTO_SETUP", True):
-        return [
+    checks = [_check_providers(sdk_configured(), auto_setup_enabled(env))]
+    try:
+        signals = {signal: selected_exporters(signal, env) for signal in ("traces", "metrics")}
+    except ValueError as error:
+        checks.append(
             Check(
-                "OpenTelemetry SDK",
-                Status.WARN,
-                "no SDK providers are set in this process and OTEL_AIERRORS_AUTO_SETUP=false: "
-                "instrument() emits into no-op providers unless the application sets them first",
-                "configure TracerProvider/MeterProvider before instrument(), or unset OTEL_AIERRORS_AUTO_SETUP",
+                "OTLP protocol",
+                Status.ERROR,
+                f"{error}: the SDK set-up fails and nothing is exported",
+                "set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf (the default) or grpc",
             )
-        ]
-    checks = [
-        Check(
-            "OpenTelemetry SDK",
-            Status.OK,
-            "no providers set yet; instrument() will configure the SDK from OTEL_* (otel_aierrors._setup)",
         )
-    ]
-    signals = {signal: _exporter_names(env, signal) for signal in ("traces", "metrics")}
-    exported = {signal: [name for name in names if name != "none"] for signal, names in signals.items()}
+        return checks
     for signal, names in signals.items():
-        checks.append(_check_exporters(env, signal, names, can_import))
-    if not any(exported.values()):
+        checks.append(_check_exporters(signal, names, can_import))
+    if not any(signals.values()):
         checks.append(
             Check(
                 "destination",
@@ -323,11 +318,23 @@ def _check_sdk(env: Mapping[str, str], can_import: Callable[[str], bool], timeou
         return checks
     #: (scheme, host, port, protocol) to the first URL there and the signals sent to it.
     collectors: dict[tuple[str, str, int, str], tuple[str, list[str]]] = {}
-    for signal, names in exported.items():
-        if "otlp" in names:
+    for signal, names in signals.items():
+        if any(name.startswith("otlp_proto_") for name in names):
             endpoint, protocol = _endpoint(env, signal), _protocol(env, signal)
+            variable = _endpoint_variable(env, signal)
+            if protocol != "grpc" and variable and "://" not in env[variable]:
+                value = env[variable].strip()
+                checks.append(
+                    Check(
+                        f"{signal} destination",
+                        Status.ERROR,
+                        f"{variable}={value} has no http:// or https://: the OTLP/HTTP exporter cannot send to it",
+                        f"set {variable}=http://{value}",
+                    )
+                )
+                continue
             collectors.setdefault((*_address(endpoint, protocol), protocol), (endpoint, []))[1].append(signal)
-            default = "" if _endpoint_variable(env, signal) else " (the default; OTEL_EXPORTER_OTLP_ENDPOINT is unset)"
+            default = "" if variable else " (the default; OTEL_EXPORTER_OTLP_ENDPOINT is unset)"
             checks.append(Check(f"{signal} destination", Status.INFO, f"OTLP {protocol} to {endpoint}{default}"))
         if "console" in names:
             checks.append(Check(f"{signal} destination", Status.INFO, "the console (stdout) exporter"))
@@ -339,42 +346,58 @@ def _check_sdk(env: Mapping[str, str], can_import: Callable[[str], bool], timeou
     return checks
 
 
-def _check_exporters(env: Mapping[str, str], signal: str, names: list[str], can_import: Callable[[str], bool]) -> Check:
-    unknown = [name for name in names if name not in _KNOWN_EXPORTERS]
-    variable = f"OTEL_{signal.upper()}_EXPORTER"
-    if unknown:
+def _check_providers(configured: tuple[bool, bool], auto_setup: bool) -> Check:
+    tracer_set, meter_set = configured
+    if tracer_set and meter_set:
         return Check(
-            f"{signal} exporter",
-            Status.ERROR,
-            f"{variable}={','.join(names)}: {', '.join(unknown)} is not an exporter the auto-setup knows "
-            "(otlp, console, none), so nothing is exported for it",
-            "use otlp or console, or configure that exporter yourself before instrument()",
+            "OpenTelemetry SDK",
+            Status.OK,
+            "tracer and meter providers are set in this process (by the application or opentelemetry-instrument)",
         )
-    if "otlp" in names:
-        protocol = _protocol(env, signal)
-        module = _EXPORTER_MODULES.get((signal, "grpc" if protocol == "grpc" else "http/protobuf"))
-        if module is not None and not can_import(module):
-            package = "opentelemetry-exporter-otlp-proto-" + ("grpc" if protocol == "grpc" else "http")
-            return Check(
-                f"{signal} exporter",
-                Status.ERROR,
-                f"the OTLP {protocol} exporter is missing ({package} is not installed): {signal} are dropped",
-                "pip install 'otel-aierrors[sdk]'",
-            )
-        if protocol not in ("grpc", "http/protobuf"):
-            return Check(
-                f"{signal} exporter",
-                Status.WARN,
-                f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol} is not supported; http/protobuf is used instead",
-                "set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or grpc",
-            )
-    if names == ["none"]:
-        return Check(f"{signal} exporter", Status.WARN, f"{variable}=none: no {signal} are exported")
+    if tracer_set or meter_set:
+        missing = "meter" if tracer_set else "tracer"
+        return Check(
+            "OpenTelemetry SDK",
+            Status.WARN,
+            f"only the {'tracer' if tracer_set else 'meter'} provider is set: the application owns the set-up and "
+            f"no {missing} provider is added, so {'metrics' if tracer_set else 'spans'} are dropped",
+            f"set a {missing} provider too, or pass it to instrument({missing}_provider=...)",
+        )
+    if not auto_setup:
+        return Check(
+            "OpenTelemetry SDK",
+            Status.WARN,
+            "no SDK providers are set in this process and OTEL_AIERRORS_AUTO_SETUP=false: "
+            "telemetry is dropped unless the application sets providers before its first AI call",
+            "configure TracerProvider/MeterProvider at start-up, or unset OTEL_AIERRORS_AUTO_SETUP",
+        )
     return Check(
-        f"{signal} exporter",
+        "OpenTelemetry SDK",
         Status.OK,
-        f"{', '.join(names)}" + (f" ({_protocol(env, signal)})" if "otlp" in names else ""),
+        "no providers set yet: unless the application sets them, the first instrumented call sets up the SDK "
+        "from OTEL_* (OpenTelemetry's own configurator, see otel_aierrors._setup)",
     )
+
+
+def _check_exporters(signal: str, names: list[str], can_import: Callable[[str], bool]) -> Check:
+    """Whether each exporter entry point the configurator will load is installed."""
+    variable = f"OTEL_{signal.upper()}_EXPORTER"
+    if not names:
+        return Check(f"{signal} exporter", Status.WARN, f"{variable}=none: no {signal} are exported")
+    group = f"opentelemetry_{signal}_exporter"
+    for name in names:
+        found = list(importlib.metadata.entry_points(group=group, name=name))
+        module = found[0].value.partition(":")[0] if found else None
+        if module is None or not can_import(module):
+            package = _PACKAGES.get(name)
+            summary = (
+                f"the {name} exporter is missing ({package} is not installed): {signal} are dropped"
+                if package
+                else f"{variable} names {name!r}, which no installed package provides: the SDK set-up fails"
+            )
+            remedy = "pip install 'otel-aierrors[sdk]'" if package else "install its package or use otlp or console"
+            return Check(f"{signal} exporter", Status.ERROR, summary, remedy)
+    return Check(f"{signal} exporter", Status.OK, ", ".join(names))
 
 
 def _endpoint_variable(env: Mapping[str, str], signal: str) -> str | None:
@@ -505,7 +528,8 @@ def _shown_value(name: str, value: str) -> str:
     return redact(value)
 
 
-def _importable(module: str) -> bool:
+def module_found(module: str) -> bool:
+    """Whether ``module`` can be found without importing it (the CLI's dependency check uses it too)."""
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):

@@ -118,28 +118,3 @@ def test_lists_profiles(capsys: pytest.CaptureFixture[str]) -> None:
     listed = capsys.readouterr().out
     for name in ("healthy", "flaky", "rate-limited", "outage", "quota", "slow", "stream-cuts"):
         assert re.search(rf"^{re.escape(name)}\s", listed, re.MULTILINE)
-
-
-def test_lists_every_fault_with_its_status_and_parameters(capsys: pytest.CaptureFixture[str]) -> None:
-    from otel_aierrors.chaos import FAULTS
-
-    assert main(["chaos", "--list-faults"]) == 0
-    listed = capsys.readouterr().out
-    for name, row in FAULTS.items():
-        status = str(row.status) if row.status is not None else "-"
-        assert re.search(rf"^{re.escape(name)}\s+{re.escape(status)}\s+{re.escape(row.doc)}$", listed, re.M), name
-        for param in row.params:
-            assert f"    {param.describe()}" in listed, (name, param.name)
-    assert re.search(r"^huge\s+500 .*\n    size=2097152: ", listed, re.M)
-    assert "  ratelimit:\n" in listed and "    remaining_requests: " in listed
-    assert not re.search(r"^truncated\s", listed, re.M)
-
-
-def test_help_shows_scripted_examples_of_a_truncated_answer_and_a_refusal(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["chaos", "--help"])
-    assert exited.value.code == 0
-    shown = capsys.readouterr().out
-    assert "ok;finish_reason=length" in shown and "length-truncated" in shown
-    assert "ok;refusal=" in shown and "refusal" in shown
-    assert "--list-faults" in shown and "--allow-remote" in shown

@@ -13,6 +13,7 @@ import io
 import itertools
 import json
 import re
+import socket
 import time
 import urllib.request
 from collections import Counter, defaultdict
@@ -280,6 +281,44 @@ def test_an_unreachable_collector_does_not_hold_the_demo(tmp_path: Path) -> None
     assert "nothing answers at 127.0.0.1" in result.stderr
     report = json.loads((tmp_path / "aierrors-demo" / "report.json").read_text(encoding="utf-8"))
     assert len(read_spans(tmp_path / "aierrors-demo" / "traces.jsonl")) > report["retries"]["calls"] > 0
+    # It does not claim what did not happen: every OTLP export failed, and it says so and where the files are.
+    assert report["run"]["otlp_exports"]["succeeded"] == 0
+    assert report["run"]["otlp_exports"]["failed"] > 0
+    assert "were sent" not in result.stdout
+    assert "exports over OTLP http/protobuf" in result.stdout and "failed" in result.stdout
+    assert "the files above" in result.stdout
+
+
+def test_a_collector_that_accepts_is_reported_as_sent(collector: FakeCollector, tmp_path: Path) -> None:
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, COLUMNS="80")
+    result = run_cli("demo", "--scenarios", "3", "--no-progress", env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"were sent over OTLP http/protobuf to {collector.endpoint}" in result.stdout
+
+
+def test_busy_prometheus_port_names_the_port_and_the_flag(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli("demo", "--scenarios", "1", "--no-progress", "--prometheus-port", str(port), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "--prometheus-port" in result.stderr
+
+
+def test_linger_without_prometheus_port_is_a_usage_error() -> None:
+    result = run_cli("demo", "--linger", "5")
+    assert result.returncode == 2
+    assert "--linger" in result.stderr and "--prometheus-port" in result.stderr
+
+
+def test_copy_paste_lines_are_not_wrapped(tmp_path: Path) -> None:
+    env = clean_env(COLUMNS="60")
+    result = run_cli("demo", "--scenarios", "2", "--no-progress", env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    jq = next(line for line in result.stdout.splitlines() if "jq -c" in line)
+    assert jq.rstrip().endswith("traces.jsonl")  # the whole command on one line, however narrow the terminal
 
 
 def test_prometheus_endpoint_serves_the_metrics(spawn: Any, tmp_path: Path) -> None:

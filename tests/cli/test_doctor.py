@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from otel_aierrors.cli._main import main
 from otel_aierrors.cli.doctor import Check, Status, diagnose, exit_code, probe_endpoint
+from otel_aierrors.cli._main import main
 
 from .conftest import FakeCollector, clean_env, closed_port, run_cli
 
@@ -175,3 +178,57 @@ def test_doctor_without_rich_prints_plain_text(
     captured = capsys.readouterr()
     assert "[error] OpenTelemetry SDK: OTEL_SDK_DISABLED=true" in captured.out
     assert "otel-aierrors[cli]" in captured.err
+
+
+# --- honest in every mode (providers already set, opentelemetry-instrument) ----------------
+def run_with_closed_endpoint(command: list[str], port: int) -> subprocess.CompletedProcess[str]:
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}")
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_under_opentelemetry_instrument_the_missing_collector_is_named() -> None:
+    port = closed_port()
+    instrument = Path(sys.executable).parent / "opentelemetry-instrument"
+    result = run_with_closed_endpoint(
+        [str(instrument), sys.executable, "-m", "otel_aierrors", "doctor", "--json"], port
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert checks["patched now"]["status"] == "ok"  # the entry point ran: this is the auto-instrumented process
+    assert checks["collector"]["status"] == "error"
+    assert f"127.0.0.1:{port}" in checks["collector"]["summary"]
+
+
+def test_providers_set_by_the_application_still_probe_the_collector() -> None:
+    port = closed_port()
+    program = (
+        "from opentelemetry import metrics, trace\n"
+        "from opentelemetry.sdk.metrics import MeterProvider\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "trace.set_tracer_provider(TracerProvider())\n"
+        "metrics.set_meter_provider(MeterProvider())\n"
+        "from otel_aierrors.cli._main import main\n"
+        "raise SystemExit(main(['doctor', '--json']))\n"
+    )
+    result = run_with_closed_endpoint([sys.executable, "-c", program], port)
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert checks["OpenTelemetry SDK"]["status"] == "ok"
+    assert "are set in this process" in checks["OpenTelemetry SDK"]["summary"]
+    assert checks["collector"]["status"] == "error"
+
+
+def test_endpoint_without_scheme_is_named_as_the_cause(collector: FakeCollector) -> None:
+    address = collector.endpoint.removeprefix("http://")
+    checks = diagnose({"OTEL_EXPORTER_OTLP_ENDPOINT": address})
+    destination = by_name(checks)["traces destination"]
+    assert destination.status is Status.ERROR
+    assert "has no http://" in destination.summary
+    assert destination.detail == f"set OTEL_EXPORTER_OTLP_ENDPOINT=http://{address}"
+
+
+def test_bad_protocol_is_reported_once(collector: FakeCollector) -> None:
+    checks = diagnose(env_with(collector.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="http/json"))
+    assert errors(checks) == ["OTLP protocol"]
+    assert "'http/json'" in by_name(checks)["OTLP protocol"].summary
+    assert sum("http/json" in check.summary for check in checks) == 1

@@ -1,13 +1,19 @@
-"""The demo's OTLP JSON: the hand-written encoding equals protobuf's, and the exporters write lines."""
+"""The demo's OTLP JSON: valid OTLP/JSON (hex ids, parses back to the exporter's protobuf), one request per line."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
+from google.protobuf.json_format import ParseDict
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -15,12 +21,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Link
 
 from otel_aierrors.chaos import ChaosServer, script_headers
-from otel_aierrors.cli.demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
-from otel_aierrors.cli.demo.otlp_json import (
+from otel_aierrors.cli.demo.exporters import (
+    OTLPJsonMetricExporter,
+    OTLPJsonSpanExporter,
     encode_metrics_request,
-    encode_metrics_request_plain,
     encode_trace_request,
-    encode_trace_request_plain,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -51,16 +56,37 @@ def make_calls(base_url: str) -> None:
             pass
 
 
-def test_plain_encoding_equals_protobuf(telemetry: Any, chaos: ChaosServer) -> None:
+def base64_ids(value: Any) -> Any:
+    """Undo the OTLP/JSON hex ids, for protobuf's JSON parser (which reads bytes as base64)."""
+    if isinstance(value, dict):
+        return {
+            key: base64.b64encode(bytes.fromhex(item)).decode()
+            if key in ("traceId", "spanId", "parentSpanId")
+            else base64_ids(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [base64_ids(item) for item in value]
+    return value
+
+
+def test_json_is_otlp_json_of_the_exporters_protobuf(telemetry: Any, chaos: ChaosServer) -> None:
     make_calls(chaos.base_url)
     tracer = telemetry.tracer_provider.get_tracer("test", "1.0", schema_url="https://example.com/schema")
     with tracer.start_as_current_span("linked", links=[Link(tracer.start_span("other").get_span_context(), {"a": 1})]):
         pass
     spans = telemetry.spans()
     assert len(spans) > 5
-    assert roundtrip(encode_trace_request_plain(spans)) == roundtrip(encode_trace_request(spans))
+    document = roundtrip(encode_trace_request(spans))
+    first = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    assert len(first["traceId"]) == 32 and len(first["spanId"]) == 16
+    int(first["traceId"], 16)  # hex, as OTLP/JSON requires (protobuf's own mapping writes base64)
+    parsed = ParseDict(base64_ids(document), ExportTraceServiceRequest())
+    assert parsed == encode_spans(spans)
     data = telemetry.reader.get_metrics_data()
-    assert roundtrip(encode_metrics_request_plain(data)) == roundtrip(encode_metrics_request(data))
+    metrics_document = roundtrip(encode_metrics_request(data))
+    assert "exemplars" in json.dumps(metrics_document)  # exemplars carry span ids too
+    assert ParseDict(base64_ids(metrics_document), ExportMetricsServiceRequest()) == encode_metrics(data)
 
 
 def test_exporters_write_one_request_per_line(tmp_path: Path) -> None:

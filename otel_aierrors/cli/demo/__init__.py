@@ -5,8 +5,8 @@ The command starts the chaos server on 127.0.0.1, instruments the real
 bounded time and prints a report counted from the exported telemetry.
 
 Modules: ``command`` (the run, start to report), ``workload`` (the
-scenarios), ``pipeline`` (SDK providers and destinations), ``exporters`` and
-``otlp_json`` (the local OTLP JSON files), ``report`` (counting and drawing).
+scenarios), ``pipeline`` (SDK providers and destinations), ``exporters``
+(the local OTLP JSON files, the OTLP tally), ``report`` (counting and drawing).
 It needs the ``cli`` extra: rich, the OpenTelemetry SDK and exporters, openai.
 """
 

@@ -27,17 +27,16 @@ from otel_aierrors.chaos import ChaosServer
 from otel_aierrors.cli.demo.pipeline import Pipeline, otlp_endpoint_configured
 from otel_aierrors.cli.demo.report import DemoReport, build_report, render_report
 from otel_aierrors.cli.demo.workload import ProgressHook, run_workload
+from otel_aierrors.cli._main import MAX_DURATION
 from otel_aierrors.version import __version__
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["DEFAULT_OUTPUT_DIR", "MAX_DURATION", "DemoOptions", "run_demo"]
+__all__ = ["DEFAULT_OUTPUT_DIR", "DemoOptions", "run_demo"]
 
 DEFAULT_OUTPUT_DIR: Final = Path("aierrors-demo")
 REPORT_FILE: Final = "report.json"
-#: Upper bound of ``--duration``: the demo is a demonstration, not a load test.
-MAX_DURATION: Final = 600.0
 #: Extra seconds the embedded server may outlive the planned run before stopping itself.
 _SERVER_GRACE: Final = 120.0
 #: Seconds an OTLP export may take, retries included; a collector that did not
@@ -86,7 +85,7 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
     try:
         if not options.quiet:
             for destination in pipeline.destinations:
-                err.print(f"[dim]telemetry → {destination}[/dim]")
+                err.print(f"[dim]telemetry → {destination}[/dim]", soft_wrap=True)
         started = time.monotonic()
         interrupted = False
         with _instrumented(pipeline):
@@ -117,6 +116,10 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
                 "otel_aierrors": __version__,
                 "destinations": pipeline.destinations,
                 "files": [str(path) for path in pipeline.files] if pipeline.files else [],
+                "otlp_exports": {
+                    "succeeded": sum(tally.succeeded for tally in pipeline.otlp),
+                    "failed": sum(tally.failed for tally in pipeline.otlp),
+                },
             },
         )
         if output_dir is not None:
@@ -143,10 +146,8 @@ def _collector_answers(err: Console) -> bool:
     check = probe_endpoint(url, protocol, timeout=1.0)
     if check.status is not Status.ERROR:
         return True
-    err.print(
-        f"[yellow]warning:[/yellow] {check.summary}\n"
-        f"The demo also writes its telemetry to files, and `otel-aierrors doctor` tells more."
-    )
+    err.print(f"[yellow]warning:[/yellow] {check.summary}", soft_wrap=True)
+    err.print("The demo also writes its telemetry to files, and `otel-aierrors doctor` tells more.", soft_wrap=True)
     return False
 
 
@@ -228,14 +229,33 @@ def _print_report(report: DemoReport, pipeline: Pipeline, output_dir: Path | Non
         traces, metrics = pipeline.files
         slowest = report.slowest[0].trace_id if report.slowest else "TRACE_ID"
         query = f'.resourceSpans[].scopeSpans[].spans[] | select(.traceId == "{slowest}") | [.name, .status]'
+        # soft_wrap: paths and commands are copied and pasted, so they are never broken across lines.
         out.print(
-            f"Telemetry: {traces}, {metrics} (OTLP JSON, one export request per line), {output_dir / REPORT_FILE}\n"
-            f"The slowest trace's spans: [bold]{escape(f'jq -c {query!r} {traces}')}[/bold]"
+            f"Telemetry: {traces}, {metrics} (OTLP JSON, one export request per line), {output_dir / REPORT_FILE}",
+            soft_wrap=True,
         )
+        out.print(f"The slowest trace's spans: [bold]{escape(f'jq -c {query!r} {traces}')}[/bold]", soft_wrap=True)
     if pipeline.otlp:
-        out.print("Traces and metrics were sent over OTLP: search the trace ids above in your tracing backend.")
+        out.print(_otlp_outcome(pipeline), soft_wrap=True)
     if pipeline.prometheus_url:
         out.print(f"Prometheus metrics: {pipeline.prometheus_url}")
+
+
+def _otlp_outcome(pipeline: Pipeline) -> str:
+    """What became of the OTLP exports, as the exporters reported it (claimed sent only if all succeeded)."""
+    succeeded = sum(tally.succeeded for tally in pipeline.otlp)
+    failed = sum(tally.failed for tally in pipeline.otlp)
+    destination = pipeline.otlp_destination
+    if succeeded and not failed:
+        return f"Traces and metrics were sent over {destination}: search the trace ids above in your tracing backend."
+    where = "the files above" if pipeline.files else "no file (add --output-dir DIR to keep a copy)"
+    if not succeeded and not failed:
+        return f"[yellow]Nothing was exported over {destination}[/yellow]; the telemetry is in {where}."
+    got = "nothing" if not succeeded else "only part of the telemetry"
+    return (
+        f"[red]{failed} of {succeeded + failed} exports over {destination} failed[/red]: the collector got {got}; "
+        f"it is in {where}. `otel-aierrors doctor` says why."
+    )
 
 
 def _linger(pipeline: Pipeline, options: DemoOptions, err: Console) -> None:

@@ -6,7 +6,9 @@ ways: to the real destination (OTLP JSON files, or the collector named by
 ``OTEL_EXPORTER_OTLP_ENDPOINT``, optionally a Prometheus ``/metrics``
 endpoint) and to an ``InMemorySpanExporter`` / ``InMemoryMetricReader`` that
 the report reads. Both metric readers use cumulative temporality, so their
-final collections carry the same totals.
+final collections carry the same totals. The OTLP exporters are the ones the
+SDK's configurator selects from ``OTEL_*`` (`otel_aierrors._setup`), wrapped to
+count their results, so the report says whether the collector got the data.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_aierrors import _names as n
-from otel_aierrors._setup import _protocol
-from otel_aierrors.cli.demo.exporters import OTLPJsonMetricExporter, OTLPJsonSpanExporter
+from otel_aierrors._setup import otlp_exporter_classes
+from otel_aierrors.cli.demo.exporters import (
+    CountingMetricExporter,
+    CountingSpanExporter,
+    ExportTally,
+    OTLPJsonMetricExporter,
+    OTLPJsonSpanExporter,
+)
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -93,8 +101,10 @@ class Pipeline:
     files: tuple[Path, Path] | None = None
     #: ``http://127.0.0.1:PORT/metrics`` when Prometheus is served.
     prometheus_url: str | None = None
-    #: Whether telemetry is also sent over OTLP to a collector.
-    otlp: bool = False
+    #: What the OTLP exporters did, one tally per signal; empty when nothing goes over OTLP.
+    otlp: tuple[ExportTally, ...] = ()
+    #: ``OTLP <protocol> to <endpoint>``, for the report's verdict on the exports.
+    otlp_destination: str = ""
     _prometheus_server: WSGIServer | None = None
     _closed: bool = False
 
@@ -139,20 +149,23 @@ class Pipeline:
                 )
             )
             destinations.append(f"OTLP JSON files {files[0]} and {files[1]}")
+        otlp_tallies: list[ExportTally] = []
+        otlp_destination = ""
         if use_otlp:
-            span_exporter, metric_exporter = _otlp_exporters(otlp_timeout)
+            span_exporter, metric_exporter, problem = _otlp_exporters(otlp_timeout)
             if span_exporter is not None:
                 tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+                otlp_tallies.append(span_exporter.tally)
             if metric_exporter is not None:
                 readers.append(
                     PeriodicExportingMetricReader(metric_exporter, export_interval_millis=EXPORT_INTERVAL_MS)
                 )
-            if span_exporter is not None or metric_exporter is not None:
-                destinations.append(f"OTLP {_protocol('TRACES')} to {_describe_endpoint()}")
+                otlp_tallies.append(metric_exporter.tally)
+            if otlp_tallies:
+                otlp_destination = f"OTLP {_protocol()} to {_describe_endpoint()}"
+                destinations.append(otlp_destination)
             else:
-                destinations.append(
-                    "nowhere over OTLP: the OTLP exporter is not installed (pip install 'otel-aierrors[sdk]')"
-                )
+                destinations.append(f"nowhere over OTLP: {problem or 'OTEL_*_EXPORTER selects no OTLP exporter'}")
         prometheus_server = None
         prometheus_url = None
         if prometheus_port is not None:
@@ -169,7 +182,8 @@ class Pipeline:
             destinations,
             files,
             prometheus_url,
-            use_otlp,
+            tuple(otlp_tallies),
+            otlp_destination,
             prometheus_server,
         )
 
@@ -205,35 +219,21 @@ def _resource() -> Resource:
     return Resource.create({} if named else {"service.name": SERVICE_NAME})
 
 
-def _otlp_exporters(timeout: float) -> tuple[Any, Any]:
-    """The OTLP span and metric exporters for ``OTEL_EXPORTER_OTLP_PROTOCOL``; None where not installed."""
-    if any(os.environ.get(f"OTEL_EXPORTER_OTLP{signal}_TIMEOUT") for signal in ("", "_TRACES", "_METRICS")):
-        timeout_argument: float | None = None  # the user's own setting wins
-    else:
-        timeout_argument = timeout
-    span_exporter: Any = None
-    metric_exporter: Any = None
+def _otlp_exporters(timeout: float) -> tuple[Any, Any, str | None]:
+    """The OTLP span and metric exporters the SDK's configurator selects, or why there are none."""
+    user_timeout = any(os.environ.get(f"OTEL_EXPORTER_OTLP{signal}_TIMEOUT") for signal in ("", "_TRACES", "_METRICS"))
+    arguments = {} if user_timeout else {"timeout": timeout}  # the user's own setting wins
     try:
-        if _protocol("TRACES") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[assignment]
-                OTLPSpanExporter,
-            )
-        span_exporter = OTLPSpanExporter(timeout=timeout_argument)
-    except ImportError:
-        pass
-    try:
-        if _protocol("METRICS") == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-        else:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
-                OTLPMetricExporter,
-            )
-        metric_exporter = OTLPMetricExporter(timeout=timeout_argument)
-    except ImportError:
-        pass
-    return span_exporter, metric_exporter
+        span_classes, metric_classes = otlp_exporter_classes(os.environ)
+    except (ValueError, RuntimeError) as error:
+        return None, None, str(error)
+    span_exporter = CountingSpanExporter(span_classes[0](**arguments)) if span_classes else None
+    metric_exporter = CountingMetricExporter(metric_classes[0](**arguments)) if metric_classes else None
+    return span_exporter, metric_exporter, None
+
+
+def _protocol() -> str:
+    return os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "").strip() or "http/protobuf"
 
 
 def _describe_endpoint() -> str:
@@ -250,6 +250,11 @@ def _serve_prometheus(port: int) -> tuple[Any, WSGIServer]:
     from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry()
-    reader = PrometheusMetricReader(registry=registry)
-    server, _ = start_http_server(port, addr="127.0.0.1", registry=registry)
-    return reader, server
+    try:
+        server, _ = start_http_server(port, addr="127.0.0.1", registry=registry)
+    except OSError as error:
+        raise OSError(
+            f"cannot serve Prometheus metrics on 127.0.0.1:{port} ({error.strerror or error}): "
+            "pick another --prometheus-port, or --prometheus-port 0 for any free one"
+        ) from error
+    return PrometheusMetricReader(registry=registry), server

@@ -383,7 +383,7 @@ def render_report(report: DemoReport, console: Console) -> None:
 
     hops = table("Fallback hops", "aierrors.fallback.hops", "kind", "reason", "from → to", "hops", numeric=1)
     for hop in report.fallback_hops:
-        hops.add_row(hop.kind, hop.reason, f"{hop.from_model} → {hop.to_model}", str(hop.hops))
+        hops.add_row(hop.kind, _hop_reason(hop), f"{hop.from_model} → {hop.to_model}", str(hop.hops))
     if not report.fallback_hops:
         hops.add_row("none", "", "", "0")
     hops.caption = "\n".join(_scope_line(name, tally) for name, tally in report.fallback_scopes.items())
@@ -409,11 +409,20 @@ def render_report(report: DemoReport, console: Console) -> None:
     console.print(checks)
 
 
+def _hop_reason(hop: HopGroup) -> str:
+    """What triggered the hop; a gateway hop has no error: the gateway answered with another model."""
+    if hop.kind == n.FALLBACK_KIND_GATEWAY:
+        return "model swapped"
+    return hop.reason
+
+
 def _scope_line(name: str, tally: Mapping[str, int]) -> str:
     results = []
     for key, value in tally.items():
         if key.startswith("succeeded_at_hop_"):
-            results.append(f"{value} answered at hop {key.removeprefix('succeeded_at_hop_')}")
+            hop = int(key.removeprefix("succeeded_at_hop_"))  # 0 is the primary
+            after = "by the primary" if hop == 0 else f"after {hop} fallback{'s' if hop > 1 else ''}"
+            results.append(f"{value} answered {after}")
         elif key == "no_hop_succeeded":
             results.append(f"{value} got no answer")
     return f"fallback {name!r}: {tally.get('scopes', 0)} scopes" + "".join(f", {result}" for result in results)
