@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from otel_aierrors._call import CallRecord, CallTarget
 from otel_aierrors._context import enter_call, exit_call
 from otel_aierrors._redaction import client_secrets
-from otel_aierrors._setup import ensure_configured
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import (
     client_facts,
@@ -24,6 +23,7 @@ from otel_aierrors._sdks.stainless import (
     request_facts,
     server_of,
 )
+from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import drain_abandoned, wrap_result
 
 if TYPE_CHECKING:

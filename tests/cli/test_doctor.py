@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from otel_aierrors.cli.doctor import Check, Status, diagnose, exit_code, probe_endpoint
 from otel_aierrors.cli._main import main
+from otel_aierrors.cli.doctor import Check, Status, diagnose, exit_code, probe_endpoint
 
 from .conftest import FakeCollector, clean_env, closed_port, run_cli
 

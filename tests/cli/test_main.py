@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import otel_aierrors.cli._main as cli
 from otel_aierrors import __version__
 from otel_aierrors.cli._main import main
 
 from .conftest import run_cli
-
-import otel_aierrors.cli._main as cli
 
 pytestmark = pytest.mark.timeout(60)
 

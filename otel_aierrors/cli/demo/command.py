@@ -24,10 +24,10 @@ import openai
 from otel_aierrors import AIErrorsInstrumentor
 from otel_aierrors import _names as n
 from otel_aierrors.chaos import ChaosServer
+from otel_aierrors.cli._main import MAX_DURATION
 from otel_aierrors.cli.demo.pipeline import Pipeline, otlp_endpoint_configured
 from otel_aierrors.cli.demo.report import DemoReport, build_report, render_report
 from otel_aierrors.cli.demo.workload import ProgressHook, run_workload
-from otel_aierrors.cli._main import MAX_DURATION
 from otel_aierrors.version import __version__
 
 if TYPE_CHECKING:
