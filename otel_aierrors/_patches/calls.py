@@ -38,6 +38,8 @@ def _start_call(
     try:
         drain_abandoned()
         facts = request_facts(args, kwargs)
+        if not adapter.is_call(facts.path):
+            return None
         base_url, http_client, api_key, _headers, _query = client_facts(client)
         address, port = server_of(base_url)
         target = CallTarget(

@@ -1,0 +1,62 @@
+"""Every generated SDK: a 429 with ``retry-after`` then a 200 is one call span with two attempts.
+
+The same scenario as for ``openai``, through each SDK's sync and async client,
+over real HTTP against the chaos server; the metrics count what the spans show.
+"""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry.trace import SpanKind, StatusCode
+
+from otel_aierrors.chaos import ChaosServer
+from tests.conftest import Telemetry
+from tests.sdks.vendors import VENDORS, Vendor, skip_unless_routed
+
+
+@pytest.fixture(params=sorted(VENDORS))
+def vendor(request: pytest.FixtureRequest, chaos: ChaosServer) -> Vendor:
+    vendor = VENDORS[request.param]
+    vendor.sdk()
+    skip_unless_routed(chaos, vendor.chat_path)
+    return vendor
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_429_then_200_is_one_ok_call_with_two_attempts(
+    vendor: Vendor, mode: str, chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    vendor.call(mode, chaos, "rate_limit;retry_after=0.05,ok")
+
+    call = telemetry.call_span()
+    assert call.kind is SpanKind.CLIENT
+    assert call.name == f"chat {vendor.model}"
+    assert call.attributes["gen_ai.provider.name"] == vendor.provider
+    assert call.attributes["gen_ai.operation.name"] == "chat"
+    assert call.attributes["gen_ai.request.model"] == vendor.model
+    assert call.attributes["server.address"] == "127.0.0.1"
+    assert call.attributes["aierrors.outcome"] == "ok"
+    assert call.attributes["aierrors.attempt.count"] == 2
+    assert call.status.status_code is StatusCode.UNSET
+    attempts = telemetry.attempt_spans(call)
+    assert [a.attributes.get("aierrors.error.class") for a in attempts] == ["rate_limit", None]
+    assert [a.attributes["http.response.status_code"] for a in attempts] == [429, 200]
+    assert [a.attributes.get("http.request.resend_count") for a in attempts] == [None, 1]
+    assert attempts[0].attributes["aierrors.retry_after"] == pytest.approx(0.05)
+    assert attempts[0].attributes["aierrors.retryable"] is True
+    assert attempts[0].status.status_code is StatusCode.ERROR
+    assert attempts[1].attributes["aierrors.attempt.backoff"] >= 0.05
+    # Nothing else the SDK sent (cerebras warms a connection at construction) is a call or an attempt.
+    assert len(telemetry.spans()) == 3
+
+    provider = {"gen_ai.provider.name": vendor.provider}
+    assert telemetry.count("aierrors.calls", aierrors__outcome="ok", **_kw(provider)) == 1
+    assert telemetry.count("aierrors.calls") == 1
+    assert telemetry.count("aierrors.attempts", aierrors__error__class="rate_limit", **_kw(provider)) == 1
+    assert telemetry.count("aierrors.attempts", aierrors__outcome="ok", **_kw(provider)) == 1
+    assert telemetry.count("aierrors.attempts") == 2
+
+
+def _kw(attributes: dict[str, str]) -> dict[str, str]:
+    """Attribute names as `Telemetry.count` keywords (``__`` for dots)."""
+    return {name.replace(".", "__"): value for name, value in attributes.items()}
