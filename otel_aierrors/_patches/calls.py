@@ -44,7 +44,7 @@ def _start_call(
         address, port = server_of(base_url)
         target = CallTarget(
             operation=facts.operation,
-            provider=provider_for_host(address, adapter.provider),
+            provider=provider_for_host(address, adapter.provider_of(client)),
             request_model=facts.request_model,
             server_address=address,
             server_port=port,

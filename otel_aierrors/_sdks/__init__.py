@@ -56,6 +56,15 @@ class SdkAdapter:
             (self.base_client_module, "AsyncAPIClient.request", True),
         )
 
+    def provider_of(self, client: Any) -> str:
+        """The client's provider: its class's own GenAI name when it has one, else the row's.
+
+        anthropic's ``AnthropicBedrock`` / ``AnthropicVertex`` say ``aws.bedrock`` /
+        ``gcp.vertex_ai`` in ``_gen_ai_provider_name``; they share the base client.
+        """
+        name = getattr(type(client), "_gen_ai_provider_name", None)
+        return name if isinstance(name, str) and name else self.provider
+
     def is_call(self, path: str) -> bool:
         """Whether a request to ``path`` is the caller's (and not the SDK's own housekeeping)."""
         return path not in self.internal_paths

@@ -150,9 +150,7 @@ def test_a_stream_ending_with_message_stop_is_ok(messages: Messages, telemetry: 
     assert telemetry.count("aierrors.calls", aierrors__outcome="ok", aierrors__stream=True) == 1
 
 
-def test_a_stream_that_ends_before_message_stop_is_stream_interrupted(
-    messages: Messages, telemetry: Telemetry
-) -> None:
+def test_a_stream_that_ends_before_message_stop_is_stream_interrupted(messages: Messages, telemetry: Telemetry) -> None:
     events = messages.consume_stream("silent_cut;after=3")
 
     assert "message_stop" not in events  # the SDK raised nothing: only the missing end tells
