@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_aierrors.chaos import ChaosServer
-from tests.conftest import Telemetry
+from tests.conftest import API_KEY, Telemetry
 from tests.sdks.vendors import VENDORS, Vendor, skip_unless_routed
 
 
@@ -60,3 +60,46 @@ def test_429_then_200_is_one_ok_call_with_two_attempts(
 def _kw(attributes: dict[str, str]) -> dict[str, str]:
     """Attribute names as `Telemetry.count` keywords (``__`` for dots)."""
     return {name.replace(".", "__"): value for name, value in attributes.items()}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_401_is_one_auth_attempt_that_is_not_retried(
+    vendor: Vendor, mode: str, chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    with pytest.raises(vendor.sdk().AuthenticationError):
+        vendor.call(mode, chaos, "auth")
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "error"
+    assert call.attributes["aierrors.error.class"] == "auth"
+    assert call.attributes["aierrors.retryable"] is False
+    assert call.attributes["aierrors.attempt.count"] == 1
+    assert call.status.status_code is StatusCode.ERROR
+    assert API_KEY not in telemetry.exported_text()
+    assert telemetry.count("aierrors.calls", aierrors__error__class="auth", aierrors__retryable=False) == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_stream_read_to_its_end_is_ok(vendor: Vendor, mode: str, chaos: ChaosServer, telemetry: Telemetry) -> None:
+    chunks = vendor.call(mode, chaos, "ok", stream=True)
+
+    assert chunks
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.stream"] is True
+    assert call.attributes["aierrors.outcome"] == "ok"
+    assert call.attributes["aierrors.attempt.count"] == 1
+    assert telemetry.count("aierrors.calls", aierrors__outcome="ok", aierrors__stream=True) == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_stream_cut_mid_body_is_stream_interrupted(
+    vendor: Vendor, mode: str, chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    with pytest.raises(Exception) as raised:
+        vendor.call(mode, chaos, "stream_cut;after=3", stream=True)
+
+    assert not isinstance(raised.value, AssertionError)
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "error"
+    assert call.attributes["aierrors.error.class"] == "stream_interrupted"
+    assert telemetry.count("aierrors.calls", aierrors__error__class="stream_interrupted") == 1

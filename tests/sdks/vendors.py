@@ -44,20 +44,33 @@ class Vendor:
     def sdk(self) -> Any:
         return pytest.importorskip(self.module)
 
-    def call(self, mode: str, chaos: ChaosServer, script: str, **options: Any) -> Any:
-        """One chat call through the sync or the async client; ``options`` go to the client."""
+    def call(self, mode: str, chaos: ChaosServer, script: str, *, stream: bool = False, **options: Any) -> Any:
+        """One chat call through the sync or the async client; ``options`` go to the client.
+
+        ``stream=True`` reads the stream to its end and returns the chunks.
+        """
         sdk = self.sdk()
         options.setdefault("max_retries", 2)
         options.setdefault("timeout", 10.0)
         kwargs: dict[str, Any] = {"model": self.model, "extra_headers": {"x-chaos-script": script}}
+        if stream:
+            kwargs["stream"] = True
         base_url = chaos.url
         if mode == "sync":
             with getattr(sdk, self.sync_client)(base_url=base_url, api_key=API_KEY, **options) as client:
-                return self.invoke(client, kwargs)
+                result = self.invoke(client, kwargs)
+                if not stream:
+                    return result
+                with result:
+                    return list(result)
 
         async def run() -> Any:
             async with getattr(sdk, self.async_client)(base_url=base_url, api_key=API_KEY, **options) as client:
-                return await self.invoke(client, kwargs)
+                result = await self.invoke(client, kwargs)
+                if not stream:
+                    return result
+                async with result:
+                    return [chunk async for chunk in result]
 
         return asyncio.run(run())
 
