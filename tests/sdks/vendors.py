@@ -9,6 +9,7 @@ environment only).
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ class Vendor:
     #: The path the SDK posts a chat call to, below the chaos server's root.
     chat_path: str
     model: str = "test-model"
+    #: The HTTP library the SDK's client sends through.
+    http_library: str = "httpx"
     #: The call: ``chat.completions.create`` for OpenAI-shaped SDKs.
     invoke: Callable[[Any, dict[str, Any]], Any] = lambda client, kwargs: client.chat.completions.create(
         messages=[{"role": "user", "content": "hello"}], **kwargs
@@ -43,6 +46,9 @@ class Vendor:
 
     def sdk(self) -> Any:
         return pytest.importorskip(self.module)
+
+    def http(self) -> Any:
+        return importlib.import_module(self.http_library)
 
     def call(self, mode: str, chaos: ChaosServer, script: str, *, stream: bool = False, **options: Any) -> Any:
         """One chat call through the sync or the async client; ``options`` go to the client.
@@ -109,6 +115,7 @@ VENDORS: dict[str, Vendor] = {
             "anthropic",
             "/v1/messages",
             model="claude-sonnet-4-5",
+            http_library="httpx2",
             invoke=_messages,
         ),
     )
