@@ -112,6 +112,33 @@ def test_529_overloaded_three_times_is_overloaded_retryable_with_three_attempts(
     assert telemetry.count("aierrors.attempts", aierrors__error__class="overloaded") == 3
 
 
+@pytest.mark.parametrize(
+    ("fault", "status", "error_class", "retryable"),
+    [
+        ("invalid_request", 400, "invalid_request", False),
+        ("auth", 401, "auth", False),
+        ("permission", 403, "permission", False),
+        ("not_found", 404, "not_found", False),
+        ("payload_too_large", 413, "payload_too_large", False),
+        ("rate_limit", 429, "rate_limit", True),
+        ("server_error", 500, "server_error", True),
+        ("overloaded", 529, "overloaded", True),
+    ],
+)
+def test_anthropics_error_bodies_map_onto_the_taxonomy(
+    messages: Messages, telemetry: Telemetry, fault: str, status: int, error_class: str, retryable: bool
+) -> None:
+    with pytest.raises(anthropic.APIStatusError) as raised:
+        messages.create(fault, max_retries=0)
+
+    assert raised.value.status_code == status
+    assert raised.value.body["type"] == "error"  # Anthropic's own error body, not OpenAI's
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.error.class"] == error_class
+    assert call.attributes["aierrors.retryable"] is retryable
+    assert telemetry.attempt_spans(call)[0].attributes["aierrors.error.class"] == error_class
+
+
 def test_a_message_cut_at_max_tokens_is_the_truncated_soft_failure(messages: Messages, telemetry: Telemetry) -> None:
     message = messages.create("ok;finish_reason=length")
 
