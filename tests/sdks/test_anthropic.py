@@ -153,6 +153,32 @@ def test_a_message_cut_at_max_tokens_is_the_truncated_soft_failure(messages: Mes
     assert telemetry.count("aierrors.calls", aierrors__outcome="soft_failure", aierrors__soft_failure="truncated") == 1
 
 
+@pytest.mark.parametrize(
+    ("script", "stop_reason", "soft_failure"),
+    [("ok;finish_reason=length", "max_tokens", "truncated"), ("ok;refusal=I+cannot+help", "refusal", "refusal")],
+)
+def test_a_streamed_soft_failure_is_read_from_message_delta(
+    messages: Messages, telemetry: Telemetry, script: str, stop_reason: str, soft_failure: str
+) -> None:
+    events = messages.consume_stream(script)
+
+    assert events[-1] == "message_stop"
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "soft_failure"
+    assert call.attributes["aierrors.soft_failure"] == soft_failure
+    assert call.attributes["gen_ai.response.finish_reasons"] == (stop_reason,)
+    assert telemetry.count("aierrors.calls", aierrors__soft_failure=soft_failure, aierrors__stream=True) == 1
+
+
+def test_a_refused_message_is_the_refusal_soft_failure(messages: Messages, telemetry: Telemetry) -> None:
+    message = messages.create("ok;refusal=I+cannot+help")
+
+    assert message.stop_reason == "refusal"
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "soft_failure"
+    assert call.attributes["aierrors.soft_failure"] == "refusal"
+
+
 def test_an_end_turn_message_is_ok(messages: Messages, telemetry: Telemetry) -> None:
     message = messages.create("ok")
 
