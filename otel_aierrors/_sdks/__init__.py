@@ -45,6 +45,8 @@ class SdkAdapter:
     read_chunk: ChunkReader
     #: Request paths the SDK sends for itself, not for the caller: not calls.
     internal_paths: frozenset[str] = frozenset()
+    #: (client module prefix, provider) for clients of other clouds sharing the SDK.
+    client_modules: tuple[tuple[str, str], ...] = ()
     #: (module, function, wrapper) patched beside the call boundary, when the module has it.
     extra_patches: tuple[tuple[str, str, Wrapper], ...] = ()
 
@@ -57,13 +59,20 @@ class SdkAdapter:
         )
 
     def provider_of(self, client: Any) -> str:
-        """The client's provider: its class's own GenAI name when it has one, else the row's.
+        """The client's provider: its class's own GenAI name, else its module's, else the row's.
 
-        anthropic's ``AnthropicBedrock`` / ``AnthropicVertex`` say ``aws.bedrock`` /
-        ``gcp.vertex_ai`` in ``_gen_ai_provider_name``; they share the base client.
+        anthropic's ``AnthropicBedrock`` / ``AnthropicVertex`` share the base client; 2.x
+        names their providers in ``_gen_ai_provider_name``, older releases only by module.
         """
-        name = getattr(type(client), "_gen_ai_provider_name", None)
-        return name if isinstance(name, str) and name else self.provider
+        client_class = type(client)
+        name = getattr(client_class, "_gen_ai_provider_name", None)
+        if isinstance(name, str) and name:
+            return name
+        module = client_class.__module__
+        for prefix, provider in self.client_modules:
+            if module.startswith(prefix):
+                return provider
+        return self.provider
 
     def is_call(self, path: str) -> bool:
         """Whether a request to ``path`` is the caller's (and not the SDK's own housekeeping)."""
@@ -82,6 +91,7 @@ ADAPTERS: Final = (
         "anthropic",
         anthropic.summarize,
         anthropic.read_chunk,
+        client_modules=(("anthropic.lib.bedrock", "aws.bedrock"), ("anthropic.lib.vertex", "gcp.vertex_ai")),
         # anthropic >= 2.0 starts its own CLIENT span inside ``request()``; one call, one call span.
         extra_patches=(("anthropic._base_client", "start_api_call_span", anthropic.without_native_span),),
     ),

@@ -37,8 +37,6 @@ class Vendor:
     #: The path the SDK posts a chat call to, below the chaos server's root.
     chat_path: str
     model: str = "test-model"
-    #: The HTTP library the SDK's client sends through.
-    http_library: str = "httpx"
     #: The call: ``chat.completions.create`` for OpenAI-shaped SDKs.
     invoke: Callable[[Any, dict[str, Any]], Any] = lambda client, kwargs: client.chat.completions.create(
         messages=[{"role": "user", "content": "hello"}], **kwargs
@@ -48,7 +46,9 @@ class Vendor:
         return pytest.importorskip(self.module)
 
     def http(self) -> Any:
-        return importlib.import_module(self.http_library)
+        """The HTTP library the installed release sends through: ``httpx2`` (anthropic >= 1.0) or ``httpx``."""
+        base_client = importlib.import_module(f"{self.module}._base_client")
+        return getattr(base_client, "httpx2", None) or base_client.httpx
 
     def call(self, mode: str, chaos: ChaosServer, script: str, *, stream: bool = False, **options: Any) -> Any:
         """One chat call through the sync or the async client; ``options`` go to the client.
@@ -115,7 +115,6 @@ VENDORS: dict[str, Vendor] = {
             "anthropic",
             "/v1/messages",
             model="claude-sonnet-4-5",
-            http_library="httpx2",
             invoke=_messages,
         ),
     )
