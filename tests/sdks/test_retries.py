@@ -123,3 +123,17 @@ def test_the_client_facts_are_where_the_call_path_reads_them(name: str, chaos: C
         assert isinstance(client_facts(async_client)[1], http.AsyncClient)
     finally:
         asyncio.run(async_client.close())
+
+
+def test_cerebras_warming_its_connection_at_construction_is_not_a_call(
+    chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    cerebras = VENDORS["cerebras"].sdk()
+    before = len(chaos.requests)
+
+    cerebras.Cerebras(base_url=chaos.url, api_key=API_KEY, warm_tcp_connection=True).close()
+
+    assert [r.path for r in chaos.requests[before:]] == ["/v1/tcp_warming"]  # it did send
+    assert telemetry.spans() == []
+    assert telemetry.count("aierrors.calls") == 0
+    assert telemetry.count("aierrors.attempts") == 0
