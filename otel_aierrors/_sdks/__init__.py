@@ -93,7 +93,7 @@ ADAPTERS: Final = (
         anthropic.read_chunk,
         client_modules=(("anthropic.lib.bedrock", "aws.bedrock"), ("anthropic.lib.vertex", "gcp.vertex_ai")),
         # anthropic >= 2.0 starts its own CLIENT span inside ``request()``; one call, one call span.
-        extra_patches=(("anthropic._base_client", "start_api_call_span", anthropic.without_native_span),),
+        extra_patches=(("anthropic._base_client", "start_api_call_span", anthropic.sdk_call_span),),
     ),
     SdkAdapter("groq >= 0.28.0", "groq._base_client", "groq", openai.summarize, openai.read_chunk),
     SdkAdapter("together >= 2.0.0", "together._base_client", "together", openai.summarize, openai.read_chunk),

@@ -312,6 +312,32 @@ def test_with_the_sdks_own_tracing_on_a_call_has_exactly_one_call_span(
 
 
 @native_spans
+def test_the_sdk_still_sends_a_traceparent_now_naming_our_call_span(messages: Messages, telemetry: Telemetry) -> None:
+    sent: list[str | None] = []
+
+    def record(request: Any) -> None:
+        sent.append(request.headers.get("traceparent"))
+
+    async def arecord(request: Any) -> None:
+        record(request)
+
+    if messages.mode == "sync":
+        http_client = anthropic.DefaultHttpxClient(event_hooks={"request": [record]})
+    else:
+        http_client = anthropic.DefaultAsyncHttpxClient(event_hooks={"request": [arecord]})
+    messages.create(
+        "rate_limit;retry_after=0.01,ok", http_client=http_client, **_native_tracing(telemetry.tracer_provider)
+    )
+
+    call = telemetry.call_span()
+    context = call.context
+    assert [header.split("-")[1:3] if header else None for header in sent] == [
+        [f"{context.trace_id:032x}", f"{context.span_id:016x}"]
+    ] * 2
+    assert len(telemetry.attempt_spans(call)) == 2
+
+
+@native_spans
 def test_after_uninstrument_the_sdks_own_span_is_back(messages: Messages) -> None:
     recorded = Telemetry()
     otel_aierrors.instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
