@@ -107,6 +107,8 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         )
         for module, name, is_async in _installed_targets():
             wrap_function_wrapper(module, name, call_wrapper(telemetry, _adapter_of(module), is_async))
+        for module, name, wrapper in _installed_extra_patches():
+            wrap_function_wrapper(module, name, wrapper)
         for module, name, wrapper in TRANSPORT_TARGETS:
             if _importable(module):
                 wrap_function_wrapper(module, name, wrapper)
@@ -116,9 +118,10 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _setup.disarm()
         _app_retries.uninstall()
         targets = [(module, name) for module, name, _ in _installed_targets()]
+        targets += [(module, name) for module, name, _ in _installed_extra_patches()]
         targets += [(module, name) for module, name, _ in TRANSPORT_TARGETS if _importable(module)]
         for module, name in targets:
-            owner_name, method = name.rsplit(".", 1)
+            owner_name, _, method = name.rpartition(".")
             unwrap(_resolve(importlib.import_module(module), owner_name), method)
 
 
@@ -126,12 +129,22 @@ def _installed_targets() -> list[tuple[str, str, bool]]:
     return [target for adapter in ADAPTERS for target in adapter.targets if _importable(target[0])]
 
 
+def _installed_extra_patches() -> list[tuple[str, str, Any]]:
+    """An adapter's extra patches whose function the installed release has (anthropic's span hook: 2.x only)."""
+    return [
+        patch
+        for adapter in ADAPTERS
+        for patch in adapter.extra_patches
+        if _importable(patch[0]) and hasattr(importlib.import_module(patch[0]), patch[1])
+    ]
+
+
 def _adapter_of(module: str) -> Any:
     return next(adapter for adapter in ADAPTERS if adapter.base_client_module == module)
 
 
 def _resolve(owner: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
+    for part in filter(None, dotted.split(".")):
         owner = getattr(owner, part)
     return owner
 

@@ -42,11 +42,13 @@ def _start_call(
         ensure_configured()  # the SDK set-up, if the application set none (one flag check after the first call)
         drain_abandoned()
         facts = request_facts(args, kwargs)
+        if not adapter.is_call(facts.path):
+            return None
         base_url, http_client, api_key, headers, query = client_facts(client)
         address, port = server_of(base_url)
         target = CallTarget(
             operation=facts.operation,
-            provider=provider_for_host(address, adapter.provider),
+            provider=provider_for_host(address, adapter.provider_of(client)),
             request_model=facts.request_model,
             server_address=address,
             server_port=port,

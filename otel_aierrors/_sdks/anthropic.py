@@ -4,15 +4,31 @@
 ``stop_sequence``, ``tool_use``, ``refusal``, ``pause_turn``); a stream ends
 with ``message_stop``. An ``error`` event is raised by the SDK itself, so it
 reaches the stream proxy as an exception. Only attribute reads, never content.
+
+The SDK's own span. anthropic 2.x starts a CLIENT span of its own for every
+call (``anthropic.messages.create``, scope ``com.anthropic.sdk.python``, on by
+default, from the global tracer provider or its ``open_telemetry`` option's),
+inside ``request()``, after this package's call span started, and sends its
+trace context with every attempt. Two CLIENT spans for one call would double
+every call-level view, so inside an instrumented call `sdk_call_span` hands
+the SDK, in place of a new span, a non-recording span with this package's call
+span's context: the SDK records nothing on it (it checks ``is_recording()``
+first) and still propagates, so the provider sees this call span as the
+parent. Calls this package does not instrument, and the SDK's other spans
+(tool runners), are the SDK's own as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
+from opentelemetry.trace import NonRecordingSpan
+
+from otel_aierrors._context import current_call
 from otel_aierrors._results import SOFT_REFUSAL, SOFT_TRUNCATED, ResponseSummary, StreamSummary, soft_failure_of
 
-__all__ = ["read_chunk", "summarize"]
+__all__ = ["read_chunk", "sdk_call_span", "summarize"]
 
 #: ``stop_reason`` values that are soft failures.
 _SOFT: Final = {"max_tokens": SOFT_TRUNCATED, "refusal": SOFT_REFUSAL}
@@ -64,6 +80,14 @@ def read_chunk(summary: StreamSummary, event: Any) -> None:
             summary.output_tokens = output
     elif event_type == "message_stop":
         summary.terminal = True
+
+
+def sdk_call_span(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``start_api_call_span`` that, inside an instrumented call, starts nothing: the call span is ours."""
+    call = current_call()
+    if call is None:
+        return wrapped(*args, **kwargs)
+    return NonRecordingSpan(call.span.get_span_context())
 
 
 def _soft_failure(stop_reason: str | None, has_content: bool, has_tool_call: bool) -> str | None:

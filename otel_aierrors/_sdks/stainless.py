@@ -25,6 +25,7 @@ __all__ = [
     "is_raw_response",
     "is_stream",
     "operation_of",
+    "path_of",
     "provider_for_host",
     "request_facts",
     "response_body_in_memory",
@@ -58,6 +59,8 @@ class RequestFacts(NamedTuple):
     """What a ``request()`` call says before anything is sent."""
 
     operation: str
+    #: The request path (of an absolute URL too), for the adapter's `SdkAdapter.is_call`.
+    path: str
     request_model: str | None
     stream: bool
     #: ``gen_ai.request.*`` attribute names to the request's values (``max_tokens``, ``temperature``...).
@@ -75,9 +78,7 @@ class ErrorFacts(NamedTuple):
 
 def operation_of(url: object) -> str:
     """The GenAI operation name of a request path or absolute URL (never the scheme or host)."""
-    text = str(url)
-    path = urlsplit(text).path if "://" in text else text.split("?", 1)[0]
-    segments = [segment for segment in path.split("/") if segment]
+    segments = [segment for segment in path_of(url).split("/") if segment]
     for index, segment in enumerate(segments[:3]):
         if _VERSION_SEGMENT.fullmatch(segment):
             segments = segments[index + 1 :]
@@ -88,6 +89,12 @@ def operation_of(url: object) -> str:
         return operation
     first = segments[0] if segments else ""
     return first if 0 < len(first) <= _MAX_OPERATION_LENGTH else "unknown"
+
+
+def path_of(url: object) -> str:
+    """The path of a request path or absolute URL, without its query."""
+    text = str(url)
+    return urlsplit(text).path if "://" in text else text.split("?", 1)[0]
 
 
 #: Request parameters exported as ``gen_ai.request.*`` attributes.
@@ -119,6 +126,7 @@ def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFa
                 parameters.setdefault(convention, value)
     return RequestFacts(
         operation=operation_of(options.url),
+        path=path_of(options.url),
         request_model=model if isinstance(model, str) and model else None,
         stream=bool(kwargs.get("stream", False)),
         parameters=parameters,
