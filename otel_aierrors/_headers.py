@@ -13,6 +13,7 @@ short identifier. Values too long to be a number are not parsed at all.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import functools
 import re
@@ -33,6 +34,13 @@ _REMAINING_REQUESTS: Final = b"x-ratelimit-remaining-requests"
 _REMAINING_TOKENS: Final = b"x-ratelimit-remaining-tokens"
 _RESET_REQUESTS: Final = b"x-ratelimit-reset-requests"
 _RESET_TOKENS: Final = b"x-ratelimit-reset-tokens"
+#: Anthropic's dialect of the same budgets; resets are RFC 3339 times.
+_ANTHROPIC_REMAINING_REQUESTS: Final = b"anthropic-ratelimit-requests-remaining"
+_ANTHROPIC_REMAINING_TOKENS: Final = b"anthropic-ratelimit-tokens-remaining"
+_ANTHROPIC_REMAINING_INPUT_TOKENS: Final = b"anthropic-ratelimit-input-tokens-remaining"
+_ANTHROPIC_RESET_REQUESTS: Final = b"anthropic-ratelimit-requests-reset"
+_ANTHROPIC_RESET_TOKENS: Final = b"anthropic-ratelimit-tokens-reset"
+_ANTHROPIC_RESET_INPUT_TOKENS: Final = b"anthropic-ratelimit-input-tokens-reset"
 
 #: The allow-list. Nothing else in a response is read.
 ALLOWED_HEADERS: Final = frozenset(
@@ -46,6 +54,12 @@ ALLOWED_HEADERS: Final = frozenset(
         _REMAINING_TOKENS,
         _RESET_REQUESTS,
         _RESET_TOKENS,
+        _ANTHROPIC_REMAINING_REQUESTS,
+        _ANTHROPIC_REMAINING_TOKENS,
+        _ANTHROPIC_REMAINING_INPUT_TOKENS,
+        _ANTHROPIC_RESET_REQUESTS,
+        _ANTHROPIC_RESET_TOKENS,
+        _ANTHROPIC_RESET_INPUT_TOKENS,
     }
 )
 
@@ -116,11 +130,43 @@ def read_headers(lowered: Iterable[tuple[bytes, bytes]], *, with_retry_after: bo
         retry_after=retry_after,
         should_retry=None if should_retry_raw is None else _truthy(should_retry_raw),
         request_id=_request_id(found.get(_REQUEST_ID) or found.get(_REQUEST_ID_ALT)),
-        remaining_requests=_integer(found.get(_REMAINING_REQUESTS), "x-ratelimit-remaining-requests"),
-        remaining_tokens=_integer(found.get(_REMAINING_TOKENS), "x-ratelimit-remaining-tokens"),
-        reset_requests=_reset(found.get(_RESET_REQUESTS), "x-ratelimit-reset-requests"),
-        reset_tokens=_reset(found.get(_RESET_TOKENS), "x-ratelimit-reset-tokens"),
+        remaining_requests=_integer(
+            _first(found, _REMAINING_REQUESTS, _ANTHROPIC_REMAINING_REQUESTS), "x-ratelimit-remaining-requests"
+        ),
+        remaining_tokens=_integer(
+            _first(found, _REMAINING_TOKENS, _ANTHROPIC_REMAINING_TOKENS, _ANTHROPIC_REMAINING_INPUT_TOKENS),
+            "x-ratelimit-remaining-tokens",
+        ),
+        reset_requests=_reset_any(found, _RESET_REQUESTS, _ANTHROPIC_RESET_REQUESTS, "x-ratelimit-reset-requests"),
+        reset_tokens=_reset_any(
+            found, _RESET_TOKENS, _ANTHROPIC_RESET_TOKENS, "x-ratelimit-reset-tokens", _ANTHROPIC_RESET_INPUT_TOKENS
+        ),
     )
+
+
+def _first(found: dict[bytes, bytes], *names: bytes) -> bytes | None:
+    for name in names:
+        value = found.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _reset_any(found: dict[bytes, bytes], duration: bytes, rfc3339: bytes, field: str, *more: bytes) -> float | None:
+    """A reset given as a duration (``6m0s``, OpenAI) or as an RFC 3339 time (Anthropic)."""
+    if duration in found:
+        return _reset(found[duration], field)
+    value = _first(found, rfc3339, *more)
+    text = _number_text(value, field)
+    if text is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return non_negative_seconds(moment.timestamp() - time.time(), field)
 
 
 def parse_retry_after(retry_after_ms: str | None, retry_after: str | None, now: float | None = None) -> float | None:

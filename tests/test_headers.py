@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 
 import pytest
@@ -163,3 +164,20 @@ def test_long_values_are_not_cached() -> None:
         parse_duration(f"{index}s" + "0" * 10_000)
     parse_duration("1s")
     assert _parse_duration.cache_info().currsize == 1
+
+
+def test_anthropic_rate_limit_headers_feed_the_same_fields() -> None:
+    reset_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=30)
+    headers = read_headers(
+        [
+            (b"anthropic-ratelimit-requests-remaining", b"49"),
+            (b"anthropic-ratelimit-tokens-remaining", b"7000"),
+            (b"anthropic-ratelimit-requests-reset", reset_at.isoformat().replace("+00:00", "Z").encode()),
+            (b"anthropic-ratelimit-tokens-reset", b"not a time"),
+        ],
+        with_retry_after=False,
+    )
+    assert headers.remaining_requests == 49
+    assert headers.remaining_tokens == 7000
+    assert headers.reset_requests is not None and 25 < headers.reset_requests <= 30
+    assert headers.reset_tokens is None
