@@ -158,7 +158,8 @@ def _details(doc: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {who} | {share} | {name} | {_us(o['bare_us'])} | {_us(o['variant_us'])} "
                 f"| {_signed(o['added_us'])} | {_signed(o['added_p95_us'])} | {o['ratio']:.2f} "
-                f"| {result['spans_per_call']:.1f} | {result['logs_per_call']:.1f} | {o['rounds']} x {calls[name]} |"
+                f"| {result['spans_per_call']:.1f} | {result['logs_per_call']:.1f} "
+                f"| {o['rounds']} x {calls.get(name, '?')} |"
             )
     return lines
 

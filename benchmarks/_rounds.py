@@ -77,6 +77,7 @@ def start_slots(
                 continue
             start_worker(slot, Path(state.python), spec, logs)
         in_venv = [slot for slot in slots if slot.venv == spec.name]
+        _stop_if_nothing_added(in_venv)
         if spec.name != "main" and not any(s.status == "ok" for s in in_venv if s.variant.name != "bare"):
             # A baseline with nothing to compare against is wasted time.
             for slot in in_venv:
@@ -84,6 +85,26 @@ def start_slots(
                     stop(slot)
                     slot.status, slot.reason = "skipped", "no working variant in this venv"
     return slots
+
+
+def _spans_per_call(slot: Slot) -> list[float]:
+    return [slot.probe.get("scenarios", {}).get(s, {}).get("spans_per_call", 0.0) for s in slot.scenarios]
+
+
+def _stop_if_nothing_added(in_venv: list[Slot]) -> None:
+    """Stop a variant that emits no span beyond the bare SDK's own (an SDK that traces itself).
+
+    Over anthropic, which emits a span per call by default, an instrumentation that does
+    not patch the SDK yet would otherwise pass the probe and be timed as a no-op.
+    """
+    bare = {slot.ratio: slot for slot in in_venv if slot.variant.name == "bare" and slot.status == "ok"}
+    for slot in in_venv:
+        base = bare.get(slot.ratio) or bare.get(1.0)
+        if slot.variant.name == "bare" or slot.status != "ok" or base is None or not any(_spans_per_call(base)):
+            continue
+        if all(mine <= theirs for mine, theirs in zip(_spans_per_call(slot), _spans_per_call(base), strict=True)):
+            slot.status, slot.reason = "broken", "emits no span beyond the bare SDK's own; not timed"
+            stop(slot)
 
 
 def slot_name(slot: Slot) -> str:

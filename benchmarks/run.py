@@ -58,6 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated trace sampling ratios, each timed in its own workers (default 1,0.1)",
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 short rounds, 1 start-up sample")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="a third of a full run: 10 measured rounds of full length after 2 warm-up, 3 start-up samples",
+    )
     parser.add_argument("--rounds", type=int, help="measured rounds (default 30; --quick: 3)")
     parser.add_argument("--warmup", type=int, help="warm-up rounds, discarded (default 3; --quick: 1)")
     parser.add_argument("--scale", type=float, help="multiply calls per round (default 1; --quick: 0.25)")
@@ -71,11 +76,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--render", type=Path, metavar="JSON", help="print the report of a stored run and exit")
     args = parser.parse_args(argv)
-    quick = args.quick
-    args.rounds = args.rounds if args.rounds is not None else (3 if quick else 30)
-    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
+    quick, fast = args.quick, args.fast
+    args.rounds = args.rounds if args.rounds is not None else (3 if quick else 10 if fast else 30)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2 if fast else 3)
     args.scale = args.scale if args.scale is not None else (0.25 if quick else 1.0)
-    args.startup_samples = args.startup_samples or (1 if quick else 5)
+    args.startup_samples = args.startup_samples or (1 if quick else 3 if fast else 5)
     args.memory_calls = args.memory_calls or (5_000 if quick else 100_000)
     args.memory_streams = args.memory_streams or (500 if quick else 10_000)
     return args
@@ -142,11 +147,12 @@ def write_results(doc: dict[str, Any], results_dir: Path) -> str:
     results_dir.mkdir(parents=True, exist_ok=True)
     latest = results_dir / "latest.json"
     doc["previous"] = previous_timed_run(results_dir)
-    markdown = render(doc)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     text = json.dumps(doc, indent=1)
     latest.write_text(text)
     (results_dir / f"run-{stamp}.json").write_text(text)
+    # The figures are safe on disk before rendering: a report bug costs a --render, not a run.
+    markdown = render(doc)
     (results_dir / "latest.md").write_text(markdown)
     return markdown
 
@@ -171,9 +177,14 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     logs = args.results_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    needed = {
+    timed = {
         spec.name for spec in VENVS if any(spec.runs(v) for v in variants) and set(spec.scenarios) & set(scenarios)
-    } | ({"main"} if args.memory else set())
+    }
+    needed = (
+        (set() if args.no_timing else timed)
+        | (set() if args.no_startup else {v.venv for v in variants})
+        | ({"main"} if args.memory else set())
+    )
     states = {
         spec.name: ensure_venv(spec, BENCH_DIR / ".venvs", REPO_ROOT, logs, args.rebuild, say)
         for spec in VENVS
