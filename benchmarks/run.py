@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory", action="store_true", help="also run the memory soak (a few minutes)")
     parser.add_argument("--memory-calls", type=int, help="non-streamed calls in the soak (default 100000)")
     parser.add_argument("--memory-streams", type=int, help="streams in the soak (default 10000)")
+    parser.add_argument(
+        "--memory-variants", default="bare,ours", help="variants soaked, each in a fresh process (default bare,ours)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="recreate the virtual environments")
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--render", type=Path, metavar="JSON", help="print the report of a stored run and exit")
@@ -202,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             stop(slot)
     baselines, results = summarize(slots, states)
     startup = {} if args.no_startup else measure_startup(variants, states, slots, args.startup_samples, logs)
-    memory = measure_memory(states, args.memory_calls, args.memory_streams, logs) if args.memory else None
+    memory = (
+        measure_memory(states, args.memory_calls, args.memory_streams, logs, args.memory_variants.split(","))
+        if args.memory
+        else None
+    )
     labels = {s.name: s.label for s in SCENARIOS + CHUNK_SCENARIOS + SDK_SCENARIOS}
     doc: dict[str, Any] = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
