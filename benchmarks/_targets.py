@@ -118,6 +118,29 @@ def _startup(doc: dict[str, Any]) -> Target:
     return Target(name, status, f"{total:.1f} ms ({parts})")
 
 
+#: Above this 1-minute load per core, timings are someone else's scheduling as much as ours.
+MAX_LOAD_PER_CORE = 1.5
+#: Targets judged on timings; the memory soak counts bytes and spans, which load does not change.
+_TIMED = ("peer", "floor", "chunk", "startup")
+
+
+def _overloaded(doc: dict[str, Any]) -> str:
+    """Why the run's timings cannot judge a target (the machine was shared), or ``""``."""
+    loads = [*doc.get("load", []), *doc.get("load_rounds", [])]
+    cores = (doc.get("machine") or {}).get("cores") or 1
+    peak = max(loads, default=0.0)
+    return f"load average up to {peak:.1f} on {cores} cores" if peak > MAX_LOAD_PER_CORE * cores else ""
+
+
 def check_targets(doc: dict[str, Any]) -> list[Target]:
-    """Every target, in the order of issue 16."""
-    return [_below_peers(doc), _floor_ratio(doc), _chunk(doc), _memory(doc), _startup(doc)]
+    """Every target, in the order of issue 16; a timed one on an overloaded machine is not judged."""
+    targets = [_below_peers(doc), _floor_ratio(doc), _chunk(doc), _memory(doc), _startup(doc)]
+    busy = _overloaded(doc)
+    if not busy:
+        return targets
+    return [
+        target._replace(status=f"not judged ({busy})")
+        if kind in _TIMED and target.status in ("met", "not met")
+        else target
+        for kind, target in zip(("peer", "floor", "chunk", "memory", "startup"), targets, strict=True)
+    ]
