@@ -5,9 +5,11 @@ instrumentation and nothing else: no socket, no TLS, no JSON encoding per reques
 Bodies are encoded once at import; only the tiny ``Response`` objects are built per
 attempt, because httpx responses cannot be reused.
 
-The transport is built against whichever httpx flavour the installed ``openai`` uses
-(``httpx`` for openai 1.x/2.x, ``httpx2`` for 3.x), found from the MRO of
-``openai.DefaultHttpxClient`` so that peers pinned to an older SDK work unchanged.
+The transport is built against whichever httpx flavour the SDK in use is built on
+(``httpx`` for openai 1.x/2.x and most vendor SDKs, ``httpx2`` for openai 3.x and
+anthropic 2.x), found from the MRO of the SDK's ``DefaultHttpxClient`` so that peers
+pinned to an older SDK work unchanged. Anthropic's Messages API gets its own bodies and
+headers (``messages_reply``); every other SDK here speaks OpenAI's chat completions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ __all__ = [
     "chat_reply",
     "httpx_module",
     "make_transport",
+    "messages_rate_limited_reply",
+    "messages_reply",
     "rate_limited_reply",
     "stream_reply",
 ]
@@ -153,20 +157,71 @@ def stream_reply(chunks: int = STREAM_CHUNKS) -> CannedReply:
     return CannedReply(200, headers, tuple(events))
 
 
-def httpx_module() -> ModuleType:
-    """The httpx flavour (``httpx`` or ``httpx2``) that the installed ``openai`` is built on."""
+#: Headers a real Anthropic answer carries (RFC 3339 reset times).
+_ANTHROPIC_HEADERS: tuple[tuple[str, str], ...] = (
+    ("request-id", "req_011CbenchANTHROPIC0000001"),
+    ("anthropic-organization-id", "00000000-0000-4000-8000-000000000000"),
+    ("anthropic-ratelimit-requests-limit", "4000"),
+    ("anthropic-ratelimit-requests-remaining", "3999"),
+    ("anthropic-ratelimit-requests-reset", "2026-12-01T23:00:01Z"),
+    ("anthropic-ratelimit-tokens-limit", "400000"),
+    ("anthropic-ratelimit-tokens-remaining", "399990"),
+    ("anthropic-ratelimit-tokens-reset", "2026-12-01T23:00:00Z"),
+)
+
+
+def messages_reply() -> CannedReply:
+    """A successful non-streamed Anthropic ``message``."""
+    body = {
+        "id": "msg_01Bench0000000000000001",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5-20251001",
+        "content": [{"type": "text", "text": "Hello! How can I help you today?"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 12,
+            "output_tokens": 9,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
+    }
+    return CannedReply(
+        200,
+        (("content-type", "application/json"), *_ANTHROPIC_HEADERS),
+        (json.dumps(body, separators=(",", ":")).encode(),),
+    )
+
+
+def messages_rate_limited_reply() -> CannedReply:
+    """A 429 in Anthropic's error dialect; the SDK retries it (its backoff sleep is patched out)."""
+    body = {
+        "type": "error",
+        "error": {"type": "rate_limit_error", "message": "Number of request tokens has exceeded your rate limit."},
+        "request_id": "req_011CbenchANTHROPIC0000002",
+    }
+    headers = (("content-type", "application/json"), *_ANTHROPIC_HEADERS, ("retry-after", "1"))
+    return CannedReply(429, headers, (json.dumps(body, separators=(",", ":")).encode(),))
+
+
+def httpx_module(sdk_module: str = "openai") -> ModuleType:
+    """The httpx flavour (``httpx`` or ``httpx2``) that an SDK's ``DefaultHttpxClient`` is built on."""
     import importlib
 
-    import openai
-
-    for base in openai.DefaultHttpxClient.__mro__:
+    sdk = importlib.import_module(sdk_module)
+    for base in sdk.DefaultHttpxClient.__mro__:
         root = base.__module__.split(".")[0]
         if root.startswith("httpx"):
             return importlib.import_module(root)
-    raise RuntimeError("cannot tell which httpx openai.DefaultHttpxClient is built on")
+    raise RuntimeError(f"cannot tell which httpx {sdk_module}.DefaultHttpxClient is built on")
 
 
-def make_transport(script: Sequence[CannedReply], observer: Callable[[CannedReply], None] | None = None) -> Any:
+def make_transport(
+    script: Sequence[CannedReply],
+    observer: Callable[[CannedReply], None] | None = None,
+    sdk_module: str = "openai",
+) -> Any:
     """Build a sync+async transport answering each attempt with the next reply of ``script``.
 
     The script cycles, so ``(429, 429, 200)`` serves every logical call the same three
@@ -174,7 +229,7 @@ def make_transport(script: Sequence[CannedReply], observer: Callable[[CannedRepl
     default). ``observer`` runs once per attempt, where a per-attempt hook would run; the
     "floor" variant uses it to emit its attempt span.
     """
-    httpx = httpx_module()
+    httpx = httpx_module(sdk_module)
 
     class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):  # type: ignore[misc,name-defined]
         def __init__(self, chunks: tuple[bytes, ...]) -> None:

@@ -13,6 +13,11 @@ runs): one child span with the attributes our contract puts on it, one add on
 ``aierrors.attempts``, one record on ``aierrors.attempt.duration``, and on a retry the
 ``aierrors.retry.backoff`` record, on an error with ``retry-after`` the
 ``aierrors.server.retry_after`` record.
+
+Under a sampler the floor does what the contract asks and nothing more: the call span is
+always started (the sampler decides there), but its attributes, and the attempt spans
+with theirs, are built only when the call span records; every metric record is made on
+every call. Checking ``is_recording()`` is the least any emitter must do to skip them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from _canned import CHAT_MODEL, REQUEST_ID, CannedReply
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -61,6 +67,30 @@ class Floor:
         start = time.perf_counter()
         status = reply.status
         is_error = status >= 400
+        if trace.get_current_span().is_recording():
+            self._attempt_span(status, is_error)
+        metric_attributes: dict[str, str | int | bool] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": CHAT_MODEL,
+            "server.address": _SERVER,
+            "aierrors.outcome": "error" if is_error else "ok",
+            "http.response.status_code": status,
+        }
+        if is_error:
+            metric_attributes["aierrors.error.class"] = "rate_limit"
+            metric_attributes["aierrors.retryable"] = True
+        self._attempts.add(1, metric_attributes)
+        self._attempt_duration.record(time.perf_counter() - start, metric_attributes)
+        base = {key: metric_attributes[key] for key in _CALL_KEYS}
+        if self._attempt_index:
+            self._backoff.record(0.0, base)
+        if is_error:
+            self._retry_after.record(1.0, base)
+        self._attempt_index += 1
+
+    def _attempt_span(self, status: int, is_error: bool) -> None:
+        """The attempt span with the attributes ours sets for the same reply."""
         attributes: dict[str, Any] = {
             "aierrors.attempt.number": self._attempt_index + 1,
             "http.request.method": "POST",
@@ -93,25 +123,6 @@ class Floor:
         if is_error:
             span.set_status(Status(StatusCode.ERROR, "rate_limit"))
         span.end()
-        metric_attributes: dict[str, str | int | bool] = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": "openai",
-            "gen_ai.request.model": CHAT_MODEL,
-            "server.address": _SERVER,
-            "aierrors.outcome": "error" if is_error else "ok",
-            "http.response.status_code": status,
-        }
-        if is_error:
-            metric_attributes["aierrors.error.class"] = "rate_limit"
-            metric_attributes["aierrors.retryable"] = True
-        self._attempts.add(1, metric_attributes)
-        self._attempt_duration.record(time.perf_counter() - start, metric_attributes)
-        base = {key: metric_attributes[key] for key in _CALL_KEYS}
-        if self._attempt_index:
-            self._backoff.record(0.0, base)
-        if is_error:
-            self._retry_after.record(1.0, base)
-        self._attempt_index += 1
 
     def _start(self) -> Any:
         self._attempt_index = 0
@@ -128,31 +139,32 @@ class Floor:
         )
 
     def _finish(self, span: Any, result: Any, start: float) -> None:
-        response_model = getattr(result, "model", None) or CHAT_MODEL
-        span.set_attributes(
-            {
-                "aierrors.attempt.count": self._attempt_index,
-                "aierrors.retry.backoff_total": 0.0,
-                "aierrors.outcome": "ok",
-                "gen_ai.response.model": response_model,
-                "gen_ai.response.id": getattr(result, "id", "") or "",
-                "gen_ai.response.finish_reasons": ("stop",),
-            }
-        )
+        usage = getattr(result, "usage", None)
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "aierrors.attempt.count": self._attempt_index,
+                    "aierrors.retry.backoff_total": 0.0,
+                    "aierrors.outcome": "ok",
+                    "gen_ai.response.model": getattr(result, "model", None) or CHAT_MODEL,
+                    "gen_ai.response.id": getattr(result, "id", "") or "",
+                    "gen_ai.response.finish_reasons": ("stop",),
+                }
+            )
+            if usage is not None:
+                span.set_attributes(
+                    {
+                        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                        "gen_ai.usage.output_tokens": usage.completion_tokens,
+                    }
+                )
         attributes = {
             "gen_ai.operation.name": "chat",
             "gen_ai.provider.name": "openai",
             "gen_ai.request.model": CHAT_MODEL,
             "server.address": _SERVER,
         }
-        usage = getattr(result, "usage", None)
         if usage is not None:
-            span.set_attributes(
-                {
-                    "gen_ai.usage.input_tokens": usage.prompt_tokens,
-                    "gen_ai.usage.output_tokens": usage.completion_tokens,
-                }
-            )
             self._tokens.record(usage.prompt_tokens, {**attributes, "gen_ai.token.type": "input"})
             self._tokens.record(usage.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
         self._duration.record(time.perf_counter() - start, {**attributes, "server.port": _PORT})

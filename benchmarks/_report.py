@@ -13,9 +13,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["git_state", "machine", "render"]
+from _figures import OPENAI_ORDER, entries, logic, ratio_of, ratios
+from _tables import chunk_table, ratio_table, sdk_table, targets_table
 
-_SCENARIO_ORDER = ("chat_sync", "chat_async", "retry_sync", "retry_async", "stream_sync", "stream_async")
+__all__ = ["git_state", "machine", "render"]
 
 
 def machine() -> dict[str, Any]:
@@ -76,7 +77,7 @@ def _signed(value: float) -> str:
 
 def _scenarios(doc: dict[str, Any]) -> list[str]:
     chosen = doc["settings"]["scenarios"]
-    return [name for name in _SCENARIO_ORDER if name in chosen]
+    return [name for name in OPENAI_ORDER if name in chosen]
 
 
 def _cell(result: dict[str, Any]) -> str:
@@ -103,7 +104,8 @@ def _spans(variant: dict[str, Any], scenarios: list[str]) -> str:
     return " / ".join(seen.values())
 
 
-def _summary(doc: dict[str, Any]) -> list[str]:
+def _summary(doc: dict[str, Any], ratio: float) -> list[str]:
+    """Added µs per call of every ``openai`` variant timed under ``ratio``, against its bare SDK."""
     scenarios = _scenarios(doc)
     labels = {scenario["name"]: scenario["label"] for scenario in doc["settings"]["scenario_labels"]}
     lines = [
@@ -111,66 +113,73 @@ def _summary(doc: dict[str, Any]) -> list[str]:
         "|---|---|" + "---:|" * len(scenarios) + "---|",
     ]
     for baseline in doc["baselines"]:
+        if baseline.get("sdk", "openai") != "openai" or ratio_of(baseline) != 1.0 or not baseline["scenarios"]:
+            continue
         cells = [_us(baseline["scenarios"].get(name, {}).get("us", math.nan)) for name in scenarios]
         lines.append(
             f"| bare SDK, µs per call ({baseline['venv']} venv) | {baseline['openai']} | "
             + " | ".join(cells)
             + " | 0 |"
         )
-    for variant in doc["variants"]:
-        if variant["name"] == "bare":
-            continue
+    missing = {"status": "n/a"}
+    for variant in entries(doc, ratio):
         if variant["status"] != "ok":
             cells = [variant["status"]] * len(scenarios)
         else:
-            cells = [_cell(variant["scenarios"][name]) for name in scenarios]
+            cells = [_cell(variant["scenarios"].get(name, missing)) for name in scenarios]
         lines.append(
             f"| {_variant_title(variant)} | {variant.get('openai', '')} | "
             + " | ".join(cells)
             + f" | {_spans(variant, scenarios)} |"
         )
-    logic = doc.get("logic")
-    if logic:
-        cells = [_cell(logic[name]) if name in logic else "n/a" for name in scenarios]
+    paired = logic(doc, ratio)
+    if paired:
+        cells = [_cell(paired[name]) if name in paired else "n/a" for name in scenarios]
         lines.append("| our logic alone (ours minus floor, paired) | | " + " | ".join(cells) + " | |")
     return lines
 
 
 def _details(doc: dict[str, Any]) -> list[str]:
     lines = [
-        "| Variant | Scenario | bare µs | variant µs | added µs median | added µs p95 | ratio "
+        "| Variant | sampled | Scenario | bare µs | variant µs | added µs median | added µs p95 | ratio "
         "| spans/call | log records/call | rounds x calls |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     calls = doc["settings"]["calls_per_round"]
     for variant in doc["variants"]:
         if variant["name"] == "bare" or variant["status"] != "ok":
             continue
-        for name in _scenarios(doc):
-            result = variant["scenarios"][name]
+        who, share = _who(variant), f"{ratio_of(variant):.0%}"
+        for name, result in variant["scenarios"].items():
             if result["status"] != "ok":
-                lines.append(f"| {variant['name']} | {name} | | | {result['status']} | | | | | |")
+                lines.append(f"| {who} | {share} | {name} | | | {result['status']} | | | | | |")
                 continue
             o = result["overhead"]
             lines.append(
-                f"| {variant['name']} | {name} | {_us(o['bare_us'])} | {_us(o['variant_us'])} "
+                f"| {who} | {share} | {name} | {_us(o['bare_us'])} | {_us(o['variant_us'])} "
                 f"| {_signed(o['added_us'])} | {_signed(o['added_p95_us'])} | {o['ratio']:.2f} "
-                f"| {result['spans_per_call']:.1f} | {result['logs_per_call']:.1f} | {o['rounds']} x {calls[name]} |"
+                f"| {result['spans_per_call']:.1f} | {result['logs_per_call']:.1f} "
+                f"| {o['rounds']} x {calls.get(name, '?')} |"
             )
     return lines
+
+
+def _who(variant: dict[str, Any]) -> str:
+    """A variant's short name, with the SDK it runs over when that is not ``openai``."""
+    sdk = variant.get("sdk", "openai")
+    return variant["name"] if sdk == "openai" else f"{variant['name']} over {sdk}"
 
 
 def _problems(doc: dict[str, Any]) -> list[str]:
     lines = []
     for variant in doc["variants"]:
+        who = f"{_who(variant)} at {ratio_of(variant):.0%}"
         if variant["status"] != "ok":
-            lines.append(f"- **{variant['name']}** — {variant['status']}: {_one_line(variant.get('reason', ''))}")
+            lines.append(f"- **{who}** — {variant['status']}: {_one_line(variant.get('reason', ''))}")
             continue
         for name, result in variant["scenarios"].items():
             if result["status"] != "ok":
-                lines.append(
-                    f"- **{variant['name']}** / {name} — {result['status']}: {_one_line(result.get('reason', ''))}"
-                )
+                lines.append(f"- **{who}** / {name} — {result['status']}: {_one_line(result.get('reason', ''))}")
     return lines
 
 
@@ -279,7 +288,7 @@ def _changes(doc: dict[str, Any]) -> list[str]:
         "|---|---|---:|---:|---:|",
     ]
     before = {
-        (v["name"], s): r["overhead"]["added_us"]
+        (_who(v), ratio_of(v), s): r["overhead"]["added_us"]
         for v in previous.get("variants", [])
         for s, r in v.get("scenarios", {}).items()
         if r.get("status") == "ok"
@@ -287,12 +296,13 @@ def _changes(doc: dict[str, Any]) -> list[str]:
     for variant in doc["variants"]:
         if variant["name"] == "bare":
             continue
+        who, ratio = _who(variant), ratio_of(variant)
         for name, result in variant.get("scenarios", {}).items():
-            old = before.get((variant["name"], name))
+            old = before.get((who, ratio, name))
             if old is None or result["status"] != "ok":
                 continue
             now = result["overhead"]["added_us"]
-            lines.append(f"| {variant['name']} | {name} | {_signed(old)} | {_signed(now)} | {_signed(now - old)} |")
+            lines.append(f"| {who} at {ratio:.0%} | {name} | {_signed(old)} | {_signed(now)} | {_signed(now - old)} |")
     return lines
 
 
@@ -323,10 +333,11 @@ def render(doc: dict[str, Any]) -> str:
         f"- Wall time: {doc['wall_seconds']:.0f} s",
     ]
     if doc.get("load"):
-        start, end = doc["load"]
-        lines[-1] += f"; load average (1 min) at start {start:.2f}, at end {end:.2f}"
+        start, end = doc["load"][:2]
+        peak = max([start, end, *doc.get("load_rounds", [])])
+        lines[-1] += f"; load average (1 min) at start {start:.2f}, at end {end:.2f}, highest seen {peak:.2f}"
         # The run itself keeps about one core busy; more than that is someone else's work.
-        if start > 0.5 or end > 1.5:
+        if start > 0.5 or peak > 1.5:
             lines[-1] += " (other work shared the machine: expect noisier figures)"
     if settings.get("timing", True):
         lines += [
@@ -337,10 +348,58 @@ def render(doc: dict[str, Any]) -> str:
             "",
             "Median over rounds of (variant's per-call mean - the bare SDK's per-call mean in the same "
             "venv and round), in µs; (xN) = 1 + added / bare median, the same figure as a factor. The bare rows are "
-            "absolute µs per call.",
+            "absolute µs per call; one bare baseline serves both samplers (the bare SDK emits no span).",
             "",
-            *_summary(doc),
+            "### Every call sampled (the SDK's default sampler)",
+            "",
+            *_summary(doc, 1.0),
         ]
+        for ratio in ratios(doc)[1:]:
+            lines += [
+                "",
+                f"### {ratio:.0%} of traces sampled: `ParentBased(TraceIdRatioBased({ratio:g}))`, "
+                "metrics on every call",
+                "",
+                "The same sampler in every worker (floor, ours, each peer); trace ids from a seeded generator "
+                f"that puts exactly one root in {round(1 / ratio)} under the sampler's bound, replayed each round, "
+                "so every variant samples the same calls.",
+                "",
+                *_summary(doc, ratio),
+            ]
+        lines += [
+            "",
+            "### Ours against the floor and each peer",
+            "",
+            "Ours' added µs divided by the other variant's added µs (each against the bare SDK of its own "
+            "venv), every call sampled / sampled share. Below 1: ours costs less.",
+            "",
+            *ratio_table(doc),
+        ]
+        chunks = chunk_table(doc)
+        if chunks:
+            lines += [
+                "",
+                "### Cost of one more stream chunk",
+                "",
+                "(added µs on the 250-chunk stream - added µs on the 50-chunk stream) / 200, sync client: "
+                "what a chunk costs apart from what every stream pays once.",
+                "",
+                *chunks,
+            ]
+        sdk_rows, sdk_notes = sdk_table(doc)
+        if sdk_rows:
+            lines += [
+                "",
+                "### Vendor SDKs: bare SDK and ours on top",
+                "",
+                "Each SDK in its own venv, with its own bare baseline; the chaos-server column is one real HTTP "
+                "call from the bare client to `otel_aierrors.chaos.ChaosServer` on 127.0.0.1.",
+                "",
+                *sdk_rows,
+            ]
+            if sdk_notes:
+                lines += ["", *sdk_notes]
+        lines += ["", "## Targets (issue 16)", "", *targets_table(doc)]
         problems = _problems(doc)
         if problems:
             lines += ["", "Not measured:", "", *problems]

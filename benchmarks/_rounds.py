@@ -8,6 +8,7 @@ never the run.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from _stats import mean, median, overhead
 from _variants import VARIANTS, VENVS, Variant, VenvSpec
 from _venvs import VenvState
 
-__all__ = ["Slot", "our_logic", "start_slots", "stop", "summarize", "timing_loop"]
+__all__ = ["Slot", "our_logic", "ratio_key", "slot_name", "start_slots", "stop", "summarize", "timing_loop"]
 
 
 @dataclass
@@ -27,6 +28,10 @@ class Slot:
 
     venv: str
     variant: Variant
+    #: Share of root spans the worker's sampler keeps (1.0: the SDK's default sampler).
+    ratio: float = 1.0
+    #: Scenarios this slot's venv times.
+    scenarios: tuple[str, ...] = ()
     worker: WorkerProcess | None = None
     #: ``ok``, ``pending`` (ours not written yet), ``broken``, ``failed``, ``not installed``,
     #: ``skipped`` (a baseline with no working variant beside it).
@@ -43,39 +48,84 @@ class Slot:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def start_slots(variants: list[Variant], states: dict[str, VenvState], logs: Path, scenarios: list[str]) -> list[Slot]:
-    """Start one worker per (venv, variant), plus the bare baseline of every venv used."""
+def start_slots(
+    variants: list[Variant], states: dict[str, VenvState], logs: Path, scenarios: list[str], ratios: list[float]
+) -> list[Slot]:
+    """Start one worker per (venv, variant, sampling ratio), plus the bare baseline of every venv used.
+
+    The bare SDK emits no span, so one baseline serves every ratio, except for an SDK that
+    traces itself (``Sdk.own_spans``): its baseline runs under each ratio too.
+    """
     slots: list[Slot] = []
     bare = next(v for v in VARIANTS if v.name == "bare")
     for spec in VENVS:
-        members = [v for v in variants if v.venv == spec.name]
-        if not members:
+        members = [v for v in variants if spec.runs(v)]
+        wanted_scenarios = tuple(s for s in scenarios if s in spec.scenarios)
+        if not members or not wanted_scenarios:
             continue
         state = states[spec.name]
-        wanted = [bare] + [v for v in members if v.name != "bare"]
-        for variant in wanted:
-            slot = Slot(spec.name, variant)
+        wanted = [(bare, 1.0)]
+        if spec.sdk is not None and spec.sdk.own_spans:
+            wanted += [(bare, ratio) for ratio in ratios if ratio != 1.0]
+        wanted += [(v, ratio) for ratio in ratios for v in members if v.name != "bare"]
+        for variant, ratio in wanted:
+            slot = Slot(spec.name, variant, ratio, wanted_scenarios)
             slots.append(slot)
             if state.status != "ok":
                 slot.status = "not installed" if state.status == "install-failed" else "broken"
                 slot.reason = state.reason
                 continue
-            start_worker(slot, Path(state.python), spec, logs, scenarios)
+            start_worker(slot, Path(state.python), spec, logs)
         in_venv = [slot for slot in slots if slot.venv == spec.name]
+        _stop_if_nothing_added(in_venv)
         if spec.name != "main" and not any(s.status == "ok" for s in in_venv if s.variant.name != "bare"):
             # A baseline with nothing to compare against is wasted time.
-            stop(in_venv[0])
-            in_venv[0].status, in_venv[0].reason = "skipped", "no working peer in this venv"
+            for slot in in_venv:
+                if slot.variant.name == "bare":
+                    stop(slot)
+                    slot.status, slot.reason = "skipped", "no working variant in this venv"
     return slots
 
 
-def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path, scenarios: list[str]) -> None:
-    """Start, then probe: a peer that emits no span in any scenario is stopped, not timed."""
+def _spans_per_call(slot: Slot) -> list[float]:
+    return [slot.probe.get("scenarios", {}).get(s, {}).get("spans_per_call", 0.0) for s in slot.scenarios]
+
+
+def _stop_if_nothing_added(in_venv: list[Slot]) -> None:
+    """Stop a variant that emits no span beyond the bare SDK's own (an SDK that traces itself).
+
+    Over anthropic, which emits a span per call by default, an instrumentation that does
+    not patch the SDK yet would otherwise pass the probe and be timed as a no-op.
+    """
+    bare = {slot.ratio: slot for slot in in_venv if slot.variant.name == "bare" and slot.status == "ok"}
+    for slot in in_venv:
+        base = bare.get(slot.ratio) or bare.get(1.0)
+        if slot.variant.name == "bare" or slot.status != "ok" or base is None or not any(_spans_per_call(base)):
+            continue
+        if all(mine <= theirs for mine, theirs in zip(_spans_per_call(slot), _spans_per_call(base), strict=True)):
+            slot.status, slot.reason = "broken", "emits no span beyond the bare SDK's own; not timed"
+            stop(slot)
+
+
+def slot_name(slot: Slot) -> str:
+    """``venv/variant`` plus the sampling ratio when it is not 1, for logs."""
+    suffix = "" if slot.ratio == 1.0 else f"@{slot.ratio:g}"
+    return f"{slot.venv}/{slot.variant.name}{suffix}"
+
+
+def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> None:
+    """Start, then probe: a variant that emits no span in any scenario is stopped, not timed."""
     name = slot.variant.name
-    say(f"[start] {spec.name}/{name}")
+    label = slot_name(slot)
+    say(f"[start] {label}")
+    args = ("--sample-ratio", f"{slot.ratio}") if slot.ratio != 1.0 else ()
     try:
         worker = WorkerProcess(
-            python, name, logs / f"worker-{spec.name}-{name}.log", REPO_ROOT if spec.repo_on_path else None
+            python,
+            name,
+            logs / f"worker-{label.replace('/', '-')}.log",
+            REPO_ROOT if spec.repo_on_path else None,
+            args,
         )
     except WorkerError as exc:
         slot.status, slot.reason = "failed", str(exc)
@@ -86,21 +136,33 @@ def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path, scenarios
             slot.status, slot.reason = "pending", worker.hello["unavailable"]
         else:
             slot.status, slot.reason = "failed", str(worker.hello.get("error", "")).strip().splitlines()[-1]
-        say(f"[start] {spec.name}/{name}: {slot.status}: {slot.reason}")
+        say(f"[start] {label}: {slot.status}: {slot.reason}")
         return
     slot.worker, slot.versions = worker, worker.hello["versions"]
     try:
-        slot.probe = worker.request(op="probe", timeout=300)
+        # Probe calls are a multiple of 10, so a sampled worker exports its share exactly.
+        slot.probe = worker.request(op="probe", scenarios=list(slot.scenarios), calls=10, timeout=300)
     except WorkerError as exc:
         slot.status, slot.reason = "failed", f"probe failed: {str(exc).strip().splitlines()[-1]}"
         stop(slot)
         return
-    emitted = [slot.probe["scenarios"][s]["spans_per_call"] for s in scenarios]
+    if spec.sdk is not None and name == "bare" and slot.ratio == 1.0:
+        try:
+            slot.probe["chaos"] = worker.request(op="chaos", sdk=spec.sdk.name, timeout=120)
+        except WorkerError as exc:
+            slot.probe["chaos"] = {"outcome": f"check failed: {str(exc).strip().splitlines()[-1]}", "paths": []}
+    emitted = [slot.probe["scenarios"][s]["spans_per_call"] for s in slot.scenarios]
     if name != "bare" and not any(emitted):
-        slot.status, slot.reason = "broken", "emits 0 spans with this openai version; not timed"
+        sdk = f"{sdk_dist(spec)} {slot.versions.get(sdk_dist(spec), '')}"
+        slot.status, slot.reason = "broken", f"emits 0 spans with {sdk}; not timed"
         stop(slot)
-    for scenario in scenarios:
+    for scenario in slot.scenarios:
         slot.means[scenario], slot.spans[scenario], slot.logs[scenario], slot.calls[scenario] = [], 0, 0, 0
+
+
+def sdk_dist(spec: VenvSpec) -> str:
+    """The distribution of the SDK a venv's calls go through."""
+    return spec.sdk.dist if spec.sdk else "openai"
 
 
 def stop(slot: Slot) -> None:
@@ -110,8 +172,12 @@ def stop(slot: Slot) -> None:
         slot.worker = None
 
 
-def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: int) -> None:
-    """Interleave rounds: per round, per scenario, per venv, each live worker in turn."""
+def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: int) -> list[float]:
+    """Interleave rounds: per round, per scenario, per venv, each live worker in turn.
+
+    Returns the 1-minute load average after each round: other work on the machine shows there.
+    """
+    loads: list[float] = []
     by_venv: dict[str, list[Slot]] = {}
     for slot in slots:
         by_venv.setdefault(slot.venv, []).append(slot)
@@ -123,13 +189,13 @@ def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: i
             for group in by_venv.values():
                 # A B C / C B A: each variant runs as often first as last.
                 for slot in group if index % 2 == 0 else reversed(group):
-                    if slot.worker is None or scenario in slot.errors:
+                    if slot.worker is None or scenario not in slot.scenarios or scenario in slot.errors:
                         continue
                     try:
                         reply = slot.worker.request(op="round", scenario=scenario, calls=calls[scenario])
                     except WorkerError as exc:
                         slot.errors[scenario] = str(exc).strip().splitlines()[-1]
-                        say(f"[round] {slot.venv}/{slot.variant.name}/{scenario} failed: {slot.errors[scenario]}")
+                        say(f"[round] {slot_name(slot)}/{scenario} failed: {slot.errors[scenario]}")
                         if not slot.worker.alive:
                             slot.status, slot.reason = "failed", slot.errors[scenario]
                             stop(slot)
@@ -143,33 +209,47 @@ def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: i
         elapsed = time.monotonic() - started
         eta = elapsed / (index + 1) * (total - index - 1)
         label = "warm-up" if warm else "measured"
-        say(f"[round {index + 1}/{total} {label}] {elapsed:.0f} s elapsed, ~{eta:.0f} s left")
+        loads.append(os.getloadavg()[0])
+        say(f"[round {index + 1}/{total} {label}] {elapsed:.0f} s elapsed, ~{eta:.0f} s left, load {loads[-1]:.2f}")
+    return loads
 
 
-def summarize(
-    slots: list[Slot], scenarios: list[str], states: dict[str, VenvState]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def ratio_key(ratio: float) -> str:
+    """A sampling ratio as a JSON key: ``"1"``, ``"0.1"``."""
+    return f"{ratio:g}"
+
+
+def summarize(slots: list[Slot], states: dict[str, VenvState]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Baselines (bare per venv) and per-variant results, as JSON-ready dicts."""
     baselines: list[dict[str, Any]] = []
     variants: list[dict[str, Any]] = []
-    bare_of = {slot.venv: slot for slot in slots if slot.variant.name == "bare"}
-    for venv, bare in bare_of.items():
-        if bare.status != "ok":
-            continue
-        baselines.append(
-            {
-                "venv": venv,
-                "openai": bare.versions.get("openai", ""),
-                "scenarios": {s: {"us": median(bare.means[s]) / 1000} for s in scenarios if bare.means.get(s)},
-            }
-        )
+    bare_of = {(slot.venv, slot.ratio): slot for slot in slots if slot.variant.name == "bare"}
+    sdk_of = {spec.name: spec.sdk.name if spec.sdk else "openai" for spec in VENVS}
+    dist_of = {spec.name: sdk_dist(spec) for spec in VENVS}
+    for (venv, ratio), bare in bare_of.items():
+        entry = {
+            "venv": venv,
+            "ratio": ratio,
+            "sdk": sdk_of[venv],
+            "sdk_version": bare.versions.get(dist_of[venv], ""),
+            "openai": bare.versions.get("openai", ""),
+            "status": bare.status,
+            "reason": bare.reason,
+            "scenarios": {s: {"us": median(bare.means[s]) / 1000} for s in bare.scenarios if bare.means.get(s)},
+        }
+        if bare.probe.get("chaos"):
+            entry["chaos"] = bare.probe["chaos"]
+        baselines.append(entry)
     for slot in slots:
-        if slot.variant.name == "bare" and slot.venv != "main":
+        if slot.variant.name == "bare" and (slot.venv != "main" or slot.ratio != 1.0):
             continue
-        entry: dict[str, Any] = {
+        entry = {
             "name": slot.variant.name,
             "label": slot.variant.label,
             "venv": slot.venv,
+            "ratio": slot.ratio,
+            "sdk": sdk_of[slot.venv],
+            "sdk_version": slot.versions.get(dist_of[slot.venv], ""),
             "openai": slot.versions.get("openai") or states[slot.venv].openai,
             "dist_version": slot.versions.get(slot.variant.dist or "", ""),
             "status": slot.status,
@@ -178,25 +258,28 @@ def summarize(
             "probe": slot.probe,
             "scenarios": {},
         }
-        bare = bare_of[slot.venv]
+        bare = bare_of.get((slot.venv, slot.ratio)) or bare_of[(slot.venv, 1.0)]
         if slot.status == "ok":
-            for scenario in scenarios:
+            for scenario in slot.scenarios:
                 entry["scenarios"][scenario] = scenario_result(slot, bare, scenario)
         variants.append(entry)
     return baselines, variants
 
 
-def our_logic(slots: list[Slot], scenarios: list[str]) -> dict[str, Any]:
-    """Ours minus floor, paired by round: what our instrumentation logic costs on its own."""
-    found = {slot.variant.name: slot for slot in slots if slot.venv == "main"}
-    ours, floor = found.get("ours"), found.get("floor")
-    if ours is None or floor is None or ours.status != "ok" or floor.status != "ok":
-        return {}
-    return {
-        scenario: scenario_result(ours, floor, scenario)
-        for scenario in scenarios
-        if scenario not in ours.errors and scenario not in floor.errors
-    }
+def our_logic(slots: list[Slot]) -> dict[str, Any]:
+    """Ours minus floor, paired by round, per sampling ratio: what our logic costs on its own."""
+    logic: dict[str, Any] = {}
+    found = {(slot.variant.name, slot.ratio): slot for slot in slots if slot.venv == "main"}
+    for (name, ratio), ours in found.items():
+        floor = found.get(("floor", ratio))
+        if name != "ours" or floor is None or ours.status != "ok" or floor.status != "ok":
+            continue
+        logic[ratio_key(ratio)] = {
+            scenario: scenario_result(ours, floor, scenario)
+            for scenario in ours.scenarios
+            if scenario not in ours.errors and scenario not in floor.errors
+        }
+    return logic
 
 
 def scenario_result(slot: Slot, bare: Slot, scenario: str) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 Owns the pipeline every worker installs before any variant: ``BatchSpanProcessor``,
 ``PeriodicExportingMetricReader`` (default interval) and ``BatchLogRecordProcessor`` (for
-peers that emit GenAI events as log records). The exporters only count what reaches them,
-which is how the worker proves an instrumentation emits anything at all: a peer whose
-count stays at zero is reported as broken instead of being timed.
+peers that emit GenAI events as log records), with the default sampler or, for the
+production-shape variants, ``ParentBased(TraceIdRatioBased(ratio))`` (``_sampling``).
+The exporters only count what reaches them, which is how the worker proves an
+instrumentation emits anything at all: a peer whose count stays at zero is reported as
+broken instead of being timed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from _sampling import BlockIdGenerator, sampled_pipeline
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -137,6 +140,8 @@ class Telemetry:
     log_count: _Counter | None
     #: Present only when asked for (memory runs): it costs a little per span.
     live_spans: LiveSpanCounter | None = None
+    #: The trace-id source of a sampled pipeline (``None``: every call sampled).
+    ids: BlockIdGenerator | None = None
     _flushed_spans: int = field(default=0)
     _flushed_logs: int = field(default=0)
 
@@ -151,15 +156,29 @@ class Telemetry:
         self._flushed_logs += logs
         return spans, logs
 
+    def start_round(self) -> None:
+        """Replay the same trace ids, so every worker samples the same calls of a round."""
+        if self.ids is not None:
+            self.ids.reset()
+
     def metric_names(self) -> list[str]:
         """Collect and export metrics now; return every metric name exported so far."""
         self.meter_provider.force_flush()
         return sorted(self.metric_exporter.names)
 
 
-def install_telemetry(count_live_spans: bool = False) -> Telemetry:
-    """Build the providers and make them global, as an application's startup code would."""
-    tracer_provider = TracerProvider(resource=_RESOURCE)
+def install_telemetry(count_live_spans: bool = False, sample_ratio: float = 1.0) -> Telemetry:
+    """Build the providers and make them global, as an application's startup code would.
+
+    ``sample_ratio`` below 1 installs ``ParentBased(TraceIdRatioBased(sample_ratio))``;
+    metrics are not sampled.
+    """
+    ids: BlockIdGenerator | None = None
+    if sample_ratio < 1.0:
+        sampler, ids = sampled_pipeline(sample_ratio)
+        tracer_provider = TracerProvider(resource=_RESOURCE, sampler=sampler, id_generator=ids)
+    else:
+        tracer_provider = TracerProvider(resource=_RESOURCE)
     live = LiveSpanCounter() if count_live_spans else None
     if live is not None:
         tracer_provider.add_span_processor(live)
@@ -180,4 +199,5 @@ def install_telemetry(count_live_spans: bool = False) -> Telemetry:
         metric_exporter=metric_exporter,
         log_count=logs[1] if logs else None,
         live_spans=live,
+        ids=ids,
     )

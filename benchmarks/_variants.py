@@ -1,8 +1,10 @@
 """What is compared: the variants, the virtual environment each runs in, and their setup.
 
-Owns one table (``VARIANTS``) read by both sides: the driver uses it to build virtual
+Owns two tables read by both sides: ``VARIANTS`` (what is compared) and ``VENVS`` (the
+environments: ``main`` for bare, floor and ours; one per peer; one per vendor SDK of
+``_sdks.SDKS``, where ours runs over that SDK). The driver uses them to build virtual
 environments and pair each instrumented variant with the bare SDK of the same
-environment; the worker uses it to instrument itself. Peer packages are imported only
+environment; the worker uses them to instrument itself. Peer packages are imported only
 inside ``setup()``, so importing this module needs nothing but the standard library.
 """
 
@@ -17,7 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from _scenarios import CHUNK_SCENARIOS, SCENARIOS
+from _sdks import SDKS, Sdk
+
 __all__ = [
+    "OPENAI_SCENARIOS",
     "PEER_VENVS",
     "VARIANTS",
     "VENVS",
@@ -26,6 +32,10 @@ __all__ = [
     "VariantUnavailable",
     "VenvSpec",
 ]
+
+
+#: What every ``openai`` venv times.
+OPENAI_SCENARIOS: tuple[str, ...] = tuple(scenario.name for scenario in SCENARIOS)
 
 
 class VariantUnavailable(Exception):
@@ -59,6 +69,16 @@ class VenvSpec(NamedTuple):
     openai_caps: tuple[str, ...] = ("",)
     #: Put the repository root on the worker's ``sys.path`` (our package is not installed).
     repo_on_path: bool = False
+    #: Scenarios timed here (``_scenarios`` names).
+    scenarios: tuple[str, ...] = OPENAI_SCENARIOS
+    #: Variants that run here although their home is another venv (ours over a vendor SDK).
+    guests: tuple[str, ...] = ()
+    #: The vendor SDK this venv exists for (``None``: an ``openai`` venv).
+    sdk: Sdk | None = None
+
+    def runs(self, variant: Variant) -> bool:
+        """Whether ``variant`` has a worker in this venv."""
+        return variant.venv == self.name or variant.name in self.guests
 
 
 class Variant(NamedTuple):
@@ -148,7 +168,12 @@ def setup_openlit(telemetry: Any) -> Installed:
 
 #: Virtual environments, in report order. ``main`` holds the bare/floor/ours trio.
 VENVS: tuple[VenvSpec, ...] = (
-    VenvSpec("main", (), repo_on_path=True),
+    VenvSpec(
+        "main",
+        (),
+        repo_on_path=True,
+        scenarios=OPENAI_SCENARIOS + tuple(scenario.name for scenario in CHUNK_SCENARIOS),
+    ),
     # openai-v2 2.4b0 asks for util-genai>=0.4b0 but imports a module that util-genai 1.x
     # renamed (its successor is genai-openai below), so util-genai stays on 0.x here.
     VenvSpec(
@@ -160,10 +185,22 @@ VENVS: tuple[VenvSpec, ...] = (
     VenvSpec("openllmetry", ("opentelemetry-instrumentation-openai",), ("", "<3", "<2")),
     VenvSpec("openlit", ("openlit",), ("", "<3", "<2")),
     VenvSpec("openinference", ("openinference-instrumentation-openai",), ("", "<3", "<2")),
+    # One per vendor SDK: its bare client as the baseline, ours on top, from the work tree.
+    *(
+        VenvSpec(
+            f"sdk-{sdk.name}",
+            (sdk.dist,),
+            repo_on_path=True,
+            scenarios=(f"{sdk.name}_chat", f"{sdk.name}_retry"),
+            guests=("ours",),
+            sdk=sdk,
+        )
+        for sdk in SDKS
+    ),
 )
 
 #: Environments whose only purpose is a peer (they get a bare baseline of their own).
-PEER_VENVS: tuple[str, ...] = tuple(spec.name for spec in VENVS if spec.name != "main")
+PEER_VENVS: tuple[str, ...] = tuple(spec.name for spec in VENVS if spec.name != "main" and spec.sdk is None)
 
 #: Every variant, in report order. Each venv also runs ``bare`` (its own baseline).
 VARIANTS: tuple[Variant, ...] = (

@@ -26,19 +26,24 @@ from _oneshot import measure_memory, measure_startup
 from _pool import BENCH_DIR, REPO_ROOT, say
 from _report import git_state, machine, render
 from _rounds import Slot, our_logic, start_slots, stop, summarize, timing_loop
-from _scenarios import SCENARIOS
+from _scenarios import CHUNK_SCENARIOS, SCENARIOS, SDK_SCENARIOS
 from _variants import VARIANTS, VENVS, Variant
 from _venvs import VenvState, ensure_venv
 
-#: Calls per round for each scenario: about 0.1 s of bare SDK work on the reference machine.
+#: Calls per round for each scenario: about 0.1 s of bare SDK work on the reference machine,
+#: and a multiple of 10, so that a 10 %-sampled round samples exactly a tenth of its calls.
 CALLS_PER_ROUND = {
     "chat_sync": 200,
     "chat_async": 200,
     "retry_sync": 100,
     "retry_async": 100,
-    "stream_sync": 25,
-    "stream_async": 25,
+    "stream_sync": 30,
+    "stream_async": 30,
+    "stream_long_sync": 10,
+    **{scenario.name: 200 if scenario.attempts == 1 else 100 for scenario in SDK_SCENARIOS},
 }
+#: Every scenario the rounds can time, in report order.
+TIMED_SCENARIOS = tuple(s.name for s in SCENARIOS + CHUNK_SCENARIOS + SDK_SCENARIOS)
 PEER_NAMES = tuple(v.name for v in VARIANTS if v.venv != "main")
 
 
@@ -46,8 +51,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     names = ", ".join(v.name for v in VARIANTS)
     parser.add_argument("--only", help=f"comma-separated variants ({names}; 'peers' = all peers)")
-    parser.add_argument("--scenarios", help="comma-separated scenarios: " + ", ".join(s.name for s in SCENARIOS))
+    parser.add_argument("--scenarios", help="comma-separated scenarios: " + ", ".join(TIMED_SCENARIOS))
+    parser.add_argument(
+        "--sampling",
+        default="1,0.1",
+        help="comma-separated trace sampling ratios, each timed in its own workers (default 1,0.1)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 short rounds, 1 start-up sample")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="a third of a full run: 10 measured rounds of full length after 2 warm-up, 3 start-up samples",
+    )
     parser.add_argument("--rounds", type=int, help="measured rounds (default 30; --quick: 3)")
     parser.add_argument("--warmup", type=int, help="warm-up rounds, discarded (default 3; --quick: 1)")
     parser.add_argument("--scale", type=float, help="multiply calls per round (default 1; --quick: 0.25)")
@@ -57,18 +72,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory", action="store_true", help="also run the memory soak (a few minutes)")
     parser.add_argument("--memory-calls", type=int, help="non-streamed calls in the soak (default 100000)")
     parser.add_argument("--memory-streams", type=int, help="streams in the soak (default 10000)")
+    parser.add_argument(
+        "--memory-variants", default="bare,ours", help="variants soaked, each in a fresh process (default bare,ours)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="recreate the virtual environments")
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--render", type=Path, metavar="JSON", help="print the report of a stored run and exit")
     args = parser.parse_args(argv)
-    quick = args.quick
-    args.rounds = args.rounds if args.rounds is not None else (3 if quick else 30)
-    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
+    quick, fast = args.quick, args.fast
+    args.rounds = args.rounds if args.rounds is not None else (3 if quick else 10 if fast else 30)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2 if fast else 3)
     args.scale = args.scale if args.scale is not None else (0.25 if quick else 1.0)
-    args.startup_samples = args.startup_samples or (1 if quick else 5)
+    args.startup_samples = args.startup_samples or (1 if quick else 3 if fast else 5)
     args.memory_calls = args.memory_calls or (5_000 if quick else 100_000)
     args.memory_streams = args.memory_streams or (500 if quick else 10_000)
     return args
+
+
+def calls_per_round(scenario: str, scale: float) -> int:
+    """Calls per round after ``--scale``, kept a multiple of 10 (see ``CALLS_PER_ROUND``)."""
+    return max(10, round(CALLS_PER_ROUND[scenario] * scale / 10) * 10)
 
 
 def selected_variants(only: str | None) -> list[Variant]:
@@ -127,11 +150,12 @@ def write_results(doc: dict[str, Any], results_dir: Path) -> str:
     results_dir.mkdir(parents=True, exist_ok=True)
     latest = results_dir / "latest.json"
     doc["previous"] = previous_timed_run(results_dir)
-    markdown = render(doc)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     text = json.dumps(doc, indent=1)
     latest.write_text(text)
     (results_dir / f"run-{stamp}.json").write_text(text)
+    # The figures are safe on disk before rendering: a report bug costs a --render, not a run.
+    markdown = render(doc)
     (results_dir / "latest.md").write_text(markdown)
     return markdown
 
@@ -145,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()[0]
     git_start = git_state(REPO_ROOT)
     variants = selected_variants(args.only)
-    scenarios = [s.name for s in SCENARIOS]
+    ratios = sorted({float(r) for r in args.sampling.split(",")}, reverse=True)
+    if any(not 0 < r <= 1 for r in ratios) or 1.0 not in ratios:
+        raise SystemExit("--sampling takes ratios in (0, 1] and must include 1")
+    scenarios = list(TIMED_SCENARIOS)
     if args.scenarios:
         scenarios = [name.strip() for name in args.scenarios.split(",")]
         unknown = set(scenarios) - set(CALLS_PER_ROUND)
@@ -153,25 +180,37 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     logs = args.results_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    needed = {v.venv for v in variants} | ({"main"} if args.memory else set())
+    timed = {
+        spec.name for spec in VENVS if any(spec.runs(v) for v in variants) and set(spec.scenarios) & set(scenarios)
+    }
+    needed = (
+        (set() if args.no_timing else timed)
+        | (set() if args.no_startup else {v.venv for v in variants})
+        | ({"main"} if args.memory else set())
+    )
     states = {
         spec.name: ensure_venv(spec, BENCH_DIR / ".venvs", REPO_ROOT, logs, args.rebuild, say)
         for spec in VENVS
         if spec.name in needed
     }
     slots: list[Slot] = []
+    loads: list[float] = []
     try:
         if not args.no_timing:
-            slots = start_slots(variants, states, logs, scenarios)
-            calls = {name: max(1, round(CALLS_PER_ROUND[name] * args.scale)) for name in scenarios}
-            timing_loop(slots, calls, args.warmup, args.rounds)
+            slots = start_slots(variants, states, logs, scenarios, ratios)
+            calls = {name: calls_per_round(name, args.scale) for name in scenarios}
+            loads = timing_loop(slots, calls, args.warmup, args.rounds)
     finally:
         for slot in slots:
             stop(slot)
-    baselines, results = summarize(slots, scenarios, states)
+    baselines, results = summarize(slots, states)
     startup = {} if args.no_startup else measure_startup(variants, states, slots, args.startup_samples, logs)
-    memory = measure_memory(states, args.memory_calls, args.memory_streams, logs) if args.memory else None
-    labels = {s.name: s.label for s in SCENARIOS}
+    memory = (
+        measure_memory(states, args.memory_calls, args.memory_streams, logs, args.memory_variants.split(","))
+        if args.memory
+        else None
+    )
+    labels = {s.name: s.label for s in SCENARIOS + CHUNK_SCENARIOS + SDK_SCENARIOS}
     doc: dict[str, Any] = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python benchmarks/run.py" + "".join(f" {shlex.quote(a)}" for a in (argv or sys.argv[1:])),
@@ -181,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "rounds": args.rounds,
             "warmup": args.warmup,
-            "calls_per_round": {s: max(1, round(CALLS_PER_ROUND[s] * args.scale)) for s in scenarios},
+            "calls_per_round": {s: calls_per_round(s, args.scale) for s in scenarios},
+            "sampling": ratios,
             "scenarios": scenarios,
             "scenario_labels": [{"name": s, "label": labels[s]} for s in scenarios],
             "timing": not args.no_timing,
@@ -189,13 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         "venvs": venv_entries(states, slots, memory),
         "baselines": baselines,
         "variants": results,
-        "logic": our_logic(slots, scenarios),
+        "logic": our_logic(slots),
         "startup": startup,
         "memory": memory,
         "previous": None,
     }
     doc["wall_seconds"] = time.monotonic() - wall
     doc["load"] = [load_start, os.getloadavg()[0]]
+    doc["load_rounds"] = loads
     markdown = write_results(doc, args.results_dir)
     print(markdown)
     say(f"[done] {args.results_dir / 'latest.md'} and latest.json written")

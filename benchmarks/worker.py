@@ -7,7 +7,9 @@ to stderr instead, so it cannot corrupt the protocol).
 
 Requests: ``{"op": "round", "scenario": S, "calls": N}`` times N calls and returns the
 per-call samples plus the spans and log records exported during the round;
-``{"op": "probe"}`` makes a few calls per scenario and says what came out;
+``{"op": "probe", "scenarios": [...], "calls": N}`` makes N calls per scenario and says
+what came out; ``{"op": "chaos", "sdk": S}`` makes one call with SDK S over real HTTP
+to ``otel_aierrors.chaos.ChaosServer`` and says whether the server understood it;
 ``{"op": "memory", ...}`` runs the long memory soak; ``{"op": "quit"}`` ends it.
 
 ``--startup`` instead measures import and ``instrument()`` time once and exits: start-up
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import hashlib
 import json
@@ -26,19 +29,21 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from importlib import metadata
+from importlib import import_module, metadata
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 # openai and the OpenTelemetry SDK are imported before any variant, as an application
 # would have them, so start-up figures are the instrumentation's own cost.
 import openai  # noqa: F401
 from _canned import httpx_module
-from _scenarios import MEMORY_SCENARIOS, SCENARIOS, Scenario, build_call, disable_retry_sleep
+from _scenarios import ALL_SCENARIOS, SCENARIOS, Scenario, build_call, disable_retry_sleep, request_call
+from _sdks import SDKS, sdk_named
 from _telemetry import Telemetry, install_telemetry
 from _variants import VARIANTS, Installed, VariantUnavailable
 
-_SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS + MEMORY_SCENARIOS}
+_SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in ALL_SCENARIOS}
 
 #: Soak calls between flushes. A tight loop with no I/O starves the BatchSpanProcessor's
 #: thread of the GIL (5 ms switch interval), so without a flush the queue overflows (2,048
@@ -56,6 +61,9 @@ def _versions(dist: str | None) -> dict[str, str]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = _tree_version(name)
+    for sdk in SDKS:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[sdk.dist] = metadata.version(sdk.dist)
     return found
 
 
@@ -92,10 +100,10 @@ def _rss_kib() -> dict[str, int]:
 class Worker:
     """Holds the instrumented clients and answers the driver's requests."""
 
-    def __init__(self, variant_name: str, count_live_spans: bool) -> None:
+    def __init__(self, variant_name: str, count_live_spans: bool, sample_ratio: float = 1.0) -> None:
         variant = next(v for v in VARIANTS if v.name == variant_name)
         self.variant = variant
-        self.telemetry: Telemetry = install_telemetry(count_live_spans=count_live_spans)
+        self.telemetry: Telemetry = install_telemetry(count_live_spans, sample_ratio)
         disable_retry_sleep()
         import _variants
 
@@ -142,17 +150,52 @@ class Worker:
         self.telemetry.flush()
 
     def op_round(self, scenario: str, calls: int) -> dict[str, Any]:
+        self.telemetry.start_round()
         samples = self.timed(_SCENARIOS_BY_NAME[scenario], calls)
         spans, logs = self.telemetry.flush()
         return {"samples_ns": samples, "spans": spans, "logs": logs}
 
-    def op_probe(self, calls: int = 3) -> dict[str, Any]:
+    def op_probe(self, scenarios: list[str] | None = None, calls: int = 10) -> dict[str, Any]:
         per_scenario = {}
-        for scenario in SCENARIOS:
+        for name in scenarios or [scenario.name for scenario in SCENARIOS]:
+            scenario = _SCENARIOS_BY_NAME[name]
+            self.telemetry.start_round()
             self.timed(scenario, calls)
             spans, logs = self.telemetry.flush()
             per_scenario[scenario.name] = {"spans_per_call": spans / calls, "logs_per_call": logs / calls}
         return {"scenarios": per_scenario, "metrics": self.telemetry.metric_names()}
+
+    def op_chaos(self, sdk: str) -> dict[str, Any]:
+        """One call with ``sdk``'s own client over real HTTP to the chaos server.
+
+        The client keeps the path of its default base URL (``/v1`` for openai, none for
+        SDKs whose paths carry their own prefix), so the request lands where the vendor's
+        API would have it; the outcome says what the server made of it.
+        """
+        try:
+            from otel_aierrors.chaos import ChaosServer
+        except ImportError as exc:
+            return {"outcome": f"no chaos server: {exc}", "paths": []}
+        spec = sdk_named(sdk)
+        module = import_module(spec.module)
+        with ChaosServer(max_seconds=60) as server:
+            root = server.base_url.rsplit("/v1", 1)[0]
+            kwargs: dict[str, Any] = {"api_key": "sk-bench", "max_retries": 0, "timeout": 10.0}
+            kwargs.update(spec.client_kwargs)
+            client_class = getattr(module, spec.client)
+            default = client_class(**kwargs)
+            path = urlsplit(str(default.base_url)).path.rstrip("/")
+            default.close()
+            client = client_class(base_url=root + path, **kwargs)
+            try:
+                result = request_call(sdk, client)()
+                outcome = f"ok ({type(result).__name__})"
+            except Exception as exc:
+                outcome = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            finally:
+                client.close()
+            paths = [record.path for record in server.requests]
+        return {"outcome": outcome, "paths": paths}
 
     def op_memory(self, calls: int, streams: int, checkpoints: int = 10) -> dict[str, Any]:
         """RSS over ``calls`` chat calls, then ``streams`` streams.
@@ -244,6 +287,7 @@ def main() -> int:
     parser.add_argument("--variant", required=True)
     parser.add_argument("--startup", action="store_true", help="measure start-up cost once and exit")
     parser.add_argument("--count-live-spans", action="store_true", help="count started/ended spans")
+    parser.add_argument("--sample-ratio", type=float, default=1.0, help="ParentBased(TraceIdRatioBased(R))")
     args = parser.parse_args()
     out = _protocol_stream()
     variant = next((v for v in VARIANTS if v.name == args.variant), None)
@@ -254,7 +298,7 @@ def main() -> int:
         if args.startup:
             out.write(json.dumps(_startup(args.variant)) + "\n")
             return 0
-        worker = Worker(args.variant, args.count_live_spans)
+        worker = Worker(args.variant, args.count_live_spans, args.sample_ratio)
     except VariantUnavailable as exc:
         out.write(json.dumps({"unavailable": str(exc)}) + "\n")
         return 0
