@@ -11,9 +11,9 @@ The ``aierrors.*`` metrics are the same under both.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Counter, Histogram, Meter
 
 from otel_aierrors import _names as n
 
@@ -32,6 +32,21 @@ DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56,
 TOKEN_BUCKETS: Final = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
+
+
+def duration_histogram(meter: Meter, name: str, description: str) -> Histogram:
+    """A histogram of seconds with the conventions' buckets."""
+    return meter.create_histogram(
+        name, unit="s", description=description, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
+    )
+
+
+def token_histogram(meter: Meter, name: str, description: str) -> Histogram:
+    """A histogram of tokens with the conventions' buckets."""
+    return meter.create_histogram(
+        name, unit="{token}", description=description, explicit_bucket_boundaries_advisory=TOKEN_BUCKETS
+    )
+
 
 _OPT_IN_VARIABLE: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
 _LATEST: Final = "gen_ai_latest_experimental"
@@ -63,23 +78,12 @@ class _OperationMetrics:
     """The names of semantic conventions v1.37-v1.41 (the default)."""
 
     def __init__(self, meter: Meter) -> None:
-        self.duration = meter.create_histogram(
-            n.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="Duration of a GenAI operation, retries and backoff included.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        self.duration = duration_histogram(
+            meter, n.METRIC_OPERATION_DURATION, "Duration of a GenAI operation, retries and backoff included."
         )
-        self.tokens = meter.create_histogram(
-            n.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Tokens used per GenAI operation, by token type.",
-            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
-        )
-        self.time_to_first_chunk = meter.create_histogram(
-            n.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time from the call to the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        self.tokens = token_histogram(meter, n.METRIC_TOKEN_USAGE, "Tokens used per GenAI operation, by token type.")
+        self.time_to_first_chunk = duration_histogram(
+            meter, n.METRIC_TIME_TO_FIRST_CHUNK, "Time from the call to the first chunk of a streamed response."
         )
 
     def record(
@@ -106,48 +110,42 @@ class _InferenceMetrics:
     """The names of ``semantic-conventions-genai`` (``gen_ai_latest_experimental``)."""
 
     def __init__(self, meter: Meter) -> None:
-        def histogram(name: str, unit: str, description: str, buckets: tuple[float, ...]) -> object:
-            return meter.create_histogram(
-                name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
-            )
-
-        def counter(name: str, description: str) -> object:
+        def counter(name: str, description: str) -> Counter:
             return meter.create_counter(name, unit="{token}", description=description)
 
-        self.inference_duration: Any = histogram(
-            n.METRIC_INFERENCE_DURATION, "s", "Duration of a GenAI inference call.", DURATION_BUCKETS
+        self.inference_duration = duration_histogram(
+            meter, n.METRIC_INFERENCE_DURATION, "Duration of a GenAI inference call."
         )
-        self.embeddings_duration: Any = histogram(
-            n.METRIC_EMBEDDINGS_DURATION, "s", "Duration of a GenAI embeddings call.", DURATION_BUCKETS
+        self.embeddings_duration = duration_histogram(
+            meter, n.METRIC_EMBEDDINGS_DURATION, "Duration of a GenAI embeddings call."
         )
-        self.usage_input: Any = counter(n.METRIC_INFERENCE_USAGE_INPUT_TOKENS, "Input tokens used.")
-        self.usage_output: Any = counter(n.METRIC_INFERENCE_USAGE_OUTPUT_TOKENS, "Output tokens used.")
-        self.usage_cache_read: Any = counter(
+        self.usage_input = counter(n.METRIC_INFERENCE_USAGE_INPUT_TOKENS, "Input tokens used.")
+        self.usage_output = counter(n.METRIC_INFERENCE_USAGE_OUTPUT_TOKENS, "Output tokens used.")
+        self.usage_cache_read = counter(
             n.METRIC_INFERENCE_USAGE_CACHE_READ_INPUT_TOKENS, "Input tokens read from the provider's cache."
         )
-        self.usage_cache_write: Any = counter(
+        self.usage_cache_write = counter(
             n.METRIC_INFERENCE_USAGE_CACHE_WRITE_INPUT_TOKENS, "Input tokens written to the provider's cache."
         )
-        self.usage_reasoning: Any = counter(
+        self.usage_reasoning = counter(
             n.METRIC_INFERENCE_USAGE_REASONING_OUTPUT_TOKENS, "Output tokens spent on reasoning."
         )
-        self.operation_input: Any = histogram(
-            n.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "{token}", "Input tokens per inference call.", TOKEN_BUCKETS
+        self.operation_input = token_histogram(
+            meter, n.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "Input tokens per inference call."
         )
-        self.operation_output: Any = histogram(
-            n.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "{token}", "Output tokens per inference call.", TOKEN_BUCKETS
+        self.operation_output = token_histogram(
+            meter, n.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "Output tokens per inference call."
         )
-        self.embeddings_input: Any = histogram(
-            n.METRIC_EMBEDDINGS_OPERATION_INPUT_TOKENS, "{token}", "Input tokens per embeddings call.", TOKEN_BUCKETS
+        self.embeddings_input = token_histogram(
+            meter, n.METRIC_EMBEDDINGS_OPERATION_INPUT_TOKENS, "Input tokens per embeddings call."
         )
-        self.time_to_first_chunk: Any = histogram(
-            n.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, "s", "Time to the first chunk of a stream.", DURATION_BUCKETS
+        self.time_to_first_chunk = duration_histogram(
+            meter, n.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, "Time to the first chunk of a stream."
         )
-        self.time_per_output_chunk: Any = histogram(
+        self.time_per_output_chunk = duration_histogram(
+            meter,
             n.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK,
-            "s",
             "Mean time between the output chunks of a stream (recorded once per stream).",
-            DURATION_BUCKETS,
         )
 
     def record(

@@ -17,7 +17,7 @@ from opentelemetry.util.types import AttributeValue
 
 from otel_aierrors import _names as n
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
-from otel_aierrors._genai_metrics import DURATION_BUCKETS, genai_metrics
+from otel_aierrors._genai_metrics import duration_histogram, genai_metrics
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
 from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError, parse_error_body
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
@@ -49,23 +49,12 @@ class _Instruments:
         self.attempts = meter.create_counter(
             n.METRIC_ATTEMPTS, unit="{attempt}", description="HTTP attempts, retries included, by outcome."
         )
-        self.attempt_duration = meter.create_histogram(
-            n.METRIC_ATTEMPT_DURATION,
-            unit="s",
-            description="Duration of one HTTP attempt, without the backoff before it.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        self.attempt_duration = duration_histogram(
+            meter, n.METRIC_ATTEMPT_DURATION, "Duration of one HTTP attempt, without the backoff before it."
         )
-        self.retry_backoff = meter.create_histogram(
-            n.METRIC_RETRY_BACKOFF,
-            unit="s",
-            description="Time waited before a retry.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        )
-        self.retry_after = meter.create_histogram(
-            n.METRIC_RETRY_AFTER,
-            unit="s",
-            description="Delay the server asked for in Retry-After / retry-after-ms.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        self.retry_backoff = duration_histogram(meter, n.METRIC_RETRY_BACKOFF, "Time waited before a retry.")
+        self.retry_after = duration_histogram(
+            meter, n.METRIC_RETRY_AFTER, "Delay the server asked for in Retry-After / retry-after-ms."
         )
         #: The latest remaining budget per series, reported at each collection.
         self.ratelimit_latest: dict[tuple[AttributeValue, ...], tuple[Mapping[str, AttributeValue], int]] = {}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -303,15 +302,6 @@ def _run_doctor(args: argparse.Namespace) -> int:
         render_plain(checks, print)
         print(f"(plain output: rich is not installed; {INSTALL_HINT})", file=sys.stderr)
     return exit_code(checks)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _run_chaos(args: argparse.Namespace) -> int:
