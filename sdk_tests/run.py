@@ -37,7 +37,7 @@ PLUGIN = "sdk_tests.plugin"
 
 # Tests that need the SDK's mock server (Steady / Prism on 127.0.0.1:4010, fed an
 # OpenAPI spec that the sdist does not ship and the SDK's scripts fetch from elsewhere).
-NEEDS_MOCK_SERVER = ("tests/api_resources",)
+NEEDS_MOCK_SERVER = ("tests/api_resources", "tests/lib/test_fine_tuning_positional_arguments.py")
 # The tests that exercise the client's HTTP paths (requests, retries, raw and streamed
 # responses, the lib/ helpers on top of them).
 CORE = ("tests/test_client.py", "tests/test_streaming.py", "tests/test_response.py", "tests/test_legacy_response.py")
@@ -153,22 +153,24 @@ def problems(runs: Iterable[Run]) -> list[str]:
 
 def default_selection(root: Path, version: str) -> list[str]:
     """``tests/`` without what needs the mock server; on a CORE_ONLY line, the core only. Says what is left out."""
-    for path in NEEDS_MOCK_SERVER:
+    mock = [path for path in NEEDS_MOCK_SERVER if (root / path).exists()]
+    for path in mock:
         log(f"not run: {path} (needs the SDK's mock server, see the README)")
+    ignores = [f"--ignore={path}" for path in mock]
     reason = CORE_ONLY.get(version.split(".")[0])
     if reason is None:
-        return ["tests", *(f"--ignore={path}" for path in NEEDS_MOCK_SERVER)]
+        return ["tests", *ignores]
     core = [path for path in (*CORE, *CORE_DIRS) if (root / path).exists()]
     skipped = sorted(
         str(entry.relative_to(root))
         for entry in (root / "tests").iterdir()
-        if str(entry.relative_to(root)) not in (*core, *NEEDS_MOCK_SERVER)
+        if str(entry.relative_to(root)) not in (*core, *mock)
         and ((entry.is_file() and entry.name.startswith("test_") and entry.suffix == ".py") or entry.is_dir())
         and any(entry.rglob("test_*.py") if entry.is_dir() else [entry])
     )
     log(f"not run, for time ({reason}): {len(skipped)} other files and folders: {', '.join(skipped)}")
-    log("to run them too: python -m sdk_tests.run -- tests --ignore=tests/api_resources")
-    return core
+    log("to run them too: python -m sdk_tests.run -- tests " + " ".join(ignores))
+    return [*core, *ignores]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
