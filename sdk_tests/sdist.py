@@ -1,0 +1,174 @@
+"""The sdist of an ``openai`` version, and what its tests need installed.
+
+Owns the cache (``${XDG_CACHE_HOME:-~/.cache}/otel-aierrors/sdk-tests/``), the
+download and extraction of the sdist, and the installation of the test
+dependencies it declares, pinned by its lock file, without changing any
+version already installed in the running environment.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: pip vendors the same parser.
+    from pip._vendor import tomli as tomllib
+
+# Dev dependencies that only lint, type-check, format or build: not needed to run tests.
+NOT_FOR_TESTS = re.compile(r"^(pyright|mypy|ruff|ty|nox|black|isort|hatchling|build|twine|playwright)$|^types-|-stubs$")
+# Extras too heavy or needing system libraries (numpy/pandas, PortAudio); tests that
+# need them fail (or skip) in both runs alike, and the count says so.
+HEAVY_EXTRAS = frozenset({"datalib", "voice-helpers"})
+
+
+def log(message: str) -> None:
+    print(f"[sdk-tests] {message}", flush=True)
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if match is None:
+        raise ValueError(f"unreadable requirement: {requirement!r}")
+    return normalize(match.group(1))
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "otel-aierrors" / "sdk-tests"
+
+
+def fetch_sdist(version: str, cache: Path) -> Path:
+    """Download and extract ``openai==version``'s sdist once; return its root."""
+    root = cache / f"openai-{version}"
+    marker = root / ".otel-aierrors-complete"
+    if marker.exists():
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        log(f"downloading the sdist of openai=={version} from PyPI")
+        pip("download", "-q", "--no-deps", "--no-binary", "openai", f"openai=={version}", "-d", tmp)
+        archives = list(Path(tmp).glob("openai-*.tar.gz"))
+        if len(archives) != 1:
+            raise SystemExit(f"expected one sdist of openai=={version}, pip downloaded {archives}")
+        with tarfile.open(archives[0]) as archive:
+            extract_all(archive, Path(tmp))
+        extracted = Path(tmp) / f"openai-{version}"
+        if not (extracted / "tests").is_dir():
+            raise SystemExit(f"the sdist of openai=={version} has no tests/ folder")
+        extracted.rename(root)
+    marker.write_text(version + "\n")
+    return root
+
+
+def extract_all(archive: tarfile.TarFile, destination: Path) -> None:
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(destination, filter="data")
+    else:  # Python < 3.10.12: no filters; the archive comes from PyPI over TLS.
+        archive.extractall(destination)
+
+
+def locked_versions(root: Path) -> dict[str, str]:
+    """Exact versions from the sdist's lock file: requirements-dev.lock (rye) or uv.lock."""
+    versions: dict[str, str] = {}
+    rye_lock = root / "requirements-dev.lock"
+    if rye_lock.exists():
+        for line in rye_lock.read_text().splitlines():
+            match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)", line)
+            if match:
+                versions[normalize(match.group(1))] = match.group(2)
+    uv_lock = root / "uv.lock"
+    if uv_lock.exists():
+        data = tomllib.loads(uv_lock.read_text())
+        for package in data.get("package", []):
+            name, version = package.get("name"), package.get("version")
+            if name and version:
+                versions.setdefault(normalize(name), version)
+    return versions
+
+
+def dev_requirements(pyproject: dict[str, object]) -> list[str]:
+    """The dev dependencies the sdist declares: rye's ``dev-dependencies`` or the ``dev`` group."""
+    tool = pyproject.get("tool", {})
+    rye = tool.get("rye", {}) if isinstance(tool, dict) else {}
+    groups = pyproject.get("dependency-groups", {})
+    found: list[str] = []
+    if isinstance(rye, dict):
+        found += [r for r in rye.get("dev-dependencies", []) if isinstance(r, str)]
+    if isinstance(groups, dict):
+        found += [r for r in groups.get("dev", []) if isinstance(r, str)]
+    return found
+
+
+def light_extras(pyproject: dict[str, object]) -> list[str]:
+    project = pyproject.get("project", {})
+    extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    return sorted(name for name in extras if normalize(name) not in HEAVY_EXTRAS)
+
+
+def installed() -> dict[str, str]:
+    return {
+        normalize(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"]
+    }
+
+
+def install_test_dependencies(root: Path, version: str) -> None:
+    """Add what the tests need; pin from the lock; never change an installed version."""
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    locked = locked_versions(root)
+    present = installed()
+    declared: list[str] = []
+    for requirement in dev_requirements(pyproject):
+        name = requirement_name(requirement)
+        if not NOT_FOR_TESTS.search(name) and name not in present:
+            declared.append(requirement)
+    extras = light_extras(pyproject)
+    if extras:
+        declared.append(f"openai[{','.join(extras)}]=={version}")
+    pinned = [pin(requirement, locked) for requirement in declared]
+    stamp = root / ".otel-aierrors-deps"
+    key = json.dumps({"python": sys.executable, "declared": sorted(declared)})
+    if not declared or (stamp.exists() and stamp.read_text() == key):
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
+        # Pin everything already installed: the environment under test stays as it is.
+        pins = (f"{name}=={ver}\n" for name, ver in sorted(present.items()) if name != "otel-aierrors")
+        constraints.write("".join(pins))
+    try:
+        log("installing the SDK's test dependencies, as its lock pins them: " + " ".join(pinned))
+        if pip("install", "-q", "-c", constraints.name, *pinned, check=False) != 0:
+            # A lock pin can be unsatisfiable here (yanked, or clashing with what is installed).
+            log("the lock's pins do not install here; installing the declared ranges: " + " ".join(declared))
+            pip("install", "-q", "-c", constraints.name, *declared)
+    finally:
+        os.unlink(constraints.name)
+    stamp.write_text(key)
+
+
+def pin(requirement: str, locked: dict[str, str]) -> str:
+    name = requirement_name(requirement)
+    if name == "openai" or name not in locked:
+        return requirement
+    return f"{name}=={locked[name]}"
+
+
+def pip(*args: str, check: bool = True) -> int:
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    return subprocess.run(command, check=check).returncode
