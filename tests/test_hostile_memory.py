@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 
+import openai
 import pytest
 
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
@@ -15,6 +16,8 @@ from otel_aierrors._headers import ALLOWED_HEADERS, parse_duration, read_headers
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._redaction import client_secrets, exportable_token, redact
 from otel_aierrors._taxonomy import classify
+from otel_aierrors.chaos import ChaosServer
+from tests.conftest import API_KEY, Telemetry
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 
@@ -80,3 +83,27 @@ def test_unique_huge_error_bodies_are_not_retained() -> None:
         redact(_unique(index), secrets)
 
     assert _growth(run) < MAX_GROWTH
+
+
+def test_a_thousand_real_calls_with_unique_huge_headers_and_models_retain_little(
+    chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    """End to end: the real SDK, unique rate-limit values and unique 100 KB served model names.
+
+    The HTTP library refuses a response whose headers pass about 16 KB ("Receive
+    buffer too long"), so 100 KB header values never reach the instrumentation
+    through it; they are 2 KB here (100 KB in the parser tests above).
+    """
+    script = f"ok;huge_headers=2048;unique=1;random_model={VALUE_SIZE};random_id=64"
+    with openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client:
+
+        def call(_: int) -> None:
+            client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-chaos-script": script}
+            )
+            telemetry.exporter.clear()  # the exported spans are the test's, not the instrumentation's, memory
+
+        growth = _growth(call)
+
+    assert telemetry.count("aierrors.calls") == CALLS + 50
+    assert growth < MAX_GROWTH, f"RSS grew {growth / 2**20:.1f} MiB over {CALLS} calls"
