@@ -73,7 +73,8 @@ class Run:
     def stack(self) -> direct.Stack:
         """The direct test's stack (phase switch, alert look-up, its checks) over this pipeline's Prometheus."""
         p = self.pipeline
-        return direct.Stack(p.prometheus, self.app, p.prometheus_server, self.control, self.tmp / "rules")
+        # The pipeline app runs with the default GenAI conventions (no OTEL_SEMCONV_STABILITY_OPT_IN).
+        return direct.Stack(p.prometheus, self.app, p.prometheus_server, self.control, self.tmp / "rules", switch="")
 
     def diagnostics(self) -> str:
         return f"\n--- traffic app log (tail) ---\n{self.app.output()[-3000:]}{self.pipeline.diagnostics()}"
@@ -127,7 +128,7 @@ def _wait_for_data(run: Run) -> None:
     prometheus = run.pipeline.prometheus
     for selector in needed:
         wait_for(f"{selector} to have a rate", lambda s=selector: prometheus.query(f"rate({s}[20s])"), 90)
-    recorded = "job_server_address_gen_ai_request_model:aierrors_calls_errors:ratio_rate3d"
+    recorded = "job_gen_ai_provider_name_server_address_gen_ai_request_model:aierrors_calls_errors:ratio_rate3d"
     wait_for(f"{recorded} to be recorded", lambda: prometheus.query(recorded), 60)
 
 
@@ -169,6 +170,7 @@ def test_burn_rate_and_authentication_alerts_fire_and_resolve_through_the_collec
             "long": "1h",
             "short": "5m",
             "job": SERVICE,
+            "gen_ai_provider_name": "openai",
             "server_address": "127.0.0.1",
             "gen_ai_request_model": SLO_MODEL,
         }
@@ -177,6 +179,7 @@ def test_burn_rate_and_authentication_alerts_fire_and_resolve_through_the_collec
             "alertname": "AIErrorsAuthenticationFailures",
             "severity": "critical",
             "job": SERVICE,
+            "gen_ai_provider_name": "openai",
             "server_address": "127.0.0.1",
         }
 
@@ -200,7 +203,7 @@ def test_series_arrive_with_the_contracts_names_and_labels(run: Run) -> None:
     """docs/telemetry.md's Prometheus names and labels, as the collector's exporter writes them."""
     _wait_for_data(run)
     contract = _contract.load()
-    series = contract.series()
+    series = contract.series("")  # the pipeline's apps run with the default GenAI conventions
     scraped: dict[str, set[str]] = {}
     for sample in run.pipeline.prometheus.query(f'{{__name__=~"aierrors_.+|gen_ai_.+", job="{SERVICE}"}}'):
         labels = dict(sample["metric"])
