@@ -157,16 +157,18 @@ def _track(proxy: object, end: _CallEnd) -> None:
 
 def drain_abandoned() -> None:
     """End the calls of proxies the garbage collector took; cheap when there are none."""
+    if not _abandoned:  # the hot path: one check per call
+        return
     while _abandoned:
         try:
             end = _abandoned.popleft()
         except IndexError:
-            return
+            break
         with swallow("ending an abandoned call"):
             end.abandoned()
-    if _finalizers:
-        for finalizer in [f for f in list(_finalizers) if not f.alive]:
-            _finalizers.discard(finalizer)
+    # A finalizer is dead only once it has queued its end: prune after a drain, not on every call.
+    for finalizer in [f for f in list(_finalizers) if not f.alive]:
+        _finalizers.discard(finalizer)
 
 
 def _drain_while_tracking() -> None:
