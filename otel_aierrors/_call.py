@@ -316,6 +316,9 @@ class CallRecord:
         end_time: float | None,
     ) -> None:
         end = time.perf_counter() if end_time is None else end_time
+        # The span's end is taken now, not after the metrics; an explicit end (a raw response
+        # parsed later) is converted to the wall clock.
+        wall_end = time.time_ns() if end_time is None else _wall_ns(end_time)
         telemetry = self.telemetry
         try:
             served = self.response_model
@@ -337,13 +340,12 @@ class CallRecord:
                     self._attributes_on_host(span_attributes)
         except Exception:
             report_internal_error("enriching a call span")
-        finally:
-            if self.owns_span:
-                with swallow("ending a call span"):
-                    # An explicit end (a raw response parsed later) is converted to the wall clock.
-                    self.span.end(end_time=None if end_time is None else _wall_ns(end_time))
+        # Metrics before the span's end: whoever sees the span (an exporter, a test) sees the call counted.
         with swallow("recording call metrics"):
             telemetry.record_call(self, calls_attributes, end - self.start, error_type, summary)
+        if self.owns_span:
+            with swallow("ending a call span"):
+                self.span.end(end_time=wall_end)
         if self._observer is not None:
             with swallow("reporting a call's end to its scope"):
                 self._observer.call_ended(self)
