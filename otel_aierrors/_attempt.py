@@ -170,8 +170,12 @@ class AttemptRecord:
                 span.set_attributes(span_attributes)
             except Exception:
                 report_internal_error("enriching an attempt span")
-            finally:
-                with swallow("ending an attempt span"):
-                    span.end()
-        with swallow("recording attempt metrics"):
+            # Plain try blocks, not `swallow`: this runs on every attempt.
+            try:
+                span.end()
+            except Exception:
+                report_internal_error("ending an attempt span")
+        try:
             call.telemetry.record_attempt(self, metric_attributes, end, headers)
+        except Exception:
+            report_internal_error("recording attempt metrics")

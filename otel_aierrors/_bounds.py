@@ -66,11 +66,15 @@ def out_of_range_counts() -> Mapping[tuple[str, str], int]:
 
 def non_negative_int(value: int, field: str) -> int | None:
     """``value`` if within ``[0, INT64_MAX]``; clamped above, dropped when negative."""
+    if 0 <= value <= INT64_MAX:  # the usual case, without a call
+        return value
     return _within(value, INT64_MAX, field, "above int64, clamped")
 
 
 def non_negative_seconds(value: float, field: str) -> float | None:
     """``value`` if finite and within ``[0, MAX_SECONDS]``; clamped above, dropped otherwise."""
+    if 0.0 <= value <= MAX_SECONDS:  # the usual case; nan fails both comparisons
+        return value
     if not math.isfinite(value):
         report_out_of_range(field, "not finite, dropped")
         return None

@@ -28,6 +28,7 @@ from otel_aierrors._context import current_observer
 from otel_aierrors._hops import is_gateway_hop
 from otel_aierrors._provider_errors import ProviderError, parse_error_body
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
+from otel_aierrors._redaction import NO_CREDENTIALS, Credentials
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
@@ -50,12 +51,17 @@ class CallTarget(NamedTuple):
     server_address: str | None
     server_port: int | None
     stream: bool
-    #: Exact strings to mask wherever they appear (the client's credentials).
-    secrets: tuple[str, ...] = ()
+    #: The client's credentials, masked wherever they appear.
+    credentials: Credentials = NO_CREDENTIALS
     #: The HTTP client the SDK sends through, to tell its attempts from other traffic.
     http_client: object | None = None
     #: ``gen_ai.request.*`` parameters (``max_tokens``, ``temperature``...).
     parameters: Mapping[str, Any] | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Exact strings to mask wherever they appear, computed on first use."""
+        return self.credentials.secrets
 
 
 class CallRecord:
@@ -63,7 +69,6 @@ class CallRecord:
 
     __slots__ = (
         "_ended",
-        "_metric_attributes",
         "_observer",
         "attempt_count",
         "backoff_total",
@@ -72,6 +77,7 @@ class CallRecord:
         "last_attempt_end",
         "last_classification",
         "last_read_body",
+        "metric_attributes",
         "outcome",
         "owns_span",
         "recording",
@@ -122,7 +128,8 @@ class CallRecord:
             with swallow("recording request parameters"):
                 self.span.set_attributes(target.parameters)
         self.span_context = trace.set_span_in_context(self.span, parent)
-        self._metric_attributes: Attributes = telemetry.call_metric_attributes(target)
+        #: The attributes every metric of this call carries; read by the recorders, written only here.
+        self.metric_attributes: Mapping[str, AttributeValue] = telemetry.call_metric_attributes(target)
         self.start = time.perf_counter()
         self.attempt_count = 0
         self.backoff_total = 0.0
@@ -136,10 +143,6 @@ class CallRecord:
         self.error_class: ErrorClass | None = None
         self.response_model: str | None = None
         self._ended = False
-
-    @property
-    def metric_attributes(self) -> Mapping[str, AttributeValue]:
-        return self._metric_attributes
 
     @property
     def ended(self) -> bool:
@@ -163,11 +166,14 @@ class CallRecord:
         self.last_classification = classification
         self.last_read_body = read_body
 
-    def record_chunk(self) -> None:
-        """A streamed chunk arrived."""
-        self.stream_chunks += 1
+    def first_chunk(self) -> None:
+        """A stream's first chunk arrived (the stream counts the rest, see `streamed`)."""
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
+
+    def streamed(self, chunks: int) -> None:
+        """How many chunks the stream delivered, told before the call ends."""
+        self.stream_chunks = chunks
 
     # --- ends ---------------------------------------------------------------
     def end(
@@ -285,7 +291,7 @@ class CallRecord:
             self.span.set_attributes({key: value for key, value in attributes.items() if is_own_attribute(key)})
 
     def _calls_attributes(self, outcome: str) -> Attributes:
-        attributes = dict(self._metric_attributes)
+        attributes = dict(self.metric_attributes)
         attributes[n.OUTCOME] = outcome
         if self.target.stream:
             attributes[n.STREAM] = True
@@ -341,11 +347,16 @@ class CallRecord:
         except Exception:
             report_internal_error("enriching a call span")
         # Metrics before the span's end: whoever sees the span (an exporter, a test) sees the call counted.
-        with swallow("recording call metrics"):
+        # Plain try blocks, not `swallow`: this runs on every call.
+        try:
             telemetry.record_call(self, calls_attributes, end - self.start, error_type, summary)
+        except Exception:
+            report_internal_error("recording call metrics")
         if self.owns_span:
-            with swallow("ending a call span"):
+            try:
                 self.span.end(end_time=wall_end)
+            except Exception:
+                report_internal_error("ending a call span")
         if self._observer is not None:
             with swallow("reporting a call's end to its scope"):
                 self._observer.call_ended(self)

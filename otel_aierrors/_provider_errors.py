@@ -100,6 +100,8 @@ def _provider_error_from(data: Any) -> ProviderError:
 
 
 def _as_text(value: Any) -> str | None:
+    if value is None:  # most fields of most bodies
+        return None
     if isinstance(value, str):
         return bounded_text(value, MAX_FIELD_LENGTH)
     if isinstance(value, bool):

@@ -31,7 +31,9 @@ __all__ = [
     "CAPTURE_CONTENT_ENV",
     "MAX_TEXT_LENGTH",
     "MAX_TOKEN_LENGTH",
+    "NO_CREDENTIALS",
     "REDACTED",
+    "Credentials",
     "client_secrets",
     "content_capture_enabled",
     "exportable_token",
@@ -138,6 +140,37 @@ def client_secrets(
     query_items = _string_items(query)
     key = api_key if isinstance(api_key, str) else None
     return _client_secrets(key, header_items, query_items, _url_text(base_url))
+
+
+class Credentials:
+    """A client's credential sources, turned into `client_secrets` forms only when first needed.
+
+    Most calls succeed and mask nothing, so what every call pays is four references;
+    a failed one pays `client_secrets` once (and its cache makes that cheap too).
+    """
+
+    __slots__ = ("_secrets", "_sources")
+
+    def __init__(
+        self,
+        api_key: object = None,
+        headers: Mapping[str, object] | None = None,
+        query: Mapping[str, object] | None = None,
+        base_url: object = None,
+    ) -> None:
+        self._sources = (api_key, headers, query, base_url)
+        self._secrets: tuple[str, ...] | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The forms to mask (see `client_secrets`)."""
+        if self._secrets is None:
+            self._secrets = client_secrets(*self._sources)
+        return self._secrets
+
+
+#: A call with no known credentials (masks only the generic key shapes).
+NO_CREDENTIALS: Final = Credentials()
 
 
 def _url_text(base_url: object) -> str:
@@ -323,7 +356,15 @@ def exportable_token(value: str | None, secrets: tuple[str, ...] = (), limit: in
     anything that holds a secret or a run of 16 letters and digits mixed
     (a key the client did not know it sent).
     """
-    if value is None or len(value) > limit or not _TOKEN.match(value):
+    if value is None or len(value) > limit:
+        return None
+    return _exportable_token(value, secrets, limit)
+
+
+@functools.lru_cache(maxsize=256)
+def _exportable_token(value: str, secrets: tuple[str, ...], limit: int) -> str | None:
+    # Cached: the same few codes ("rate_limit_exceeded") arrive on every retry of every call.
+    if not _TOKEN.match(value):
         return None
     if any(_KEY_LIKE_PART.match(part) for part in _SEPARATORS.split(value)):
         return None

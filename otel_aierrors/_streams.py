@@ -73,7 +73,7 @@ class _CallEnd:
         call, summary = self.call, self.summary
         if call.ended:
             return
-        chunks: Attributes = {n.STREAM_CHUNKS: summary.chunks}
+        chunks = self._chunks()
         try:
             complete = summary.failed or summary.is_complete()
             final = summary.to_summary()
@@ -92,7 +92,7 @@ class _CallEnd:
         call = self.call
         if call.ended:
             return
-        chunks: Attributes = {n.STREAM_CHUNKS: self.summary.chunks}
+        chunks = self._chunks()
         if is_cancellation(exception):
             call.cancel(chunks)
             return
@@ -115,7 +115,13 @@ class _CallEnd:
         summary = self._summary()
         if summary is not None and not summary.finish_reasons:
             summary.soft_failure = None
-        call.end(summary, {n.STREAM_CHUNKS: self.summary.chunks, n.STREAM_ABANDONED: True}, abandoned=True)
+        call.end(summary, {**self._chunks(), n.STREAM_ABANDONED: True}, abandoned=True)
+
+    def _chunks(self) -> Attributes:
+        """The chunk count as a span attribute, told to the call first (its metrics time the chunks)."""
+        count = self.summary.chunks
+        self.call.streamed(count)
+        return {n.STREAM_CHUNKS: count}
 
     def _summary(self) -> ResponseSummary | None:
         try:
@@ -295,7 +301,8 @@ class TracedAsyncStream(_EndsWhenClosedAsync):
 def _read(end: _CallEnd, read_chunk: ChunkReader, chunk: Any) -> None:
     summary = end.summary
     try:
-        end.call.record_chunk()
+        if not summary.chunks:
+            end.call.first_chunk()
         summary.chunks += 1
         read_chunk(summary, chunk)
     except Exception:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_aierrors._call import CallRecord, CallTarget
 from otel_aierrors._context import enter_call, exit_call
-from otel_aierrors._redaction import client_secrets
+from otel_aierrors._redaction import Credentials
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import (
     client_facts,
@@ -53,7 +53,7 @@ def _start_call(
             server_address=address,
             server_port=port,
             stream=facts.stream,
-            secrets=client_secrets(api_key, headers, query, base_url),
+            credentials=Credentials(api_key, headers, query, base_url),
             http_client=http_client,
             parameters=facts.parameters,
         )

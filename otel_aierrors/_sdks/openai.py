@@ -123,7 +123,8 @@ def read_chunk(summary: StreamSummary, chunk: Any) -> None:
             summary.response_model = _text(getattr(chunk, "model", None))
         for choice in choices:
             index = choice.index
-            summary.choice_indexes.add(index)
+            if index not in summary.choice_indexes:  # a test, not a call, on every chunk but the first
+                summary.choice_indexes.add(index)
             finish_reason = choice.finish_reason
             if finish_reason:
                 summary.finish_reasons[index] = str(finish_reason)
@@ -172,7 +173,8 @@ _TERMINAL_RESPONSE_EVENTS: Final = frozenset({"response.completed", "response.in
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    # Exact types: cheaper than isinstance, and what a parsed JSON body holds.
+    return value if type(value) is str and value else None
 
 
 def _detail(usage: Any, details: str, name: str) -> int | None:
@@ -181,4 +183,4 @@ def _detail(usage: Any, details: str, name: str) -> int | None:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if type(value) is int else None  # excludes bool, whose type is bool

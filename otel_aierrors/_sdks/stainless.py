@@ -112,21 +112,39 @@ _PARAMETERS: Final[Mapping[str, str]] = {
 }
 
 
+#: Bound of the per-path and per-host caches below; a client uses a handful of each.
+_CACHE_SIZE: Final = 256
+_routes: dict[str, tuple[str, str]] = {}
+
+
+def _route(url: object) -> tuple[str, str]:
+    """(path, operation) of a request URL, cached: the SDK sends the same few paths again and again."""
+    key = url if type(url) is str else str(url)
+    route = _routes.get(key)
+    if route is None:
+        if len(_routes) >= _CACHE_SIZE:
+            _routes.clear()
+        route = _routes[key] = (path_of(key), operation_of(key))
+    return route
+
+
 def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFacts:
     """Read ``request(cast_to, options, *, stream=...)``'s arguments."""
     options = args[1] if len(args) > 1 else kwargs["options"]
     json_data = options.json_data
     model = None
     parameters: dict[str, Any] = {}
-    if isinstance(json_data, Mapping):
+    if type(json_data) is dict or isinstance(json_data, Mapping):
         model = json_data.get("model")
         for name, convention in _PARAMETERS.items():
-            value = json_data.get(name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                parameters.setdefault(convention, value)
+            if name in json_data and convention not in parameters:
+                value = json_data[name]
+                if isinstance(value, (int, float)) and type(value) is not bool:  # not a NotGiven sentinel
+                    parameters[convention] = value
+    path, operation = _route(options.url)
     return RequestFacts(
-        operation=operation_of(options.url),
-        path=path_of(options.url),
+        operation=operation,
+        path=path,
         request_model=model if isinstance(model, str) and model else None,
         stream=bool(kwargs.get("stream", False)),
         parameters=parameters,
@@ -171,18 +189,26 @@ def server_of(base_url: Any) -> tuple[str, int | None]:
         return cached[1], cached[2]
     host = str(base_url.host)
     port = base_url.port or (443 if base_url.scheme == "https" else 80)
-    if len(_server_cache) > 256:
+    if len(_server_cache) >= _CACHE_SIZE:
         _server_cache.clear()
     _server_cache[id(base_url)] = (base_url, host, port)
     return host, port
 
 
+_providers_by_host: dict[str, str | None] = {}
+
+
 def provider_for_host(host: str, default: str) -> str:
-    """The GenAI provider name a host implies, else the SDK's own."""
-    for suffix, provider in _PROVIDERS_BY_HOST_SUFFIX:
-        if host.endswith(suffix):
-            return provider
-    return default
+    """The GenAI provider name a host implies, else the SDK's own (cached per host)."""
+    try:
+        provider = _providers_by_host[host]
+    except KeyError:
+        if len(_providers_by_host) >= _CACHE_SIZE:
+            _providers_by_host.clear()
+        provider = _providers_by_host[host] = next(
+            (name for suffix, name in _PROVIDERS_BY_HOST_SUFFIX if host.endswith(suffix)), None
+        )
+    return default if provider is None else provider
 
 
 def error_facts(exception: BaseException) -> ErrorFacts:
