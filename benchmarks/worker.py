@@ -40,7 +40,7 @@ import openai  # noqa: F401
 from _canned import httpx_module
 from _scenarios import ALL_SCENARIOS, SCENARIOS, Scenario, build_call, disable_retry_sleep, request_call
 from _sdks import SDKS, sdk_named
-from _telemetry import Telemetry, install_telemetry
+from _telemetry import LiveSpanCounter, Telemetry, install_telemetry
 from _variants import VARIANTS, Installed, VariantUnavailable
 
 _SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in ALL_SCENARIOS}
@@ -241,14 +241,31 @@ class Worker:
                 "gc_objects_growth": len(gc.get_objects()) - start_objects,
             }
         live = self.telemetry.live_spans
+        waited = _wait_until_ended(live) if live else 0.0
+        self.telemetry.flush()
         return {
             "phases": phases,
+            # Seconds waited after the last gc.collect() for every started span to end.
+            "spans_end_wait_s": waited,
             "spans_started": live.started.value if live else None,
             "spans_ended": live.ended.value if live else None,
             # Fewer exported than ended: the BatchSpanProcessor queue overflowed and dropped.
             "spans_exported": self.telemetry.span_exporter.count.value,
             **_rss_kib(),
         }
+
+
+def _wait_until_ended(live: LiveSpanCounter, timeout_s: float = 5.0, poll_s: float = 0.05) -> float:
+    """Wait, at most ``timeout_s``, until every span started has ended; return the seconds waited.
+
+    The instrumentation ends an abandoned stream's spans from a queue that a daemon thread
+    drains within about a second of the stream being collected, so the last ones may still
+    be open right after ``gc.collect()``.
+    """
+    started = time.monotonic()
+    while live.started.value != live.ended.value and time.monotonic() - started < timeout_s:
+        time.sleep(poll_s)
+    return time.monotonic() - started
 
 
 def _startup(variant_name: str) -> dict[str, Any]:
