@@ -227,7 +227,7 @@ def summarize(slots: list[Slot], states: dict[str, VenvState]) -> tuple[list[dic
     sdk_of = {spec.name: spec.sdk.name if spec.sdk else "openai" for spec in VENVS}
     dist_of = {spec.name: sdk_dist(spec) for spec in VENVS}
     for (venv, ratio), bare in bare_of.items():
-        entry = {
+        entry: dict[str, Any] = {
             "venv": venv,
             "ratio": ratio,
             "sdk": sdk_of[venv],
