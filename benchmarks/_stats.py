@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["Overhead", "mean", "median", "overhead", "percentile"]
+__all__ = ["Overhead", "differences_us", "mean", "median", "overhead", "percentile"]
 
 
 def mean(values: Sequence[float]) -> float:
@@ -54,10 +54,15 @@ class Overhead(NamedTuple):
     rounds: int
 
 
+def differences_us(variant_means_ns: Sequence[float], bare_means_ns: Sequence[float]) -> list[float]:
+    """The paired per-round differences (variant - bare), in µs: rounds are paired by index."""
+    return [(variant - bare) / 1000 for variant, bare in zip(variant_means_ns, bare_means_ns, strict=False)]
+
+
 def overhead(variant_means_ns: Sequence[float], bare_means_ns: Sequence[float]) -> Overhead:
     """Pair rounds by index (both lists hold one per-call mean per round)."""
     pairs = list(zip(variant_means_ns, bare_means_ns, strict=False))
-    differences = [(variant - bare) / 1000 for variant, bare in pairs]
+    differences = differences_us(variant_means_ns, bare_means_ns)
     bare_us = median([bare for _, bare in pairs]) / 1000
     variant_us = median([variant for variant, _ in pairs]) / 1000
     added_us = median(differences)
