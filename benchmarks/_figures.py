@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from _stats import PairedDifference, paired_difference
+
 __all__ = [
     "OPENAI_ORDER",
     "added",
+    "against_baseline",
     "baseline",
     "entries",
     "find",
@@ -73,6 +76,20 @@ def logic(doc: dict[str, Any], ratio: float) -> dict[str, Any]:
         found = {"1": found}
     result: dict[str, Any] = found.get(f"{ratio:g}", {})
     return result
+
+
+def against_baseline(doc: dict[str, Any]) -> list[tuple[float, str, PairedDifference]]:
+    """Ours minus the ``--baseline`` revision, per sampling ratio and scenario in report order.
+
+    Read from each round's stored difference, so a stored run gives the same figures.
+    """
+    found = (doc.get("revision") or {}).get("differences_us", {})
+    return [
+        (ratio, scenario, paired_difference(found[f"{ratio:g}"][scenario]))
+        for ratio in ratios(doc)
+        for scenario in doc["settings"]["scenarios"]
+        if scenario in found.get(f"{ratio:g}", {})
+    ]
 
 
 def per_chunk(doc: dict[str, Any], name: str, ratio: float) -> float:

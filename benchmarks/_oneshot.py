@@ -43,7 +43,7 @@ def measure_startup(
                     Path(state.python),
                     variant.name,
                     logs / f"startup-{variant.name}.log",
-                    REPO_ROOT if spec.repo_on_path else None,
+                    (REPO_ROOT,) if spec.repo_on_path else (),
                     ("--startup",),
                     timeout=300,
                 )
@@ -77,7 +77,7 @@ def measure_memory(
         say(f"[memory] {name}: {calls:,} calls, {streams:,} streams")
         try:
             worker = WorkerProcess(
-                Path(state.python), name, logs / f"memory-{name}.log", REPO_ROOT, ("--count-live-spans",)
+                Path(state.python), name, logs / f"memory-{name}.log", (REPO_ROOT,), ("--count-live-spans",)
             )
         except WorkerError as exc:
             results[name] = {"reason": f"failed: {exc}"}

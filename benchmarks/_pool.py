@@ -13,6 +13,7 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,11 @@ class WorkerError(Exception):
     """The worker died, timed out, or answered with a traceback."""
 
 
-def _environment(pythonpath: Path | None) -> dict[str, str]:
+def _environment(pythonpath: Sequence[Path]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "PYTHON"))}
     # Peers phone home or print banners unless told not to; neither belongs in a timing loop.
     env.update({"TRACELOOP_TELEMETRY": "false", "OPENLIT_DISABLE_TELEMETRY": "true"})
-    paths = [str(WORKER.parent)] + ([str(pythonpath)] if pythonpath else [])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONPATH"] = os.pathsep.join(str(path) for path in (WORKER.parent, *pythonpath))
     return env
 
 
@@ -58,7 +58,7 @@ class WorkerProcess:
         python: Path,
         variant: str,
         log_path: Path,
-        pythonpath: Path | None = None,
+        pythonpath: Sequence[Path] = (),
         extra_args: tuple[str, ...] = (),
         start_timeout: float = 120.0,
     ) -> None:
@@ -139,7 +139,7 @@ class WorkerProcess:
 
 
 def run_once(
-    python: Path, variant: str, log_path: Path, pythonpath: Path | None, args: tuple[str, ...], timeout: float
+    python: Path, variant: str, log_path: Path, pythonpath: Sequence[Path], args: tuple[str, ...], timeout: float
 ) -> dict[str, Any]:
     """Run a one-shot worker (``--startup``) and return its single JSON line."""
     worker = WorkerProcess(python, variant, log_path, pythonpath, args, start_timeout=timeout)

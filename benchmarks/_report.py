@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from _figures import OPENAI_ORDER, entries, logic, ratio_of, ratios
-from _tables import chunk_table, ratio_table, sdk_table, targets_table
+from _tables import chunk_table, ratio_table, revision_table, sdk_table, targets_table
 
 __all__ = ["git_state", "machine", "render"]
 
@@ -318,6 +318,22 @@ def _moved(doc: dict[str, Any]) -> str:
     return f"; HEAD moved to {end['commit']} during the run (see the source digests under Versions)"
 
 
+def _against_baseline(doc: dict[str, Any]) -> list[str]:
+    """The section putting ours against the ``--baseline`` revision, timed in the same rounds."""
+    revision = doc["revision"]
+    return [
+        f"### Ours against the baseline ({revision['rev']}, commit {revision['sha'][:10]})",
+        "",
+        "Ours' per-call mean minus the baseline's in the same round (both in the main venv, interleaved), "
+        "median over rounds. Noise: a scenario is slower only when the 95 % confidence interval of that median "
+        "(distribution-free, from the sign test over the rounds) lies wholly above 0; it covers round-to-round "
+        "noise, not a constant gap between two processes running the same code (`--baseline HEAD` on a clean "
+        "tree measures that).",
+        "",
+        *revision_table(doc),
+    ]
+
+
 def render(doc: dict[str, Any]) -> str:
     """The whole Markdown report of one run."""
     settings = doc["settings"]
@@ -375,6 +391,8 @@ def render(doc: dict[str, Any]) -> str:
             "",
             *ratio_table(doc),
         ]
+        if doc.get("revision"):
+            lines += ["", *_against_baseline(doc)]
         chunks = chunk_table(doc)
         if chunks:
             lines += [
@@ -399,7 +417,7 @@ def render(doc: dict[str, Any]) -> str:
             ]
             if sdk_notes:
                 lines += ["", *sdk_notes]
-        lines += ["", "## Targets (issue 16)", "", *targets_table(doc)]
+        lines += ["", "## Targets (issues 16 and 12)", "", *targets_table(doc)]
         problems = _problems(doc)
         if problems:
             lines += ["", "Not measured:", "", *problems]

@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from _pool import REPO_ROOT, WorkerError, WorkerProcess, say
-from _stats import mean, median, overhead
+from _stats import differences_us, mean, median, overhead
 from _variants import VARIANTS, VENVS, Variant, VenvSpec
 from _venvs import VenvState
 
-__all__ = ["Slot", "our_logic", "ratio_key", "slot_name", "start_slots", "stop", "summarize", "timing_loop"]
+__all__ = [
+    "Slot",
+    "against_revision",
+    "our_logic",
+    "ratio_key",
+    "slot_name",
+    "start_slots",
+    "stop",
+    "summarize",
+    "timing_loop",
+]
 
 
 @dataclass
@@ -33,7 +44,8 @@ class Slot:
     #: Scenarios this slot's venv times.
     scenarios: tuple[str, ...] = ()
     worker: WorkerProcess | None = None
-    #: ``ok``, ``pending`` (ours not written yet), ``broken``, ``failed``, ``not installed``,
+    #: ``ok``, ``pending`` (ours not written yet), ``unavailable`` (a baseline revision that
+    #: cannot be imported or instrumented), ``broken``, ``failed``, ``not installed``,
     #: ``skipped`` (a baseline with no working variant beside it).
     status: str = "ok"
     reason: str = ""
@@ -118,13 +130,14 @@ def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> None:
     name = slot.variant.name
     label = slot_name(slot)
     say(f"[start] {label}")
-    args = ("--sample-ratio", f"{slot.ratio}") if slot.ratio != 1.0 else ()
+    args: tuple[str, ...] = ("--sample-ratio", f"{slot.ratio}") if slot.ratio != 1.0 else ()
+    args += ("--package-tree", slot.variant.tree) if slot.variant.tree else ()
     try:
         worker = WorkerProcess(
             python,
             name,
             logs / f"worker-{label.replace('/', '-')}.log",
-            REPO_ROOT if spec.repo_on_path else None,
+            _pythonpath(spec, slot.variant),
             args,
         )
     except WorkerError as exc:
@@ -133,7 +146,8 @@ def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> None:
     if not worker.ready:
         worker.close()
         if "unavailable" in worker.hello:
-            slot.status, slot.reason = "pending", worker.hello["unavailable"]
+            slot.status = "unavailable" if slot.variant.tree else "pending"
+            slot.reason = worker.hello["unavailable"]
         else:
             slot.status, slot.reason = "failed", str(worker.hello.get("error", "")).strip().splitlines()[-1]
         say(f"[start] {label}: {slot.status}: {slot.reason}")
@@ -158,6 +172,12 @@ def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> None:
         stop(slot)
     for scenario in slot.scenarios:
         slot.means[scenario], slot.spans[scenario], slot.logs[scenario], slot.calls[scenario] = [], 0, 0, 0
+
+
+def _pythonpath(spec: VenvSpec, variant: Variant) -> tuple[Path, ...]:
+    """Where a worker imports from beside its venv: a baseline revision's package, then the work tree."""
+    tree = (Path(variant.tree),) if variant.tree else ()
+    return tree + ((REPO_ROOT,) if spec.repo_on_path else ())
 
 
 def sdk_dist(spec: VenvSpec) -> str:
@@ -227,7 +247,7 @@ def summarize(slots: list[Slot], states: dict[str, VenvState]) -> tuple[list[dic
     sdk_of = {spec.name: spec.sdk.name if spec.sdk else "openai" for spec in VENVS}
     dist_of = {spec.name: sdk_dist(spec) for spec in VENVS}
     for (venv, ratio), bare in bare_of.items():
-        entry = {
+        entry: dict[str, Any] = {
             "venv": venv,
             "ratio": ratio,
             "sdk": sdk_of[venv],
@@ -268,18 +288,39 @@ def summarize(slots: list[Slot], states: dict[str, VenvState]) -> tuple[list[dic
 
 def our_logic(slots: list[Slot]) -> dict[str, Any]:
     """Ours minus floor, paired by round, per sampling ratio: what our logic costs on its own."""
-    logic: dict[str, Any] = {}
+    return _ours_against(slots, "floor", scenario_result)
+
+
+def against_revision(slots: list[Slot], name: str) -> dict[str, Any]:
+    """Ours minus the baseline revision ``name``, per sampling ratio and scenario: each round's difference in µs."""
+    return _ours_against(slots, name, round_differences)
+
+
+def _ours_against(slots: list[Slot], other: str, measure: Callable[[Slot, Slot, str], Any]) -> dict[str, Any]:
+    """``measure(ours, other, scenario)`` for each sampling ratio and scenario both timed in ``main``."""
+    paired: dict[str, Any] = {}
     found = {(slot.variant.name, slot.ratio): slot for slot in slots if slot.venv == "main"}
     for (name, ratio), ours in found.items():
-        floor = found.get(("floor", ratio))
-        if name != "ours" or floor is None or ours.status != "ok" or floor.status != "ok":
+        theirs = found.get((other, ratio))
+        if name != "ours" or theirs is None or ours.status != "ok" or theirs.status != "ok":
             continue
-        logic[ratio_key(ratio)] = {
-            scenario: scenario_result(ours, floor, scenario)
+        paired[ratio_key(ratio)] = {
+            scenario: measure(ours, theirs, scenario)
             for scenario in ours.scenarios
-            if scenario not in ours.errors and scenario not in floor.errors
+            if scenario not in ours.errors and scenario not in theirs.errors
         }
-    return logic
+    return paired
+
+
+def _paired_means(slot: Slot, other: Slot, scenario: str) -> tuple[list[float], list[float]]:
+    """Both slots' per-round means in a scenario, rounds with a figure on both sides only."""
+    pairs = [(v, b) for v, b in zip(slot.means[scenario], other.means[scenario], strict=False) if v and b]
+    return [v for v, _ in pairs], [b for _, b in pairs]
+
+
+def round_differences(slot: Slot, other: Slot, scenario: str) -> list[float]:
+    """``slot`` minus ``other`` in each round of a scenario, in µs per call."""
+    return differences_us(*_paired_means(slot, other, scenario))
 
 
 def scenario_result(slot: Slot, bare: Slot, scenario: str) -> dict[str, Any]:
@@ -293,6 +334,5 @@ def scenario_result(slot: Slot, bare: Slot, scenario: str) -> dict[str, Any]:
         return {"status": "failed", "reason": f"bare baseline failed: {bare.errors.get(scenario, bare.reason)}"}
     if slot.variant.name != "bare" and spans == 0:
         return {"status": "broken", "reason": "0 spans emitted in this scenario", "spans_per_call": 0.0}
-    pairs = [(v, b) for v, b in zip(slot.means[scenario], bare.means[scenario], strict=False) if v and b]
-    result = overhead([v for v, _ in pairs], [b for _, b in pairs])
+    result = overhead(*_paired_means(slot, bare, scenario))
     return {"status": "ok", "overhead": result._asdict(), "spans_per_call": spans, "logs_per_call": logs}

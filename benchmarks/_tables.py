@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from _figures import OPENAI_ORDER, added, baseline, entries, find, per_chunk, ratios
+from _figures import OPENAI_ORDER, added, against_baseline, baseline, entries, find, per_chunk, ratios
 from _sdks import SDKS
-from _targets import check_targets
+from _targets import check_targets, verdict
 
-__all__ = ["chunk_table", "ratio_table", "sdk_table", "targets_table"]
+__all__ = ["chunk_table", "ratio_table", "revision_table", "sdk_table", "targets_table"]
 
 
 def _share(ratio: float) -> str:
@@ -52,6 +52,24 @@ def ratio_table(doc: dict[str, Any]) -> list[str]:
                 )
             )
         lines.append(f"| {other} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def revision_table(doc: dict[str, Any]) -> list[str]:
+    """Ours minus the baseline revision per scenario and sampler: the paired median, its interval, rounds won."""
+    rows = against_baseline(doc)
+    if not rows:
+        return ["Not compared: ours and the baseline were not both timed (see Not measured)."]
+    lines = [
+        "| Scenario | sampled | ours - baseline, µs (median) | 95 % interval | ours faster | verdict |",
+        "|---|---|---:|---|---:|---|",
+    ]
+    for ratio, scenario, d in rows:
+        interval = "n/a" if math.isnan(d.low_us) else f"{_signed(d.low_us)} to {_signed(d.high_us)}"
+        lines.append(
+            f"| {scenario} | {_share(ratio)} | {_signed(d.median_us)} | {interval} "
+            f"| {d.faster} of {d.rounds} rounds | {verdict(d)} |"
+        )
     return lines
 
 
@@ -134,7 +152,7 @@ def _first_line(text: str) -> str:
 
 
 def targets_table(doc: dict[str, Any]) -> list[str]:
-    """The targets of issue 16, each met, not met or not measured, with the figure."""
+    """The targets of issues 16 and 12, each met, not met or not measured, with the figure."""
     lines = ["| Target | Status | Measured |", "|---|---|---|"]
     for target in check_targets(doc):
         lines.append(f"| {target.name} | **{target.status}** | {target.measured} |")

@@ -1,4 +1,4 @@
-"""The performance targets (issue 16), checked against one run.
+"""The performance targets (issue 16, and issue 12's "no slower than the baseline"), checked against one run.
 
 Owns the thresholds and how each is measured, so ``BENCHMARKS.md`` and every report
 state them the same way. A target is ``met``, ``not met`` (with the distance) or
@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from _figures import OPENAI_ORDER, added, entries, find, per_chunk
+from _figures import OPENAI_ORDER, added, against_baseline, entries, find, per_chunk
+from _stats import PairedDifference
 
-__all__ = ["Target", "check_targets"]
+__all__ = ["Target", "check_targets", "verdict"]
 
 #: Sampled share for the production-shape target.
 SAMPLED = 0.1
@@ -38,7 +39,7 @@ class Target(NamedTuple):
 def _below_peers(doc: dict[str, Any]) -> Target:
     name = "At 10 % sampling, ours below every peer on every scenario"
     ours = find(doc, "ours", SAMPLED)
-    peers = [v for v in entries(doc, SAMPLED) if v["name"] not in ("floor", "ours") and v["status"] == "ok"]
+    peers = [v for v in entries(doc, SAMPLED) if v["venv"] != "main" and v["status"] == "ok"]
     if ours is None or not peers:
         return Target(name, "not measured", "no sampled ours or no sampled peer in this run")
     misses, margins = [], []
@@ -118,10 +119,42 @@ def _startup(doc: dict[str, Any]) -> Target:
     return Target(name, status, f"{total:.1f} ms ({parts})")
 
 
+def verdict(difference: PairedDifference) -> str:
+    """``slower`` or ``faster`` when the median's 95 % interval lies wholly above or below 0."""
+    if math.isnan(difference.low_us):
+        return "too few rounds"
+    if difference.low_us > 0:
+        return "slower"
+    return "faster" if difference.high_us < 0 else "within noise"
+
+
+def _no_slower(doc: dict[str, Any]) -> Target:
+    revision = doc.get("revision")
+    if not revision:
+        return Target("No scenario slower than the baseline (issue 12)", "not measured", "run with --baseline REV")
+    name = f"No scenario slower than the baseline {revision['sha'][:7]} (issue 12)"
+    rows = [(verdict(d), f"{scenario} at {ratio:.0%}", d) for ratio, scenario, d in against_baseline(doc)]
+    if not rows:
+        entry = find(doc, revision["name"], 1.0)
+        why = f"{entry['status']}: {entry['reason']}" if entry else "not timed"
+        return Target(name, "not measured", f"the baseline {why}")
+    if any(row[0] == "too few rounds" for row in rows):
+        return Target(name, "not measured", f"{rows[0][2].rounds} rounds; a 95 % interval of the median needs 6")
+    slower = [(where, d) for kind, where, d in rows if kind == "slower"]
+    if slower:
+        return Target(name, "not met", "slower: " + "; ".join(_difference(where, d) for where, d in slower))
+    _, where, d = max(rows, key=lambda row: row[2].median_us)
+    return Target(name, "met", f"{len(rows)} scenario/sampler pairs, none slower; highest: {_difference(where, d)}")
+
+
+def _difference(where: str, d: PairedDifference) -> str:
+    return f"{where} {d.median_us:+.1f} µs (interval {d.low_us:+.1f} to {d.high_us:+.1f})"
+
+
 #: Above this 1-minute load per core, timings are someone else's scheduling as much as ours.
 MAX_LOAD_PER_CORE = 1.5
 #: Targets judged on timings; the memory soak counts bytes and spans, which load does not change.
-_TIMED = ("peer", "floor", "chunk", "startup")
+_TIMED = ("peer", "floor", "chunk", "startup", "baseline")
 
 
 def _overloaded(doc: dict[str, Any]) -> str:
@@ -133,8 +166,8 @@ def _overloaded(doc: dict[str, Any]) -> str:
 
 
 def check_targets(doc: dict[str, Any]) -> list[Target]:
-    """Every target, in the order of issue 16; a timed one on an overloaded machine is not judged."""
-    targets = [_below_peers(doc), _floor_ratio(doc), _chunk(doc), _memory(doc), _startup(doc)]
+    """Every target, in the order of issue 16, then issue 12's; a timed one on an overloaded machine is not judged."""
+    targets = [_below_peers(doc), _floor_ratio(doc), _chunk(doc), _memory(doc), _startup(doc), _no_slower(doc)]
     busy = _overloaded(doc)
     if not busy:
         return targets
@@ -142,5 +175,5 @@ def check_targets(doc: dict[str, Any]) -> list[Target]:
         target._replace(status=f"not judged ({busy})")
         if kind in _TIMED and target.status in ("met", "not met")
         else target
-        for kind, target in zip(("peer", "floor", "chunk", "memory", "startup"), targets, strict=True)
+        for kind, target in zip(("peer", "floor", "chunk", "memory", "startup", "baseline"), targets, strict=True)
     ]

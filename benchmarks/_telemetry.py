@@ -29,7 +29,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-__all__ = ["Telemetry", "install_telemetry"]
+__all__ = ["LiveSpanCounter", "Telemetry", "install_telemetry"]
 
 
 class _Counter:

@@ -4,8 +4,10 @@ Owns two tables read by both sides: ``VARIANTS`` (what is compared) and ``VENVS`
 environments: ``main`` for bare, floor and ours; one per peer; one per vendor SDK of
 ``_sdks.SDKS``, where ours runs over that SDK). The driver uses them to build virtual
 environments and pair each instrumented variant with the bare SDK of the same
-environment; the worker uses them to instrument itself. Peer packages are imported only
-inside ``setup()``, so importing this module needs nothing but the standard library.
+environment; the worker uses them to instrument itself. ``baseline_variant`` adds one
+more, ours at an older revision (``run.py --baseline``), and ``variant_named`` finds
+either kind by name. Peer packages are imported only inside ``setup()``, so importing
+this module needs nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ __all__ = [
     "Variant",
     "VariantUnavailable",
     "VenvSpec",
+    "baseline_variant",
+    "variant_named",
 ]
 
 
@@ -94,6 +98,8 @@ class Variant(NamedTuple):
     dist: str | None
     #: Setup function, looked up in this module by name so the table stays importable.
     setup: str
+    #: An older revision's extracted package, imported instead of the work tree's (``--baseline``).
+    tree: str = ""
 
 
 def _timed_import(module: str) -> tuple[Any, float]:
@@ -143,6 +149,16 @@ def setup_ours(telemetry: Any) -> Installed:
     start = time.perf_counter()
     instrumentor().instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
     return Installed(import_s=import_s, instrument_s=time.perf_counter() - start)
+
+
+def setup_baseline(telemetry: Any) -> Installed:
+    """Ours at an older revision: ``setup_ours``; old code that fails to instrument is unavailable."""
+    try:
+        return setup_ours(telemetry)
+    except VariantUnavailable:
+        raise
+    except Exception as exc:
+        raise VariantUnavailable(f"instrument() failed: {type(exc).__name__}: {exc}") from exc
 
 
 setup_otel_v2 = _instrumentor("opentelemetry.instrumentation.openai_v2")
@@ -237,3 +253,29 @@ VARIANTS: tuple[Variant, ...] = (
         "setup_openinference",
     ),
 )
+
+
+#: How a baseline variant's name starts: ``ours@<sha7>``.
+_BASELINE_PREFIX = "ours@"
+
+
+def baseline_variant(sha: str, tree: str) -> Variant:
+    """Ours at commit ``sha``, imported from ``tree`` (its extraction), in the ``main`` venv.
+
+    No distribution is named: the commit says what ran, and the ``main`` venv's version row
+    stays the work tree's.
+    """
+    short = sha[:7]
+    return Variant(
+        f"{_BASELINE_PREFIX}{short}", f"otel-aierrors at {short} (baseline)", "main", None, "setup_baseline", tree
+    )
+
+
+def variant_named(name: str, tree: str = "") -> Variant | None:
+    """The variant a worker was started as: one of ``VARIANTS``, or a baseline ``ours@<sha7>`` from ``tree``.
+
+    A baseline without its tree is unknown: it would time the work tree under the old name.
+    """
+    if name.startswith(_BASELINE_PREFIX):
+        return baseline_variant(name.removeprefix(_BASELINE_PREFIX), tree) if tree else None
+    return next((variant for variant in VARIANTS if variant.name == name), None)

@@ -25,9 +25,10 @@ from typing import Any
 from _oneshot import measure_memory, measure_startup
 from _pool import BENCH_DIR, REPO_ROOT, say
 from _report import git_state, machine, render
-from _rounds import Slot, our_logic, start_slots, stop, summarize, timing_loop
+from _revision import extract, resolve
+from _rounds import Slot, against_revision, our_logic, start_slots, stop, summarize, timing_loop
 from _scenarios import CHUNK_SCENARIOS, SCENARIOS, SDK_SCENARIOS
-from _variants import VARIANTS, VENVS, Variant
+from _variants import VARIANTS, VENVS, Variant, baseline_variant
 from _venvs import VenvState, ensure_venv
 
 #: Calls per round for each scenario: about 0.1 s of bare SDK work on the reference machine,
@@ -52,6 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     names = ", ".join(v.name for v in VARIANTS)
     parser.add_argument("--only", help=f"comma-separated variants ({names}; 'peers' = all peers)")
     parser.add_argument("--scenarios", help="comma-separated scenarios: " + ", ".join(TIMED_SCENARIOS))
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the package as it was at git revision REV, beside ours in the main venv's rounds",
+    )
     parser.add_argument(
         "--sampling",
         default="1,0.1",
@@ -105,6 +111,24 @@ def selected_variants(only: str | None) -> list[Variant]:
     if unknown:
         raise SystemExit(f"unknown variant(s): {', '.join(sorted(unknown))}")
     return [v for v in VARIANTS if v.name in wanted]
+
+
+def baseline_of(rev: str) -> Variant:
+    """The ``--baseline`` variant: ours at ``rev``, extracted under ``benchmarks/.baselines/``."""
+    sha = resolve(rev, REPO_ROOT)
+    tree = extract(sha, REPO_ROOT, BENCH_DIR / ".baselines")
+    say(f"[baseline] {rev} is {sha}; otel_aierrors from {tree}")
+    return baseline_variant(sha, str(tree))
+
+
+def revision_entry(rev: str, variant: Variant, slots: list[Slot]) -> dict[str, Any]:
+    """What the report needs to put ours against the baseline revision: who, and each round's difference."""
+    return {
+        "rev": rev,
+        "sha": Path(variant.tree).name,
+        "name": variant.name,
+        "differences_us": against_revision(slots, variant.name),
+    }
 
 
 def venv_entries(
@@ -169,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()[0]
     git_start = git_state(REPO_ROOT)
     variants = selected_variants(args.only)
+    revision = baseline_of(args.baseline) if args.baseline else None
+    timed_variants = variants + ([revision] if revision else [])
     ratios = sorted({float(r) for r in args.sampling.split(",")}, reverse=True)
     if any(not 0 < r <= 1 for r in ratios) or 1.0 not in ratios:
         raise SystemExit("--sampling takes ratios in (0, 1] and must include 1")
@@ -181,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     logs = args.results_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     timed = {
-        spec.name for spec in VENVS if any(spec.runs(v) for v in variants) and set(spec.scenarios) & set(scenarios)
+        spec.name
+        for spec in VENVS
+        if any(spec.runs(v) for v in timed_variants) and set(spec.scenarios) & set(scenarios)
     }
     needed = (
         (set() if args.no_timing else timed)
@@ -197,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     loads: list[float] = []
     try:
         if not args.no_timing:
-            slots = start_slots(variants, states, logs, scenarios, ratios)
+            slots = start_slots(timed_variants, states, logs, scenarios, ratios)
             calls = {name: calls_per_round(name, args.scale) for name in scenarios}
             loads = timing_loop(slots, calls, args.warmup, args.rounds)
     finally:
@@ -230,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         "baselines": baselines,
         "variants": results,
         "logic": our_logic(slots),
+        "revision": revision_entry(args.baseline, revision, slots) if revision else None,
         "startup": startup,
         "memory": memory,
         "previous": None,

@@ -40,8 +40,8 @@ import openai  # noqa: F401
 from _canned import httpx_module
 from _scenarios import ALL_SCENARIOS, SCENARIOS, Scenario, build_call, disable_retry_sleep, request_call
 from _sdks import SDKS, sdk_named
-from _telemetry import Telemetry, install_telemetry
-from _variants import VARIANTS, Installed, VariantUnavailable
+from _telemetry import LiveSpanCounter, Telemetry, install_telemetry
+from _variants import Installed, Variant, VariantUnavailable, variant_named
 
 _SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in ALL_SCENARIOS}
 
@@ -100,14 +100,11 @@ def _rss_kib() -> dict[str, int]:
 class Worker:
     """Holds the instrumented clients and answers the driver's requests."""
 
-    def __init__(self, variant_name: str, count_live_spans: bool, sample_ratio: float = 1.0) -> None:
-        variant = next(v for v in VARIANTS if v.name == variant_name)
+    def __init__(self, variant: Variant, count_live_spans: bool, sample_ratio: float = 1.0) -> None:
         self.variant = variant
         self.telemetry: Telemetry = install_telemetry(count_live_spans, sample_ratio)
         disable_retry_sleep()
-        import _variants
-
-        self.installed: Installed = getattr(_variants, variant.setup)(self.telemetry)
+        self.installed = _install(variant, self.telemetry)
         self.loop = asyncio.new_event_loop()
         self._calls: dict[str, Callable[[], Any]] = {}
 
@@ -241,8 +238,12 @@ class Worker:
                 "gc_objects_growth": len(gc.get_objects()) - start_objects,
             }
         live = self.telemetry.live_spans
+        waited = _wait_until_ended(live) if live else 0.0
+        self.telemetry.flush()
         return {
             "phases": phases,
+            # Seconds waited after the last gc.collect() for every started span to end.
+            "spans_end_wait_s": waited,
             "spans_started": live.started.value if live else None,
             "spans_ended": live.ended.value if live else None,
             # Fewer exported than ended: the BatchSpanProcessor queue overflowed and dropped.
@@ -251,12 +252,39 @@ class Worker:
         }
 
 
-def _startup(variant_name: str) -> dict[str, Any]:
-    variant = next(v for v in VARIANTS if v.name == variant_name)
-    telemetry = install_telemetry()
+def _wait_until_ended(live: LiveSpanCounter, timeout_s: float = 5.0, poll_s: float = 0.05) -> float:
+    """Wait, at most ``timeout_s``, until every span started has ended; return the seconds waited.
+
+    The instrumentation ends an abandoned stream's spans from a queue that a daemon thread
+    drains within about a second of the stream being collected, so the last ones may still
+    be open right after ``gc.collect()``.
+    """
+    started = time.monotonic()
+    while live.started.value != live.ended.value and time.monotonic() - started < timeout_s:
+        time.sleep(poll_s)
+    return time.monotonic() - started
+
+
+def _install(variant: Variant, telemetry: Telemetry) -> Installed:
+    """Run the variant's setup; a baseline revision must have imported the package from its tree."""
     import _variants
 
     installed: Installed = getattr(_variants, variant.setup)(telemetry)
+    if variant.tree:
+        _check_imported_from(Path(variant.tree))
+    return installed
+
+
+def _check_imported_from(tree: Path) -> None:
+    """Fail loudly unless ``otel_aierrors`` was loaded from ``tree`` (the work tree's would be timed twice)."""
+    module = sys.modules.get("otel_aierrors")
+    where = Path(getattr(module, "__file__", None) or "nowhere").resolve()
+    if not where.is_relative_to(tree.resolve()):
+        raise RuntimeError(f"otel_aierrors was imported from {where}, not from the baseline revision in {tree}")
+
+
+def _startup(variant: Variant) -> dict[str, Any]:
+    installed = _install(variant, install_telemetry())
     return {"import_s": installed.import_s, "instrument_s": installed.instrument_s}
 
 
@@ -288,17 +316,20 @@ def main() -> int:
     parser.add_argument("--startup", action="store_true", help="measure start-up cost once and exit")
     parser.add_argument("--count-live-spans", action="store_true", help="count started/ended spans")
     parser.add_argument("--sample-ratio", type=float, default=1.0, help="ParentBased(TraceIdRatioBased(R))")
+    parser.add_argument(
+        "--package-tree", default="", help="an older revision's extraction, where otel_aierrors must come from"
+    )
     args = parser.parse_args()
     out = _protocol_stream()
-    variant = next((v for v in VARIANTS if v.name == args.variant), None)
+    variant = variant_named(args.variant, args.package_tree)
     if variant is None:
         out.write(json.dumps({"error": f"unknown variant {args.variant!r}"}) + "\n")
         return 2
     try:
         if args.startup:
-            out.write(json.dumps(_startup(args.variant)) + "\n")
+            out.write(json.dumps(_startup(variant)) + "\n")
             return 0
-        worker = Worker(args.variant, args.count_live_spans, args.sample_ratio)
+        worker = Worker(variant, args.count_live_spans, args.sample_ratio)
     except VariantUnavailable as exc:
         out.write(json.dumps({"unavailable": str(exc)}) + "\n")
         return 0
