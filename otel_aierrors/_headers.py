@@ -19,11 +19,11 @@ import functools
 import re
 import time
 from collections.abc import Iterable
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from otel_aierrors._bounds import MAX_NUMBER_TEXT, non_negative_int, non_negative_seconds, report_out_of_range
 
-__all__ = ["AttemptHeaders", "lowered_items", "parse_duration", "parse_retry_after", "read_headers"]
+__all__ = ["AttemptHeaders", "parse_duration", "parse_retry_after", "read_headers"]
 
 _RETRY_AFTER_MS: Final = b"retry-after-ms"
 _RETRY_AFTER: Final = b"retry-after"
@@ -91,19 +91,6 @@ class AttemptHeaders(NamedTuple):
 
 
 NO_HEADERS: Final = AttemptHeaders()
-
-
-def lowered_items(headers: Any) -> Iterable[tuple[bytes, bytes]]:
-    """(lower-cased name, value) pairs of an ``httpx`` / ``httpx2`` ``Headers``.
-
-    Both keep the lower-cased names they already computed in ``_list``; using
-    them saves lower-casing every header of every response again. Should a
-    release drop that private list, ``raw`` is used instead.
-    """
-    items = getattr(headers, "_list", None)
-    if isinstance(items, list) and (not items or len(items[0]) == 3):
-        return [(lowered, value) for _, lowered, value in items]
-    return [(name.lower(), value) for name, value in headers.raw]
 
 
 def read_headers(lowered: Iterable[tuple[bytes, bytes]], *, with_retry_after: bool) -> AttemptHeaders:

@@ -9,7 +9,8 @@ import pytest
 
 from otel_aierrors import _bounds
 from otel_aierrors._bounds import INT64_MAX, MAX_SECONDS
-from otel_aierrors._headers import _parse_duration, lowered_items, parse_duration, parse_retry_after, read_headers
+from otel_aierrors._headers import _parse_duration, parse_duration, parse_retry_after, read_headers
+from otel_aierrors._sdks.stainless import lowered_headers
 from tests.conftest import HTTP
 
 
@@ -57,7 +58,7 @@ def test_only_allow_listed_headers_are_read() -> None:
         (b"authorization", b"Bearer sk-secret"),
         (b"set-cookie", b"session=abc"),
     ]
-    headers = read_headers(lowered_items(HTTP.Headers(raw)), with_retry_after=True)
+    headers = read_headers(lowered_headers(HTTP.Headers(raw)), with_retry_after=True)
     assert headers.retry_after == 3.0
     assert headers.should_retry is False
     assert headers.request_id == "req_123"
@@ -78,11 +79,11 @@ class _HeadersWithoutPrivateList:
         self.raw = raw
 
 
-def test_lowered_items_works_with_and_without_the_private_list() -> None:
+def test_lowered_headers_works_with_and_without_the_private_list() -> None:
     raw = [(b"X-Request-ID", b"req_1"), (b"Retry-After", b"2")]
     expected = [(b"x-request-id", b"req_1"), (b"retry-after", b"2")]
-    assert list(lowered_items(HTTP.Headers(raw))) == expected
-    assert list(lowered_items(_HeadersWithoutPrivateList(raw))) == expected
+    assert list(lowered_headers(HTTP.Headers(raw))) == expected
+    assert list(lowered_headers(_HeadersWithoutPrivateList(raw))) == expected
 
 
 def _read(name: bytes, value: bytes):

@@ -24,6 +24,7 @@ __all__ = [
     "error_facts",
     "is_raw_response",
     "is_stream",
+    "lowered_headers",
     "operation_of",
     "path_of",
     "provider_for_host",
@@ -244,11 +245,15 @@ def response_status_and_headers(response: Any) -> tuple[int, Iterable[tuple[byte
     ``Headers._list``; reusing them saves lower-casing every header of every
     response again. Should a release drop that private list, ``raw`` is used.
     """
-    headers = response.headers
+    return response.status_code, lowered_headers(response.headers)
+
+
+def lowered_headers(headers: Any) -> list[tuple[bytes, bytes]]:
+    """(lower-cased name, value) pairs of an ``httpx`` / ``httpx2`` ``Headers`` (see above)."""
     items = getattr(headers, "_list", None)
     if isinstance(items, list) and (not items or len(items[0]) == 3):
-        return response.status_code, [(lowered, value) for _, lowered, value in items]
-    return response.status_code, [(name.lower(), value) for name, value in headers.raw]
+        return [(lowered, value) for _, lowered, value in items]
+    return [(name.lower(), value) for name, value in headers.raw]
 
 
 def response_body_in_memory(response: Any) -> bytes | None:
