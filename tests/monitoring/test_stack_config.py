@@ -112,8 +112,8 @@ def test_collector_sends_traces_to_the_jaeger_service() -> None:
     host, port = endpoint.rsplit(":", 1)
     assert host in SERVICES
     assert SERVICES["otel-collector"]["environment"]["JAEGER_OTLP_ENDPOINT"] == endpoint
-    jaeger_args = " ".join(SERVICES[host]["command"])
-    assert f"receivers.otlp.protocols.grpc.endpoint=0.0.0.0:{port}" in jaeger_args
+    # Jaeger's config (below) listens where its environment says.
+    assert SERVICES[host]["environment"]["JAEGER_OTLP_GRPC_ENDPOINT"] == f"0.0.0.0:{port}"
 
 
 # --- compose --------------------------------------------------------------------------
@@ -141,6 +141,18 @@ def test_compose_mounts_the_collector_config_that_is_checked_here() -> None:
     config = re.search(r"--config=(\S+)", command)
     assert config
     assert _host_path("otel-collector", config.group(1)) == COLLECTOR_FILE.resolve()
+
+
+def test_compose_jaeger_runs_the_config_the_pipeline_tests_run() -> None:
+    command = " ".join(SERVICES["jaeger"]["command"])
+    config = re.search(r"--config=(\S+)", command)
+    assert config
+    path = _host_path("jaeger", config.group(1))
+    assert path == (_assets.DEPLOY / "jaeger" / "config.yaml").resolve()
+    # Every address the config reads from the environment is set to one the other containers reach.
+    wanted = set(re.findall(r"\$\{env:(\w+(?:ENDPOINT|HOST)):-", path.read_text()))
+    assert wanted == set(SERVICES["jaeger"]["environment"])
+    assert all(value.startswith("0.0.0.0") for value in SERVICES["jaeger"]["environment"].values())
 
 
 def test_compose_mounts_the_rules_and_dashboards_the_tests_check() -> None:
