@@ -160,8 +160,9 @@ def _launch(slot: Slot, python: Path, spec: VenvSpec, logs: Path, replica: int) 
 
 
 def _launch_all(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> list[WorkerProcess]:
-    """Start every replica of ``slot`` at once; if one cannot start, close the others and raise."""
-    with ThreadPoolExecutor(max_workers=slot.replicas) as pool:
+    """Start the replicas of ``slot``, a core's worth at a time; if one cannot start, close the others and raise."""
+    # Starting is CPU-bound (imports): more at once than cores would not start them sooner.
+    with ThreadPoolExecutor(max_workers=min(slot.replicas, os.cpu_count() or 1)) as pool:
         futures = [pool.submit(_launch, slot, python, spec, logs, replica) for replica in range(slot.replicas)]
     errors = [error for future in futures if (error := future.exception()) is not None]
     started = [future.result() for future in futures if future.exception() is None]
@@ -251,7 +252,8 @@ def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: i
 
     Warm-up round w runs on replica w mod N, measured round r on replica r mod N: give
     at least N warm-up rounds to warm every replica. Returns the 1-minute load average
-    after each round: other work on the machine shows there.
+    after each measured round: other work on the machine shows there (not after warm-up
+    rounds, whose load still holds the workers' own start-up).
     """
     loads: list[float] = []
     by_venv: dict[str, list[Slot]] = {}
@@ -271,8 +273,9 @@ def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: i
         elapsed = time.monotonic() - started
         eta = elapsed / (index + 1) * (total - index - 1)
         label = "warm-up" if warm else "measured"
-        loads.append(os.getloadavg()[0])
-        say(f"[round {index + 1}/{total} {label}] {elapsed:.0f} s elapsed, ~{eta:.0f} s left, load {loads[-1]:.2f}")
+        load = os.getloadavg()[0]
+        loads += [] if warm else [load]
+        say(f"[round {index + 1}/{total} {label}] {elapsed:.0f} s elapsed, ~{eta:.0f} s left, load {load:.2f}")
     return loads
 
 
