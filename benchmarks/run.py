@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--replicas",
         type=int,
         help="worker processes behind each main-venv variant and sampler, used in turn by successive rounds "
-        "(default 3 with --baseline, else 1)",
+        "(default 10 with --baseline, else 1)",
     )
     parser.add_argument(
         "--sampling",
@@ -102,7 +102,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick, fast = args.quick, args.fast
     args.rounds = args.rounds if args.rounds is not None else (3 if quick else 10 if fast else 30)
-    args.replicas = args.replicas or (3 if args.baseline else 1)
+    # The baseline's verdict counts replicas, not rounds, and its interval needs 6 of them.
+    args.replicas = args.replicas if args.replicas is not None else (10 if args.baseline else 1)
     if args.replicas < 1:
         parser.error("--replicas takes 1 or more")
     warmup = args.warmup if args.warmup is not None else (1 if quick else 2 if fast else 3)
