@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from _stats import PairedDifference, paired_difference
+from _stats import PairedDifference, paired_difference, per_replica
 
 __all__ = [
     "OPENAI_ORDER",
@@ -81,11 +81,13 @@ def logic(doc: dict[str, Any], ratio: float) -> dict[str, Any]:
 def against_baseline(doc: dict[str, Any]) -> list[tuple[float, str, PairedDifference]]:
     """Ours minus the ``--baseline`` revision, per sampling ratio and scenario in report order.
 
-    Read from each round's stored difference, so a stored run gives the same figures.
+    Read from each round's stored difference, so a stored run gives the same figures. With
+    replica processes the units are the replicas (each one's median over its rounds).
     """
     found = (doc.get("revision") or {}).get("differences_us", {})
+    replicas = doc["settings"].get("replicas", 1)
     return [
-        (ratio, scenario, paired_difference(found[f"{ratio:g}"][scenario]))
+        (ratio, scenario, paired_difference(per_replica(found[f"{ratio:g}"][scenario], replicas)))
         for ratio in ratios(doc)
         for scenario in doc["settings"]["scenarios"]
         if scenario in found.get(f"{ratio:g}", {})

@@ -35,8 +35,11 @@ class WorkerError(Exception):
     """The worker died, timed out, or answered with a traceback."""
 
 
-def _environment(pythonpath: Sequence[Path]) -> dict[str, str]:
+def _environment(pythonpath: Sequence[Path], hash_seed: int | None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "PYTHON"))}
+    if hash_seed is not None:
+        # A fixed seed per replica: workers of the same replica index hash alike, whatever their variant.
+        env["PYTHONHASHSEED"] = str(hash_seed)
     # Peers phone home or print banners unless told not to; neither belongs in a timing loop.
     env.update({"TRACELOOP_TELEMETRY": "false", "OPENLIT_DISABLE_TELEMETRY": "true"})
     env["PYTHONPATH"] = os.pathsep.join(str(path) for path in (WORKER.parent, *pythonpath))
@@ -61,6 +64,7 @@ class WorkerProcess:
         pythonpath: Sequence[Path] = (),
         extra_args: tuple[str, ...] = (),
         start_timeout: float = 120.0,
+        hash_seed: int | None = None,
     ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         #: Where the worker's stderr (and anything a peer prints) ends up.
@@ -71,7 +75,7 @@ class WorkerProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env=_environment(pythonpath),
+            env=_environment(pythonpath, hash_seed),
             cwd=str(WORKER.parent),
         )
         self._buffer = b""

@@ -326,11 +326,39 @@ def _against_baseline(doc: dict[str, Any]) -> list[str]:
         "",
         "Ours' per-call mean minus the baseline's in the same round (both in the main venv, interleaved), "
         "median over rounds. Noise: a scenario is slower only when the 95 % confidence interval of that median "
-        "(distribution-free, from the sign test over the rounds) lies wholly above 0; it covers round-to-round "
-        "noise, not a constant gap between two processes running the same code (`--baseline HEAD` on a clean "
-        "tree measures that).",
+        "(distribution-free, from the sign test) lies wholly above 0; " + _process_noise(doc),
         "",
         *revision_table(doc),
+    ]
+
+
+def _process_noise(doc: dict[str, Any]) -> str:
+    """What the interval covers of the gap between two processes running the same code, given the replicas."""
+    replicas = doc["settings"].get("replicas", 1)
+    if replicas == 1:
+        return (
+            "taken over the rounds, it covers round-to-round noise, not a constant gap between two processes "
+            "running the same code "
+            "(`--baseline HEAD` on a clean tree measures that)."
+        )
+    return (
+        f"each side ran in {replicas} replica processes, round r on replica r mod {replicas} (the same replica "
+        "index, and so the same hash seed, on both sides). Rounds of one pair of processes share that pair's gap, "
+        "so the median and its interval are taken over the replicas (each one's median over its rounds), which "
+        "covers a gap between two processes running the same code; 6 replicas at least."
+    )
+
+
+def _replicas_line(settings: dict[str, Any]) -> list[str]:
+    """The header line on replica processes, when a main-venv slot had more than one."""
+    replicas = settings.get("replicas", 1)
+    if replicas == 1:
+        return []
+    seeds = ", ".join(str(seed) for seed in settings.get("hash_seeds", []))
+    return [
+        f"- Replicas: {replicas} worker processes behind each main-venv variant and sampler, measured round r "
+        f"(and warm-up round w) on replica r mod {replicas}; PYTHONHASHSEED {seeds} by replica index, the same "
+        "for every variant; other venvs 1 process each"
     ]
 
 
@@ -359,6 +387,7 @@ def render(doc: dict[str, Any]) -> str:
         lines += [
             f"- Rounds: {settings['warmup']} warm-up + {settings['rounds']} measured, interleaved "
             f"(A B A B, order reversed every other round); calls per round: {calls}",
+            *_replicas_line(settings),
             "",
             "## Added time per call",
             "",

@@ -1,9 +1,11 @@
-"""The interleaved timing rounds: one live worker per (venv, variant), asked in turn.
+"""The interleaved timing rounds: live workers per (venv, variant), asked in turn.
 
 Owns the A B A B schedule and the pairing of each variant with the bare SDK of its own
 environment. Workers are started once and kept alive (peers cannot always uninstrument
 cleanly, so nothing is ever uninstrumented); a worker that fails costs its own figures,
-never the run.
+never the run. A ``main`` slot may be backed by several replica processes (``--replicas``):
+round r runs on replica r mod N of every slot, so a bias of one process (memory layout,
+hash seed) varies from round to round instead of holding for the whole run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from _venvs import VenvState
 __all__ = [
     "Slot",
     "against_revision",
+    "hash_seed",
     "our_logic",
     "ratio_key",
     "slot_name",
@@ -35,7 +39,7 @@ __all__ = [
 
 @dataclass
 class Slot:
-    """One worker process in the timing loop and everything it measured."""
+    """One (venv, variant, sampler) in the timing loop, its replica processes, and everything it measured."""
 
     venv: str
     variant: Variant
@@ -43,7 +47,10 @@ class Slot:
     ratio: float = 1.0
     #: Scenarios this slot's venv times.
     scenarios: tuple[str, ...] = ()
-    worker: WorkerProcess | None = None
+    #: Worker processes wanted: one per replica, all running the same code.
+    replicas: int = 1
+    #: The live processes, replica i at index i; empty once stopped.
+    workers: list[WorkerProcess] = field(default_factory=list)
     #: ``ok``, ``pending`` (ours not written yet), ``unavailable`` (a baseline revision that
     #: cannot be imported or instrumented), ``broken``, ``failed``, ``not installed``,
     #: ``skipped`` (a baseline with no working variant beside it).
@@ -51,8 +58,9 @@ class Slot:
     reason: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     probe: dict[str, Any] = field(default_factory=dict)
-    #: Per-round per-call mean (ns) for each scenario. A failed round ends the scenario
-    #: for this worker, so the lists of a variant and its baseline stay aligned by index.
+    #: Per-round per-call mean (ns) for each scenario, measured round r from replica r mod
+    #: ``replicas``. A failed round ends the scenario for this slot, so the lists of a
+    #: variant and its baseline stay aligned by index.
     means: dict[str, list[float]] = field(default_factory=dict)
     spans: dict[str, int] = field(default_factory=dict)
     logs: dict[str, int] = field(default_factory=dict)
@@ -61,12 +69,18 @@ class Slot:
 
 
 def start_slots(
-    variants: list[Variant], states: dict[str, VenvState], logs: Path, scenarios: list[str], ratios: list[float]
+    variants: list[Variant],
+    states: dict[str, VenvState],
+    logs: Path,
+    scenarios: list[str],
+    ratios: list[float],
+    replicas: int = 1,
 ) -> list[Slot]:
-    """Start one worker per (venv, variant, sampling ratio), plus the bare baseline of every venv used.
+    """Start a slot per (venv, variant, sampling ratio), plus the bare baseline of every venv used.
 
     The bare SDK emits no span, so one baseline serves every ratio, except for an SDK that
-    traces itself (``Sdk.own_spans``): its baseline runs under each ratio too.
+    traces itself (``Sdk.own_spans``): its baseline runs under each ratio too. Slots of the
+    ``main`` venv get ``replicas`` processes each; every other venv's get one.
     """
     slots: list[Slot] = []
     bare = next(v for v in VARIANTS if v.name == "bare")
@@ -81,7 +95,7 @@ def start_slots(
             wanted += [(bare, ratio) for ratio in ratios if ratio != 1.0]
         wanted += [(v, ratio) for ratio in ratios for v in members if v.name != "bare"]
         for variant, ratio in wanted:
-            slot = Slot(spec.name, variant, ratio, wanted_scenarios)
+            slot = Slot(spec.name, variant, ratio, wanted_scenarios, replicas if spec.name == "main" else 1)
             slots.append(slot)
             if state.status != "ok":
                 slot.status = "not installed" if state.status == "install-failed" else "broken"
@@ -125,44 +139,85 @@ def slot_name(slot: Slot) -> str:
     return f"{slot.venv}/{slot.variant.name}{suffix}"
 
 
-def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> None:
-    """Start, then probe: a variant that emits no span in any scenario is stopped, not timed."""
-    name = slot.variant.name
-    label = slot_name(slot)
-    say(f"[start] {label}")
+def hash_seed(replica: int) -> int:
+    """``PYTHONHASHSEED`` of replica ``replica``: the same for every variant, so replicas pair like with like."""
+    return replica + 1
+
+
+def _launch(slot: Slot, python: Path, spec: VenvSpec, logs: Path, replica: int) -> WorkerProcess:
+    """Start one replica process of ``slot`` (raises ``WorkerError``)."""
+    label = slot_name(slot).replace("/", "-") + (f"-r{replica}" if slot.replicas > 1 else "")
     args: tuple[str, ...] = ("--sample-ratio", f"{slot.ratio}") if slot.ratio != 1.0 else ()
     args += ("--package-tree", slot.variant.tree) if slot.variant.tree else ()
+    return WorkerProcess(
+        python,
+        slot.variant.name,
+        logs / f"worker-{label}.log",
+        _pythonpath(spec, slot.variant),
+        args,
+        hash_seed=hash_seed(replica),
+    )
+
+
+def _launch_all(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> list[WorkerProcess]:
+    """Start the replicas of ``slot``, a core's worth at a time; if one cannot start, close the others and raise."""
+    # Starting is CPU-bound (imports): more at once than cores would not start them sooner.
+    with ThreadPoolExecutor(max_workers=min(slot.replicas, os.cpu_count() or 1)) as pool:
+        futures = [pool.submit(_launch, slot, python, spec, logs, replica) for replica in range(slot.replicas)]
+    errors = [error for future in futures if (error := future.exception()) is not None]
+    started = [future.result() for future in futures if future.exception() is None]
+    if errors:
+        for worker in started:
+            worker.close()
+        raise errors[0]
+    return started
+
+
+def _refused(slot: Slot, workers: list[WorkerProcess]) -> bool:
+    """Mark ``slot`` when a replica did not get ready (a pending or unavailable variant, a crash)."""
+    hello = next((worker.hello for worker in workers if not worker.ready), None)
+    if hello is None:
+        return False
+    for worker in workers:
+        worker.close()
+    if "unavailable" in hello:
+        slot.status = "unavailable" if slot.variant.tree else "pending"
+        slot.reason = hello["unavailable"]
+    else:
+        slot.status, slot.reason = "failed", str(hello.get("error", "")).strip().splitlines()[-1]
+    say(f"[start] {slot_name(slot)}: {slot.status}: {slot.reason}")
+    return True
+
+
+def _probe(slot: Slot) -> None:
+    """Probe every replica (a multiple of 10 calls, so a sampled worker exports its share exactly); keep the first's."""
+    probes = [
+        worker.request(op="probe", scenarios=list(slot.scenarios), calls=10, timeout=300) for worker in slot.workers
+    ]
+    slot.probe = probes[0]
+
+
+def start_worker(slot: Slot, python: Path, spec: VenvSpec, logs: Path) -> None:
+    """Start the slot's replicas, then probe: a variant that emits no span in any scenario is stopped, not timed."""
+    name = slot.variant.name
+    say(f"[start] {slot_name(slot)}" + (f" ({slot.replicas} replicas)" if slot.replicas > 1 else ""))
     try:
-        worker = WorkerProcess(
-            python,
-            name,
-            logs / f"worker-{label.replace('/', '-')}.log",
-            _pythonpath(spec, slot.variant),
-            args,
-        )
+        workers = _launch_all(slot, python, spec, logs)
     except WorkerError as exc:
         slot.status, slot.reason = "failed", str(exc)
         return
-    if not worker.ready:
-        worker.close()
-        if "unavailable" in worker.hello:
-            slot.status = "unavailable" if slot.variant.tree else "pending"
-            slot.reason = worker.hello["unavailable"]
-        else:
-            slot.status, slot.reason = "failed", str(worker.hello.get("error", "")).strip().splitlines()[-1]
-        say(f"[start] {label}: {slot.status}: {slot.reason}")
+    if _refused(slot, workers):
         return
-    slot.worker, slot.versions = worker, worker.hello["versions"]
+    slot.workers, slot.versions = workers, workers[0].hello["versions"]
     try:
-        # Probe calls are a multiple of 10, so a sampled worker exports its share exactly.
-        slot.probe = worker.request(op="probe", scenarios=list(slot.scenarios), calls=10, timeout=300)
+        _probe(slot)
     except WorkerError as exc:
         slot.status, slot.reason = "failed", f"probe failed: {str(exc).strip().splitlines()[-1]}"
         stop(slot)
         return
     if spec.sdk is not None and name == "bare" and slot.ratio == 1.0:
         try:
-            slot.probe["chaos"] = worker.request(op="chaos", sdk=spec.sdk.name, timeout=120)
+            slot.probe["chaos"] = workers[0].request(op="chaos", sdk=spec.sdk.name, timeout=120)
         except WorkerError as exc:
             slot.probe["chaos"] = {"outcome": f"check failed: {str(exc).strip().splitlines()[-1]}", "paths": []}
     emitted = [slot.probe["scenarios"][s]["spans_per_call"] for s in slot.scenarios]
@@ -186,16 +241,19 @@ def sdk_dist(spec: VenvSpec) -> str:
 
 
 def stop(slot: Slot) -> None:
-    """Stop a slot's worker, if it still has one."""
-    if slot.worker is not None:
-        slot.worker.close()
-        slot.worker = None
+    """Stop a slot's replica processes, if it still has them."""
+    for worker in slot.workers:
+        worker.close()
+    slot.workers = []
 
 
 def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: int) -> list[float]:
-    """Interleave rounds: per round, per scenario, per venv, each live worker in turn.
+    """Interleave rounds: per round, per scenario, per venv, each live slot in turn.
 
-    Returns the 1-minute load average after each round: other work on the machine shows there.
+    Warm-up round w runs on replica w mod N, measured round r on replica r mod N: give
+    at least N warm-up rounds to warm every replica. Returns the 1-minute load average
+    after each measured round: other work on the machine shows there (not after warm-up
+    rounds, whose load still holds the workers' own start-up).
     """
     loads: list[float] = []
     by_venv: dict[str, list[Slot]] = {}
@@ -205,33 +263,40 @@ def timing_loop(slots: list[Slot], calls: dict[str, int], warmup: int, rounds: i
     started = time.monotonic()
     for index in range(total):
         warm = index < warmup
+        replica = index if warm else index - warmup
         for scenario in calls:
             for group in by_venv.values():
                 # A B C / C B A: each variant runs as often first as last.
                 for slot in group if index % 2 == 0 else reversed(group):
-                    if slot.worker is None or scenario not in slot.scenarios or scenario in slot.errors:
-                        continue
-                    try:
-                        reply = slot.worker.request(op="round", scenario=scenario, calls=calls[scenario])
-                    except WorkerError as exc:
-                        slot.errors[scenario] = str(exc).strip().splitlines()[-1]
-                        say(f"[round] {slot_name(slot)}/{scenario} failed: {slot.errors[scenario]}")
-                        if not slot.worker.alive:
-                            slot.status, slot.reason = "failed", slot.errors[scenario]
-                            stop(slot)
-                        continue
-                    if warm:
-                        continue
-                    slot.means[scenario].append(mean(reply["samples_ns"]))
-                    slot.spans[scenario] += reply["spans"]
-                    slot.logs[scenario] += reply["logs"]
-                    slot.calls[scenario] += calls[scenario]
+                    if slot.workers and scenario in slot.scenarios and scenario not in slot.errors:
+                        _one_round(slot, replica % len(slot.workers), scenario, calls[scenario], warm)
         elapsed = time.monotonic() - started
         eta = elapsed / (index + 1) * (total - index - 1)
         label = "warm-up" if warm else "measured"
-        loads.append(os.getloadavg()[0])
-        say(f"[round {index + 1}/{total} {label}] {elapsed:.0f} s elapsed, ~{eta:.0f} s left, load {loads[-1]:.2f}")
+        load = os.getloadavg()[0]
+        loads += [] if warm else [load]
+        say(f"[round {index + 1}/{total} {label}] {elapsed:.0f} s elapsed, ~{eta:.0f} s left, load {load:.2f}")
     return loads
+
+
+def _one_round(slot: Slot, replica: int, scenario: str, calls: int, warm: bool) -> None:
+    """One round of ``scenario`` on one replica of ``slot``; a failure ends the scenario for the slot."""
+    worker = slot.workers[replica]
+    try:
+        reply = worker.request(op="round", scenario=scenario, calls=calls)
+    except WorkerError as exc:
+        slot.errors[scenario] = str(exc).strip().splitlines()[-1]
+        say(f"[round] {slot_name(slot)}/{scenario} failed on replica {replica}: {slot.errors[scenario]}")
+        if not worker.alive:
+            slot.status, slot.reason = "failed", slot.errors[scenario]
+            stop(slot)
+        return
+    if warm:
+        return
+    slot.means[scenario].append(mean(reply["samples_ns"]))
+    slot.spans[scenario] += reply["spans"]
+    slot.logs[scenario] += reply["logs"]
+    slot.calls[scenario] += calls
 
 
 def ratio_key(ratio: float) -> str:

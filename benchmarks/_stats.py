@@ -25,6 +25,7 @@ __all__ = [
     "median_interval",
     "overhead",
     "paired_difference",
+    "per_replica",
     "percentile",
 ]
 
@@ -112,9 +113,20 @@ class PairedDifference(NamedTuple):
     #: 95 % confidence interval of that median (``median_interval``); NaN with too few rounds.
     low_us: float
     high_us: float
-    #: Rounds in which A was faster (a difference below 0).
+    #: Rounds (replicas, when the differences are per-replica medians) in which A was faster.
     faster: int
     rounds: int
+
+
+def per_replica(differences: Sequence[float], replicas: int) -> list[float]:
+    """Round r's difference came from replica r mod ``replicas``: the median of each replica's, in order.
+
+    Rounds of one pair of processes share that pair's bias, so they are not independent
+    samples; the replicas are. With one replica (or as many as rounds) the rounds are kept.
+    """
+    if replicas <= 1:
+        return list(differences)
+    return [median(differences[replica::replicas]) for replica in range(min(replicas, len(differences)))]
 
 
 def paired_difference(differences: Sequence[float]) -> PairedDifference:

@@ -60,6 +60,7 @@ def revision_table(doc: dict[str, Any]) -> list[str]:
     rows = against_baseline(doc)
     if not rows:
         return ["Not compared: ours and the baseline were not both timed (see Not measured)."]
+    units = "replicas" if doc["settings"].get("replicas", 1) > 1 else "rounds"
     lines = [
         "| Scenario | sampled | ours - baseline, µs (median) | 95 % interval | ours faster | verdict |",
         "|---|---|---:|---|---:|---|",
@@ -68,7 +69,7 @@ def revision_table(doc: dict[str, Any]) -> list[str]:
         interval = "n/a" if math.isnan(d.low_us) else f"{_signed(d.low_us)} to {_signed(d.high_us)}"
         lines.append(
             f"| {scenario} | {_share(ratio)} | {_signed(d.median_us)} | {interval} "
-            f"| {d.faster} of {d.rounds} rounds | {verdict(d)} |"
+            f"| {d.faster} of {d.rounds} {units} | {verdict(d)} |"
         )
     return lines
 

@@ -122,7 +122,7 @@ def _startup(doc: dict[str, Any]) -> Target:
 def verdict(difference: PairedDifference) -> str:
     """``slower`` or ``faster`` when the median's 95 % interval lies wholly above or below 0."""
     if math.isnan(difference.low_us):
-        return "too few rounds"
+        return "too few to judge"
     if difference.low_us > 0:
         return "slower"
     return "faster" if difference.high_us < 0 else "within noise"
@@ -138,8 +138,9 @@ def _no_slower(doc: dict[str, Any]) -> Target:
         entry = find(doc, revision["name"], 1.0)
         why = f"{entry['status']}: {entry['reason']}" if entry else "not timed"
         return Target(name, "not measured", f"the baseline {why}")
-    if any(row[0] == "too few rounds" for row in rows):
-        return Target(name, "not measured", f"{rows[0][2].rounds} rounds; a 95 % interval of the median needs 6")
+    if any(row[0] == "too few to judge" for row in rows):
+        units = "replicas" if doc["settings"].get("replicas", 1) > 1 else "rounds"
+        return Target(name, "not measured", f"{rows[0][2].rounds} {units}; a 95 % interval of the median needs 6")
     slower = [(where, d) for kind, where, d in rows if kind == "slower"]
     if slower:
         return Target(name, "not met", "slower: " + "; ".join(_difference(where, d) for where, d in slower))

@@ -26,7 +26,16 @@ from _oneshot import measure_memory, measure_startup
 from _pool import BENCH_DIR, REPO_ROOT, say
 from _report import git_state, machine, render
 from _revision import extract, resolve
-from _rounds import Slot, against_revision, our_logic, start_slots, stop, summarize, timing_loop
+from _rounds import (
+    Slot,
+    against_revision,
+    hash_seed,
+    our_logic,
+    start_slots,
+    stop,
+    summarize,
+    timing_loop,
+)
 from _scenarios import CHUNK_SCENARIOS, SCENARIOS, SDK_SCENARIOS
 from _variants import VARIANTS, VENVS, Variant, baseline_variant
 from _venvs import VenvState, ensure_venv
@@ -59,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also time the package as it was at git revision REV, beside ours in the main venv's rounds",
     )
     parser.add_argument(
+        "--replicas",
+        type=int,
+        help="worker processes behind each main-venv variant and sampler, used in turn by successive rounds "
+        "(default 10 with --baseline, else 1)",
+    )
+    parser.add_argument(
         "--sampling",
         default="1,0.1",
         help="comma-separated trace sampling ratios, each timed in its own workers (default 1,0.1)",
@@ -87,7 +102,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick, fast = args.quick, args.fast
     args.rounds = args.rounds if args.rounds is not None else (3 if quick else 10 if fast else 30)
-    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2 if fast else 3)
+    # The baseline's verdict counts replicas, not rounds, and its interval needs 6 of them.
+    args.replicas = args.replicas if args.replicas is not None else (10 if args.baseline else 1)
+    if args.replicas < 1:
+        parser.error("--replicas takes 1 or more")
+    warmup = args.warmup if args.warmup is not None else (1 if quick else 2 if fast else 3)
+    # Warm-up round w runs on replica w mod N: at least N of them warm every replica.
+    args.warmup = max(warmup, args.replicas)
     args.scale = args.scale if args.scale is not None else (0.25 if quick else 1.0)
     args.startup_samples = args.startup_samples or (1 if quick else 3 if fast else 5)
     args.memory_calls = args.memory_calls or (5_000 if quick else 100_000)
@@ -119,6 +140,29 @@ def baseline_of(rev: str) -> Variant:
     tree = extract(sha, REPO_ROOT, BENCH_DIR / ".baselines")
     say(f"[baseline] {rev} is {sha}; otel_aierrors from {tree}")
     return baseline_variant(sha, str(tree))
+
+
+def start_workers(
+    variants: list[Variant],
+    states: dict[str, VenvState],
+    logs: Path,
+    scenarios: list[str],
+    ratios: list[float],
+    replicas: int,
+) -> list[Slot]:
+    """``start_slots``, then say how many processes it started and how long that took."""
+    began = time.monotonic()
+    slots = start_slots(variants, states, logs, scenarios, ratios, replicas)
+    live = [slot for slot in slots if slot.workers]
+    main = sum(len(slot.workers) for slot in live if slot.venv == "main")
+    others = sum(len(slot.workers) for slot in live if slot.venv != "main")
+    seeds = f"{hash_seed(0)}..{hash_seed(replicas - 1)}" if replicas > 1 else f"{hash_seed(0)}"
+    say(
+        f"[start] {main + others} worker processes in {time.monotonic() - began:.0f} s: {main} in main "
+        f"({replicas} per variant and sampler, PYTHONHASHSEED {seeds}), {others} in other venvs "
+        f"(1 each, PYTHONHASHSEED {hash_seed(0)})"
+    )
+    return slots
 
 
 def revision_entry(rev: str, variant: Variant, slots: list[Slot]) -> dict[str, Any]:
@@ -225,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     loads: list[float] = []
     try:
         if not args.no_timing:
-            slots = start_slots(timed_variants, states, logs, scenarios, ratios)
+            slots = start_workers(timed_variants, states, logs, scenarios, ratios, args.replicas)
             calls = {name: calls_per_round(name, args.scale) for name in scenarios}
             loads = timing_loop(slots, calls, args.warmup, args.rounds)
     finally:
@@ -248,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "rounds": args.rounds,
             "warmup": args.warmup,
+            "replicas": args.replicas,
+            "hash_seeds": [hash_seed(replica) for replica in range(args.replicas)],
             "calls_per_round": {s: calls_per_round(s, args.scale) for s in scenarios},
             "sampling": ratios,
             "scenarios": scenarios,
