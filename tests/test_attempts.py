@@ -268,6 +268,18 @@ def test_metric_exemplars_lead_to_the_call_and_attempt_spans(sdk: SDK, telemetry
     assert {e.trace_id for e in attempts_point.exemplars} == {call.context.trace_id}
 
 
+def test_token_counts_carry_no_exemplar_while_the_duration_does(sdk: SDK, telemetry: Telemetry) -> None:
+    sdk.call(script="ok")
+
+    call = telemetry.call_span()
+    collected = telemetry.reader.get_metrics_data()
+    (duration_point,) = telemetry.points("gen_ai.client.operation.duration", collected)
+    token_points = telemetry.points("gen_ai.client.token.usage", collected)
+    assert {e.span_id for e in duration_point.exemplars} == {call.context.span_id}
+    assert len(token_points) == 2
+    assert all(not point.exemplars for point in token_points)
+
+
 def test_the_rate_limit_gauge_reports_the_latest_budget_at_each_collection(sdk: SDK, telemetry: Telemetry) -> None:
     def requests_budget() -> list[int]:
         points = telemetry.points("aierrors.ratelimit.remaining")
