@@ -113,17 +113,17 @@ def read_headers(lowered: Iterable[tuple[bytes, bytes]], *, with_retry_after: bo
             _number_text(found.get(_RETRY_AFTER), "retry-after"),
         )
     should_retry_raw = found.get(_SHOULD_RETRY)
+    # OpenAI's names first, inline: they come on almost every response (the rest is Anthropic's dialect).
+    remaining_requests = found.get(_REMAINING_REQUESTS) or _first(found, _ANTHROPIC_REMAINING_REQUESTS)
+    remaining_tokens = found.get(_REMAINING_TOKENS) or _first(
+        found, _ANTHROPIC_REMAINING_TOKENS, _ANTHROPIC_REMAINING_INPUT_TOKENS
+    )
     return AttemptHeaders(
         retry_after=retry_after,
         should_retry=None if should_retry_raw is None else _truthy(should_retry_raw),
         request_id=_request_id(found.get(_REQUEST_ID) or found.get(_REQUEST_ID_ALT)),
-        remaining_requests=_integer(
-            _first(found, _REMAINING_REQUESTS, _ANTHROPIC_REMAINING_REQUESTS), "x-ratelimit-remaining-requests"
-        ),
-        remaining_tokens=_integer(
-            _first(found, _REMAINING_TOKENS, _ANTHROPIC_REMAINING_TOKENS, _ANTHROPIC_REMAINING_INPUT_TOKENS),
-            "x-ratelimit-remaining-tokens",
-        ),
+        remaining_requests=_integer(remaining_requests, "x-ratelimit-remaining-requests"),
+        remaining_tokens=_integer(remaining_tokens, "x-ratelimit-remaining-tokens"),
         reset_requests=_reset_any(found, _RESET_REQUESTS, _ANTHROPIC_RESET_REQUESTS, "x-ratelimit-reset-requests"),
         reset_tokens=_reset_any(
             found, _RESET_TOKENS, _ANTHROPIC_RESET_TOKENS, "x-ratelimit-reset-tokens", _ANTHROPIC_RESET_INPUT_TOKENS

@@ -111,13 +111,16 @@ class Telemetry:
         No metric record per attempt: a gauge exports only its last value.
         """
         latest = self.instruments.ratelimit_latest
+        series = tuple(base.values())
         for kind, value in (("requests", headers.remaining_requests), ("tokens", headers.remaining_tokens)):
             if value is None:
                 continue
-            key = (*base.values(), kind)
-            if key not in latest and len(latest) >= MAX_RATELIMIT_SERIES:
-                continue
-            latest[key] = ({**base, n.RATELIMIT_KIND: kind}, value)
+            key = (*series, kind)
+            known = latest.get(key)
+            if known is not None:  # the usual case: the series exists, only its value moves
+                latest[key] = (known[0], value)
+            elif len(latest) < MAX_RATELIMIT_SERIES:
+                latest[key] = ({**base, n.RATELIMIT_KIND: kind}, value)
 
     # --- what a call records -------------------------------------------------
     def call_metric_attributes(self, target: CallTarget) -> Attributes:

@@ -161,8 +161,8 @@ def client_facts(client: Any) -> tuple[Any, object | None, str | None, Mapping[s
         client.base_url,
         getattr(client, "_client", None),
         api_key if isinstance(api_key, str) else None,
-        headers if isinstance(headers, Mapping) else {},
-        query if isinstance(query, Mapping) else {},
+        headers if type(headers) is dict or isinstance(headers, Mapping) else {},  # dict: skips the ABC check
+        query if type(query) is dict or isinstance(query, Mapping) else {},
     )
 
 
