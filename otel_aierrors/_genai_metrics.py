@@ -34,8 +34,8 @@ TOKEN_BUCKETS: Final = (
     1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
 )  # fmt: skip
 #: The context token counts are recorded in: no span, so the ``trace_based`` exemplar filter
-#: makes no exemplar. The call's duration already links the call to its trace, and each
-#: exemplar costs about 15 us per record (measured: 2 token records, +35 us per chat call).
+#: makes no exemplar. The call's duration already links the call to its trace, and an
+#: exemplar adds about 2 us to a histogram record (timeit, this SDK, 2 records per call).
 NO_EXEMPLAR: Final = Context()
 
 
