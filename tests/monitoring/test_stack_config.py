@@ -88,7 +88,7 @@ def test_collector_pipelines_use_defined_components() -> None:
     for extension in service.get("extensions", []):
         assert extension in COLLECTOR["extensions"]
     assert set(service["pipelines"]) == {"traces", "metrics"}
-    assert service["pipelines"]["traces"]["exporters"] == ["otlp/jaeger"]
+    assert service["pipelines"]["traces"]["exporters"] == ["otlp_grpc/jaeger"]
     assert service["pipelines"]["metrics"]["exporters"] == ["prometheus"]
 
 
@@ -108,7 +108,7 @@ def test_collector_exports_prometheus_names_like_the_python_exporter() -> None:
 
 
 def test_collector_sends_traces_to_the_jaeger_service() -> None:
-    endpoint = _env_default(COLLECTOR["exporters"]["otlp/jaeger"]["endpoint"])
+    endpoint = _env_default(COLLECTOR["exporters"]["otlp_grpc/jaeger"]["endpoint"])
     host, port = endpoint.rsplit(":", 1)
     assert host in SERVICES
     assert SERVICES["otel-collector"]["environment"]["JAEGER_OTLP_ENDPOINT"] == endpoint
