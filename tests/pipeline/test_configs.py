@@ -25,6 +25,8 @@ MANIFEST = _assets.COLLECTOR_DIR / "builder-config.yaml"
 LOCAL_PROMETHEUS = _assets.DEPLOY / "prometheus" / "local.yml"
 #: What the manifest may add to the configuration's components.
 TROUBLESHOOTING = {"exporters": {"debug"}}
+#: Component types whose Go module is named otherwise (0.165: ``otlpexporter`` provides ``otlp_grpc``).
+MODULE_OF_TYPE = {"otlp_grpc": "otlp"}
 _ENV = re.compile(r"^\$\{env:([A-Z_]+):-([^}]+)\}$")
 _PORT = re.compile(r":(\d+)\}?$")
 
@@ -44,7 +46,8 @@ def test_the_manifest_builds_exactly_the_components_the_configuration_uses() -> 
     manifest = _load(MANIFEST)
     config = _load(_stack.COLLECTOR_CONFIG)
     for kind in ("receivers", "processors", "exporters", "extensions"):
-        used = {name.split("/")[0].replace("_", "") for name in config.get(kind, {})}
+        types = {name.split("/")[0] for name in config.get(kind, {})}
+        used = {MODULE_OF_TYPE.get(type_, type_).replace("_", "") for type_ in types}
         built = {_module_component(entry["gomod"]) for entry in manifest.get(kind, [])}
         assert built == used | TROUBLESHOOTING.get(kind, set()), kind
 
