@@ -114,7 +114,7 @@ def read_headers(lowered: Iterable[tuple[bytes, bytes]], *, with_retry_after: bo
         )
     should_retry_raw = found.get(_SHOULD_RETRY)
     # OpenAI's names first, inline: they come on almost every response (the rest is Anthropic's dialect).
-    remaining_requests = found.get(_REMAINING_REQUESTS) or _first(found, _ANTHROPIC_REMAINING_REQUESTS)
+    remaining_requests = found.get(_REMAINING_REQUESTS) or found.get(_ANTHROPIC_REMAINING_REQUESTS)
     remaining_tokens = found.get(_REMAINING_TOKENS) or _first(
         found, _ANTHROPIC_REMAINING_TOKENS, _ANTHROPIC_REMAINING_INPUT_TOKENS
     )

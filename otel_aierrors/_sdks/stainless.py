@@ -10,6 +10,7 @@ those objects, and of the HTTP library's responses and requests.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
@@ -113,20 +114,14 @@ _PARAMETERS: Final[Mapping[str, str]] = {
 }
 
 
-#: Bound of the per-path and per-host caches below; a client uses a handful of each.
+#: Bound of the per-path, per-host and per-URL caches below; a client uses a handful of each.
 _CACHE_SIZE: Final = 256
-_routes: dict[str, tuple[str, str]] = {}
 
 
-def _route(url: object) -> tuple[str, str]:
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _route(url: str) -> tuple[str, str]:
     """(path, operation) of a request URL, cached: the SDK sends the same few paths again and again."""
-    key = url if type(url) is str else str(url)
-    route = _routes.get(key)
-    if route is None:
-        if len(_routes) >= _CACHE_SIZE:
-            _routes.clear()
-        route = _routes[key] = (path_of(key), operation_of(key))
-    return route
+    return path_of(url), operation_of(url)
 
 
 def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFacts:
@@ -142,7 +137,8 @@ def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFa
                 value = json_data[name]
                 if isinstance(value, (int, float)) and type(value) is not bool:  # not a NotGiven sentinel
                     parameters[convention] = value
-    path, operation = _route(options.url)
+    url = options.url
+    path, operation = _route(url if type(url) is str else str(url))
     return RequestFacts(
         operation=operation,
         path=path,
@@ -196,20 +192,15 @@ def server_of(base_url: Any) -> tuple[str, int | None]:
     return host, port
 
 
-_providers_by_host: dict[str, str | None] = {}
-
-
 def provider_for_host(host: str, default: str) -> str:
-    """The GenAI provider name a host implies, else the SDK's own (cached per host)."""
-    try:
-        provider = _providers_by_host[host]
-    except KeyError:
-        if len(_providers_by_host) >= _CACHE_SIZE:
-            _providers_by_host.clear()
-        provider = _providers_by_host[host] = next(
-            (name for suffix, name in _PROVIDERS_BY_HOST_SUFFIX if host.endswith(suffix)), None
-        )
+    """The GenAI provider name a host implies, else the SDK's own."""
+    provider = _provider_of_host(host)
     return default if provider is None else provider
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _provider_of_host(host: str) -> str | None:
+    return next((name for suffix, name in _PROVIDERS_BY_HOST_SUFFIX if host.endswith(suffix)), None)
 
 
 def error_facts(exception: BaseException) -> ErrorFacts:
