@@ -82,6 +82,7 @@ class CallRecord:
         "owns_span",
         "recording",
         "response_model",
+        "series",
         "span",
         "span_context",
         "start",
@@ -128,8 +129,10 @@ class CallRecord:
             with swallow("recording request parameters"):
                 self.span.set_attributes(target.parameters)
         self.span_context = trace.set_span_in_context(self.span, parent)
-        #: The attributes every metric of this call carries; read by the recorders, written only here.
-        self.metric_attributes: Mapping[str, AttributeValue] = telemetry.call_metric_attributes(target)
+        #: The bounded metric attributes of this call's target, shared with every call to it.
+        self.series = telemetry.call_series(target)
+        #: The attributes every metric of this call carries (``series.base``); never mutated.
+        self.metric_attributes: Mapping[str, AttributeValue] = self.series.base
         self.start = time.perf_counter()
         self.attempt_count = 0
         self.backoff_total = 0.0

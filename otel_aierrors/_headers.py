@@ -112,22 +112,27 @@ def read_headers(lowered: Iterable[tuple[bytes, bytes]], *, with_retry_after: bo
             _number_text(found.get(_RETRY_AFTER_MS), "retry-after-ms"),
             _number_text(found.get(_RETRY_AFTER), "retry-after"),
         )
-    should_retry_raw = found.get(_SHOULD_RETRY)
+    get = found.get
+    should_retry_raw = get(_SHOULD_RETRY)
     # OpenAI's names first, inline: they come on almost every response (the rest is Anthropic's dialect).
-    remaining_requests = found.get(_REMAINING_REQUESTS) or found.get(_ANTHROPIC_REMAINING_REQUESTS)
-    remaining_tokens = found.get(_REMAINING_TOKENS) or _first(
-        found, _ANTHROPIC_REMAINING_TOKENS, _ANTHROPIC_REMAINING_INPUT_TOKENS
+    remaining_requests = get(_REMAINING_REQUESTS) or get(_ANTHROPIC_REMAINING_REQUESTS)
+    remaining_tokens = (
+        get(_REMAINING_TOKENS) or get(_ANTHROPIC_REMAINING_TOKENS) or get(_ANTHROPIC_REMAINING_INPUT_TOKENS)
     )
-    return AttemptHeaders(
-        retry_after=retry_after,
-        should_retry=None if should_retry_raw is None else _truthy(should_retry_raw),
-        request_id=_request_id(found.get(_REQUEST_ID) or found.get(_REQUEST_ID_ALT)),
-        remaining_requests=_integer(remaining_requests, "x-ratelimit-remaining-requests"),
-        remaining_tokens=_integer(remaining_tokens, "x-ratelimit-remaining-tokens"),
-        reset_requests=_reset_any(found, _RESET_REQUESTS, _ANTHROPIC_RESET_REQUESTS, "x-ratelimit-reset-requests"),
-        reset_tokens=_reset_any(
-            found, _RESET_TOKENS, _ANTHROPIC_RESET_TOKENS, "x-ratelimit-reset-tokens", _ANTHROPIC_RESET_INPUT_TOKENS
-        ),
+    reset_requests = get(_RESET_REQUESTS)
+    reset_tokens = get(_RESET_TOKENS)
+    return AttemptHeaders(  # positional: a NamedTuple built from keywords costs twice as much
+        retry_after,
+        None if should_retry_raw is None else _truthy(should_retry_raw),
+        _request_id(get(_REQUEST_ID) or get(_REQUEST_ID_ALT)),
+        _integer(remaining_requests, "x-ratelimit-remaining-requests"),
+        _integer(remaining_tokens, "x-ratelimit-remaining-tokens"),
+        _reset(reset_requests, "x-ratelimit-reset-requests")
+        if reset_requests is not None
+        else _reset_at(found, "x-ratelimit-reset-requests", _ANTHROPIC_RESET_REQUESTS),
+        _reset(reset_tokens, "x-ratelimit-reset-tokens")
+        if reset_tokens is not None
+        else _reset_at(found, "x-ratelimit-reset-tokens", _ANTHROPIC_RESET_TOKENS, _ANTHROPIC_RESET_INPUT_TOKENS),
     )
 
 
@@ -139,12 +144,9 @@ def _first(found: dict[bytes, bytes], *names: bytes) -> bytes | None:
     return None
 
 
-def _reset_any(found: dict[bytes, bytes], duration: bytes, rfc3339: bytes, field: str, *more: bytes) -> float | None:
-    """A reset given as a duration (``6m0s``, OpenAI) or as an RFC 3339 time (Anthropic)."""
-    if duration in found:
-        return _reset(found[duration], field)
-    value = _first(found, rfc3339, *more)
-    text = _number_text(value, field)
+def _reset_at(found: dict[bytes, bytes], field: str, *names: bytes) -> float | None:
+    """A reset given as an RFC 3339 time (Anthropic's dialect), in seconds from now."""
+    text = _number_text(_first(found, *names), field)
     if text is None:
         return None
     try:
@@ -265,6 +267,8 @@ def _truthy(value: bytes) -> bool | None:
 
 
 def _integer(value: bytes | None, field: str) -> int | None:
+    if value is not None and value.isdigit() and len(value) <= MAX_NUMBER_TEXT:  # the usual case: int() reads bytes
+        return non_negative_int(int(value), field)
     text = _number_text(value, field)
     if text is None:
         return None
@@ -275,6 +279,16 @@ def _integer(value: bytes | None, field: str) -> int | None:
     return non_negative_int(number, field)
 
 
-def _reset(value: bytes | None, field: str) -> float | None:
-    seconds = parse_duration(_number_text(value, field))
+def _reset(value: bytes, field: str) -> float | None:
+    """A reset given as a duration (``6m0s``, OpenAI's dialect)."""
+    if len(value) > MAX_NUMBER_TEXT:
+        report_out_of_range(field, "too long, dropped")
+        return None
+    seconds = _duration_of_bytes(value)
     return None if seconds is None else non_negative_seconds(seconds, field)
+
+
+@functools.lru_cache(maxsize=1024)
+def _duration_of_bytes(value: bytes) -> float | None:
+    # Cached on the raw header: the same few values ("6ms", "1s") come on almost every response.
+    return parse_duration(value.decode("latin-1").strip())

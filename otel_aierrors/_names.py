@@ -142,6 +142,9 @@ FALLBACK_KIND_KEY: Final = "key"
 FALLBACK_KIND_RETRY: Final = "retry"
 FALLBACK_KIND_GATEWAY: Final = "gateway"
 
+RATELIMIT_KIND_REQUESTS: Final = "requests"
+RATELIMIT_KIND_TOKENS: Final = "tokens"
+
 APP_RETRY_TENACITY: Final = "tenacity"
 APP_RETRY_BACKOFF: Final = "backoff"
 

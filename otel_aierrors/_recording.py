@@ -10,7 +10,7 @@ attempt records (`otel_aierrors._call`, `otel_aierrors._attempt`) decide
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import AttributeValue
@@ -31,12 +31,39 @@ if TYPE_CHECKING:
     from otel_aierrors._attempt import AttemptRecord
     from otel_aierrors._call import CallRecord, CallTarget
 
-__all__ = ["Attributes", "Telemetry", "add_exception_event", "header_attributes", "provider_error_attributes"]
+__all__ = [
+    "Attributes",
+    "CallSeries",
+    "Telemetry",
+    "add_exception_event",
+    "header_attributes",
+    "provider_error_attributes",
+]
 
 Attributes = dict[str, AttributeValue]
+#: A rate-limit gauge series: (`CallSeries.key`, kind).
+RatelimitKey = tuple[tuple[AttributeValue, ...], str]
 
 #: Rate-limit gauge series kept at most (their attributes are bounded already).
 MAX_RATELIMIT_SERIES: Final = 1000
+#: Distinct call targets whose `CallSeries` is kept; beyond it each call builds its own.
+MAX_CACHED_SERIES: Final = 1024
+#: The leading `CallTarget` fields that decide its series (operation to server port).
+_SERIES_KEY_LENGTH: Final = 5
+
+
+class CallSeries(NamedTuple):
+    """The bounded metric attributes of the calls to one target; shared, so never mutated."""
+
+    #: ``base``'s values: targets that share them (two models both beyond the limit) share a series.
+    key: tuple[AttributeValue, ...]
+    #: What every metric record of the call starts from.
+    base: Mapping[str, AttributeValue]
+    #: ``base`` with ``server.port``: the ``gen_ai.client.*`` metrics.
+    genai: Mapping[str, AttributeValue]
+    #: The rate-limit gauge's series, by kind.
+    ratelimit_requests: Mapping[str, AttributeValue]
+    ratelimit_tokens: Mapping[str, AttributeValue]
 
 
 class _Instruments:
@@ -56,8 +83,8 @@ class _Instruments:
         self.retry_after = duration_histogram(
             meter, n.METRIC_RETRY_AFTER, "Delay the server asked for in Retry-After / retry-after-ms."
         )
-        #: The latest remaining budget per series, reported at each collection.
-        self.ratelimit_latest: dict[tuple[AttributeValue, ...], tuple[Mapping[str, AttributeValue], int]] = {}
+        #: The latest remaining budget per (call series, kind), reported at each collection.
+        self.ratelimit_latest: dict[RatelimitKey, tuple[Mapping[str, AttributeValue], int]] = {}
         meter.create_observable_gauge(
             n.METRIC_RATELIMIT_REMAINING,
             callbacks=[self._observe_ratelimit],
@@ -104,33 +131,53 @@ class Telemetry:
         self.limit_server_port = PortLimiter()
         self.limit_operation = ValueLimiter(limit=32)
         self.limit_finish_reason = ValueLimiter(limit=16)
+        self._series: dict[tuple[object, ...], CallSeries] = {}
 
-    def record_ratelimit(self, base: Mapping[str, AttributeValue], headers: AttemptHeaders) -> None:
+    def record_ratelimit(self, series: CallSeries, headers: AttemptHeaders) -> None:
         """Keep the latest remaining budget per series; the observable gauge reports it at collection.
 
         No metric record per attempt: a gauge exports only its last value.
         """
         latest = self.instruments.ratelimit_latest
-        series = tuple(base.values())
-        for kind, value in (("requests", headers.remaining_requests), ("tokens", headers.remaining_tokens)):
-            if value is None:
-                continue
-            key = (*series, kind)
-            known = latest.get(key)
-            if known is not None:  # the usual case: the series exists, only its value moves
-                latest[key] = (known[0], value)
-            elif len(latest) < MAX_RATELIMIT_SERIES:
-                latest[key] = ({**base, n.RATELIMIT_KIND: kind}, value)
+        if headers.remaining_requests is not None:
+            key = (series.key, n.RATELIMIT_KIND_REQUESTS)
+            if len(latest) < MAX_RATELIMIT_SERIES or key in latest:
+                latest[key] = (series.ratelimit_requests, headers.remaining_requests)
+        if headers.remaining_tokens is not None:
+            key = (series.key, n.RATELIMIT_KIND_TOKENS)
+            if len(latest) < MAX_RATELIMIT_SERIES or key in latest:
+                latest[key] = (series.ratelimit_tokens, headers.remaining_tokens)
 
     # --- what a call records -------------------------------------------------
-    def call_metric_attributes(self, target: CallTarget) -> Attributes:
-        """The bounded attributes every metric record of a call starts from."""
-        return {
+    def call_series(self, target: CallTarget) -> CallSeries:
+        """The bounded metric attributes of a call to ``target``, built once per distinct target.
+
+        Exact, not an approximation: a limiter never takes back a value it admitted,
+        nor admits one it refused, so a target's attributes never change.
+        """
+        key = target[:_SERIES_KEY_LENGTH]
+        series = self._series.get(key)
+        if series is None:
+            series = self._new_series(target)
+            if len(self._series) < MAX_CACHED_SERIES:
+                self._series[key] = series
+        return series
+
+    def _new_series(self, target: CallTarget) -> CallSeries:
+        base: Attributes = {
             n.GEN_AI_OPERATION_NAME: self.limit_operation(target.operation),
             n.GEN_AI_PROVIDER_NAME: target.provider,
             n.GEN_AI_REQUEST_MODEL: self.limit_model(target.request_model or "unknown"),
             n.SERVER_ADDRESS: self.limit_server(target.server_address or "unknown"),
         }
+        port = self.limit_server_port(str(base[n.SERVER_ADDRESS]), target.server_port)
+        return CallSeries(
+            key=tuple(base.values()),
+            base=base,
+            genai={**base, n.SERVER_PORT: port} if port else base,
+            ratelimit_requests={**base, n.RATELIMIT_KIND: n.RATELIMIT_KIND_REQUESTS},
+            ratelimit_tokens={**base, n.RATELIMIT_KIND: n.RATELIMIT_KIND_TOKENS},
+        )
 
     @staticmethod
     def summary_span_attributes(summary: ResponseSummary, attributes: Attributes) -> None:
@@ -196,20 +243,12 @@ class Telemetry:
         summary: ResponseSummary | None,
     ) -> None:
         """The metric records of one ended call, in its span's context (so exemplars lead to the trace)."""
-        instruments = self.instruments
-        context = call.span_context
-        base = call.metric_attributes
-        instruments.calls.add(1, calls_attributes, context)
+        self.instruments.calls.add(1, calls_attributes, call.span_context)
         if call.outcome == n.OUTCOME_CANCELLED or not call.owns_span:
             return  # the gen_ai.* metrics belong to whoever owns the call span
-        attributes: Mapping[str, AttributeValue] = base
-        port = self.limit_server_port(str(base[n.SERVER_ADDRESS]), call.target.server_port)
-        if error_type is not None or port:
-            attributes = dict(base)
-            if port:
-                attributes[n.SERVER_PORT] = port
-            if error_type is not None:
-                attributes[n.ERROR_TYPE] = error_type
+        attributes = call.series.genai
+        if error_type is not None:
+            attributes = {**attributes, n.ERROR_TYPE: error_type}
         self.genai.record(call, attributes, duration, summary)
 
     def record_attempt(
@@ -227,7 +266,7 @@ class Telemetry:
         if headers.retry_after is not None:
             instruments.retry_after.record(max(0.0, headers.retry_after), base)
         if headers.remaining_requests is not None or headers.remaining_tokens is not None:
-            self.record_ratelimit(base, headers)
+            self.record_ratelimit(attempt.call.series, headers)
 
 
 def header_attributes(headers: AttemptHeaders, attributes: Attributes) -> None:

@@ -43,7 +43,7 @@ from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes
 from otel_aierrors._results import ResponseSummary, StreamSummary
 from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._sdks.stainless import error_facts, is_raw_response, is_stream
+from otel_aierrors._sdks.stainless import ResultKind, error_facts, result_kind
 from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
@@ -327,7 +327,7 @@ class _TracedRawResponse(wrapt.ObjectProxy[Any]):
     def _self_follow(self, parsed: Any) -> Any:
         end = self._self_end
         try:
-            if is_stream(parsed) and not end.call.ended and not end.handed_to_stream:
+            if result_kind(parsed) is ResultKind.STREAM and not end.call.ended and not end.handed_to_stream:
                 end.handed_to_stream = True
                 stream_type = TracedAsyncStream if self._self_is_async else TracedStream
                 return stream_type(parsed, _CallEnd(end.call), self._self_adapter.read_chunk)
@@ -351,9 +351,10 @@ class TracedAsyncRawResponse(_TracedRawResponse, _EndsWhenClosedAsync):
 
 def wrap_result(result: Any, call: CallRecord, adapter: SdkAdapter, is_async: bool) -> Any:
     """End ``call`` for what ``request()`` returned, or return ``result`` proxied to end it later."""
-    if is_stream(result):
+    kind = result_kind(result)
+    if kind is ResultKind.STREAM:
         return (TracedAsyncStream if is_async else TracedStream)(result, _CallEnd(call), adapter.read_chunk)
-    if is_raw_response(result):
+    if kind is ResultKind.RAW_RESPONSE:
         returned_at = None if call.target.stream else time.perf_counter()
         raw_type = TracedAsyncRawResponse if inspect.iscoroutinefunction(result.parse) else TracedRawResponse
         return raw_type(result, _CallEnd(call, returned_at), adapter, is_async)

@@ -40,10 +40,12 @@ def _start_attempt(instance: object, args: tuple[Any, ...], kwargs: dict[str, An
 
 
 def _end_with_response(attempt: AttemptRecord, response: Any) -> None:
-    with swallow("ending an attempt"):
+    try:  # a plain try, not `swallow`: this runs on every attempt
         status, headers = response_status_and_headers(response)
         body = response_body_in_memory(response) if status >= 400 else None
         attempt.end_response(status, headers, body)
+    except Exception:
+        report_internal_error("ending an attempt")
 
 
 def _end_with_exception(attempt: AttemptRecord, exception: BaseException) -> None:

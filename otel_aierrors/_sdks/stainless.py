@@ -10,10 +10,11 @@ those objects, and of the HTTP library's responses and requests.
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 
 from otel_aierrors import _names as n
@@ -21,10 +22,9 @@ from otel_aierrors import _names as n
 __all__ = [
     "ErrorFacts",
     "RequestFacts",
+    "ResultKind",
     "client_facts",
     "error_facts",
-    "is_raw_response",
-    "is_stream",
     "lowered_headers",
     "operation_of",
     "path_of",
@@ -32,12 +32,13 @@ __all__ = [
     "request_facts",
     "response_body_in_memory",
     "response_status_and_headers",
+    "result_kind",
     "retry_count_of",
     "server_of",
 ]
 
 #: Sent by the generated SDKs on every attempt: 0 for the first, n for the n-th retry.
-_RETRY_COUNT_HEADER: Final = "x-stainless-retry-count"
+_RETRY_COUNT_HEADER: Final = b"x-stainless-retry-count"
 
 #: Request paths to GenAI operation names, after any API prefix (``/v1``,
 #: ``/openai/v1``, ``/inference/v1``). Other paths are named by their first segment.
@@ -132,19 +133,24 @@ def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFa
     parameters: dict[str, Any] = {}
     if type(json_data) is dict or isinstance(json_data, Mapping):
         model = json_data.get("model")
-        for name, convention in _PARAMETERS.items():
-            if name in json_data and convention not in parameters:
-                value = json_data[name]
-                if isinstance(value, (int, float)) and type(value) is not bool:  # not a NotGiven sentinel
-                    parameters[convention] = value
+        # The request's few keys, not the ten names: a chat request has two or three.
+        for name, value in json_data.items():
+            convention = _PARAMETERS.get(name)
+            if (
+                convention is not None
+                and convention not in parameters
+                and isinstance(value, (int, float))
+                and type(value) is not bool  # nor a NotGiven sentinel
+            ):
+                parameters[convention] = value
     url = options.url
     path, operation = _route(url if type(url) is str else str(url))
-    return RequestFacts(
-        operation=operation,
-        path=path,
-        request_model=model if isinstance(model, str) and model else None,
-        stream=bool(kwargs.get("stream", False)),
-        parameters=parameters,
+    return RequestFacts(  # positional: a NamedTuple built from keywords costs twice as much
+        operation,
+        path,
+        model if isinstance(model, str) and model else None,
+        bool(kwargs.get("stream", False)),
+        parameters,
     )
 
 
@@ -153,8 +159,10 @@ def client_facts(client: Any) -> tuple[Any, object | None, str | None, Mapping[s
     api_key = getattr(client, "api_key", None)
     headers = getattr(client, "_custom_headers", None)
     query = getattr(client, "_custom_query", None)
+    # ``_base_url`` is what the ``base_url`` property returns; openai 3.x's property imports a module per read.
+    base_url = getattr(client, "_base_url", None)
     return (
-        client.base_url,
+        client.base_url if base_url is None else base_url,
         getattr(client, "_client", None),
         api_key if isinstance(api_key, str) else None,
         headers if type(headers) is dict or isinstance(headers, Mapping) else {},  # dict: skips the ABC check
@@ -213,19 +221,51 @@ def error_facts(exception: BaseException) -> ErrorFacts:
     return ErrorFacts(status if isinstance(status, int) and not isinstance(status, bool) else None, body)
 
 
-def is_stream(value: Any) -> bool:
-    """Whether ``value`` is an SDK ``Stream`` / ``AsyncStream``."""
-    return hasattr(value, "response") and (hasattr(value, "__next__") or hasattr(value, "__anext__"))
+class ResultKind(enum.Enum):
+    """What ``request()`` returned, as the call's end depends on it."""
+
+    #: A parsed object (a pydantic model, a list, a string...): the call ends now.
+    PLAIN = "plain"
+    #: An SDK ``Stream`` / ``AsyncStream``: the call ends when the stream does.
+    STREAM = "stream"
+    #: A ``with_raw_response`` / ``with_streaming_response`` object: the call ends when it is parsed or closed.
+    RAW_RESPONSE = "raw_response"
 
 
-def is_raw_response(value: Any) -> bool:
-    """Whether ``value`` came from ``with_raw_response`` / ``with_streaming_response``."""
-    return hasattr(value, "parse") and hasattr(value, "http_response")
+#: Result types seen, to their kind: a type's instances share one shape, and a
+#: ``hasattr`` that misses on a pydantic model raises inside ``__getattr__``
+#: (about 2 µs each, twice per call before this cache).
+_result_kinds: dict[type, ResultKind] = {}
+
+
+def result_kind(value: Any) -> ResultKind:
+    """Whether ``value`` is a plain result, a stream or a raw response (decided once per type)."""
+    kind = _result_kinds.get(type(value))
+    if kind is None:
+        if hasattr(value, "response") and (hasattr(value, "__next__") or hasattr(value, "__anext__")):
+            kind = ResultKind.STREAM
+        elif hasattr(value, "parse") and hasattr(value, "http_response"):
+            kind = ResultKind.RAW_RESPONSE
+        else:
+            kind = ResultKind.PLAIN
+        if len(_result_kinds) < _CACHE_SIZE:
+            _result_kinds[type(value)] = kind
+    return kind
 
 
 def retry_count_of(request: Any) -> int | None:
     """The SDK's own retry counter on an outgoing HTTP request."""
-    value = request.headers.get(_RETRY_COUNT_HEADER)
+    headers = request.headers
+    items = getattr(headers, "_list", None)
+    if _is_lowered_list(items):  # see `response_status_and_headers`; ``get`` would decode every header first
+        value = None
+        for _, lowered, found in items:
+            if lowered == _RETRY_COUNT_HEADER:
+                value = found
+                break
+    else:
+        text = headers.get(_RETRY_COUNT_HEADER.decode())
+        value = text.encode() if isinstance(text, str) else None
     return int(value) if value and value.isdigit() else None
 
 
@@ -242,9 +282,14 @@ def response_status_and_headers(response: Any) -> tuple[int, Iterable[tuple[byte
 def lowered_headers(headers: Any) -> list[tuple[bytes, bytes]]:
     """(lower-cased name, value) pairs of an ``httpx`` / ``httpx2`` ``Headers`` (see above)."""
     items = getattr(headers, "_list", None)
-    if isinstance(items, list) and (not items or len(items[0]) == 3):
+    if _is_lowered_list(items):
         return [(lowered, value) for _, lowered, value in items]
     return [(name.lower(), value) for name, value in headers.raw]
+
+
+def _is_lowered_list(items: object) -> TypeGuard[list[tuple[bytes, bytes, bytes]]]:
+    """Whether ``items`` is the (raw name, lower-cased name, value) list of an httpx ``Headers``."""
+    return isinstance(items, list) and (not items or len(items[0]) == 3)
 
 
 def response_body_in_memory(response: Any) -> bytes | None:
