@@ -59,7 +59,7 @@ _INTERRUPTED: Final = Classification(ErrorClass.STREAM_INTERRUPTED, ErrorClass.S
 class _CallEnd:
     """Everything needed to end the call, and nothing that keeps the stream or response alive."""
 
-    __slots__ = ("__weakref__", "call", "handed_to_stream", "returned_at", "summary")
+    __slots__ = ("__weakref__", "call", "finalizer", "handed_to_stream", "returned_at", "summary")
 
     def __init__(self, call: CallRecord, returned_at: float | None = None) -> None:
         self.call = call
@@ -68,8 +68,18 @@ class _CallEnd:
         self.handed_to_stream = False
         #: When ``request()`` returned a non-streamed raw response: the call's end time.
         self.returned_at = returned_at
+        #: Ends the call if the proxy is garbage first (`_track`); detached once the call ends otherwise.
+        self.finalizer: weakref.finalize[Any, Any] | None = None
+
+    def untrack(self) -> None:
+        """The proxy is done with: its finalizer has nothing left to do."""
+        finalizer, self.finalizer = self.finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
+            _finalizers.discard(finalizer)
 
     def stream_ended(self) -> None:
+        self.untrack()
         call, summary = self.call, self.summary
         if call.ended:
             return
@@ -89,6 +99,7 @@ class _CallEnd:
         call.fail(_INTERRUPTED, None, chunks, final)
 
     def stream_failed(self, exception: BaseException) -> None:
+        self.untrack()
         call = self.call
         if call.ended:
             return
@@ -106,6 +117,7 @@ class _CallEnd:
         call.fail(classification, exception, chunks, self._summary())
 
     def abandoned(self) -> None:
+        self.untrack()
         call = self.call
         if call.ended or self.handed_to_stream:
             return
@@ -131,6 +143,7 @@ class _CallEnd:
             return None
 
     def parsed(self, value: Any, adapter: SdkAdapter) -> None:
+        self.untrack()
         call = self.call
         if call.ended:
             return
@@ -153,9 +166,14 @@ DRAIN_INTERVAL: Final = 1.0
 
 
 def _track(proxy: object, end: _CallEnd) -> None:
-    """End ``end``'s call once ``proxy`` is garbage: queued by the finalizer, ended by a drain."""
+    """End ``end``'s call once ``proxy`` is garbage: queued by the finalizer, ended by a drain.
+
+    A call that ends otherwise (the stream ran out, broke or was closed) detaches
+    the finalizer (`_CallEnd.untrack`), so a drain only ever sees abandoned calls.
+    """
     global _drainer
-    _finalizers.add(weakref.finalize(proxy, _abandoned.append, end))
+    end.finalizer = weakref.finalize(proxy, _abandoned.append, end)
+    _finalizers.add(end.finalizer)
     if _drainer is None or not _drainer.is_alive():
         _drainer = threading.Thread(target=_drain_while_tracking, name="otel-aierrors-drain", daemon=True)
         _drainer.start()
@@ -171,10 +189,7 @@ def drain_abandoned() -> None:
         except IndexError:
             break
         with swallow("ending an abandoned call"):
-            end.abandoned()
-    # A finalizer is dead only once it has queued its end: prune after a drain, not on every call.
-    for finalizer in [f for f in list(_finalizers) if not f.alive]:
-        _finalizers.discard(finalizer)
+            end.abandoned()  # untracks the end: its finalizer, dead now, leaves `_finalizers`
 
 
 def _drain_while_tracking() -> None:
@@ -182,7 +197,7 @@ def _drain_while_tracking() -> None:
     while True:
         time.sleep(DRAIN_INTERVAL)
         drain_abandoned()
-        if not _abandoned and not any(f.alive for f in list(_finalizers)):
+        if not _abandoned and not _finalizers:
             return
 
 
@@ -329,6 +344,7 @@ class _TracedRawResponse(wrapt.ObjectProxy[Any]):
         try:
             if result_kind(parsed) is ResultKind.STREAM and not end.call.ended and not end.handed_to_stream:
                 end.handed_to_stream = True
+                end.untrack()
                 stream_type = TracedAsyncStream if self._self_is_async else TracedStream
                 return stream_type(parsed, _CallEnd(end.call), self._self_adapter.read_chunk)
             end.parsed(parsed, self._self_adapter)
