@@ -248,7 +248,8 @@ def result_kind(value: Any) -> ResultKind:
             kind = ResultKind.RAW_RESPONSE
         else:
             kind = ResultKind.PLAIN
-        if len(_result_kinds) < _CACHE_SIZE:
+        # A proxy's class (wrapt's ``ObjectProxy``) may wrap anything: decided per instance.
+        if len(_result_kinds) < _CACHE_SIZE and not hasattr(type(value), "__wrapped__"):
             _result_kinds[type(value)] = kind
     return kind
 
