@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -108,27 +109,29 @@ class CallRecord:
         if target.stream:
             attributes[n.STREAM] = True
             attributes[n.GEN_AI_REQUEST_STREAM] = True
+        if target.parameters:
+            attributes.update(target.parameters)  # at the start: one attribute set, not two
         parent: Context | None = None
         observer = self._observer = current_observer()
         if observer is not None:
             with swallow("reporting a call to its scope"):
                 attributes.update(observer.call_started(self))
                 parent = observer.parent_context(self)
-        host = host_call_span(telemetry.call_spans)
+        current = otel_context.get_current()  # read once: the coexistence check, the span's parent, its context
+        host = host_call_span(telemetry.call_spans, current)
         #: Whether the call span is this package's (else another instrumentation's, see `_coexistence`).
         self.owns_span = host is None
         if host is None:
             name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
-            host = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)
+            host = telemetry.tracer.start_span(
+                name, context=current if parent is None else parent, kind=SpanKind.CLIENT, attributes=attributes
+            )
         self.span: Span = host
         if not self.owns_span:
             parent = None  # the attempts nest under the other instrumentation's span, current now
             self._attributes_on_host(attributes)
         self.recording = self.span.is_recording()
-        if self.recording and target.parameters:
-            with swallow("recording request parameters"):
-                self.span.set_attributes(target.parameters)
-        self.span_context = trace.set_span_in_context(self.span, parent)
+        self.span_context = trace.set_span_in_context(self.span, current if parent is None else parent)
         #: The bounded metric attributes of this call's target, shared with every call to it.
         self.series = telemetry.call_series(target)
         #: The attributes every metric of this call carries (``series.base``); never mutated.

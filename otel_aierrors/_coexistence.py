@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 
 __all__ = ["CALL_SPAN_MODES", "ENV_CALL_SPANS", "call_span_mode", "host_call_span"]
@@ -39,11 +40,12 @@ def call_span_mode(explicit: str | None) -> str:
     return mode if mode in CALL_SPAN_MODES else "auto"
 
 
-def host_call_span(mode: str) -> Span | None:
-    """The other instrumentation's call span current now, to attach to; None to make one's own."""
+def host_call_span(mode: str, context: Context | None = None) -> Span | None:
+    """The other instrumentation's call span current in ``context`` (default: now), to attach to;
+    None to make one's own."""
     if mode == "own":
         return None
-    span = trace.get_current_span()
+    span = trace.get_current_span(context)
     if not span.is_recording():
         return None
     if mode == "attach":

@@ -59,6 +59,25 @@ def test_insufficient_quota_is_not_retryable_and_its_retries_are_wasted(sdk: SDK
     assert telemetry.count("aierrors.calls", aierrors__error__class="quota_exhausted", aierrors__retryable=False) == 1
 
 
+def test_numeric_request_parameters_are_gen_ai_request_attributes_of_the_call_span(
+    sdk: SDK, telemetry: Telemetry
+) -> None:
+    sdk.call(max_completion_tokens=50, temperature=0.2, top_p=1, seed=7, n=1, user="u-1", stream=False)
+
+    call = telemetry.call_span()
+    requested = {key: value for key, value in call.attributes.items() if key.startswith("gen_ai.request.")}
+    assert requested == {
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.request.max_tokens": 50,
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.top_p": 1,
+        "gen_ai.request.seed": 7,
+        "gen_ai.request.choice.count": 1,
+    }
+    for attempt in telemetry.attempt_spans(call):
+        assert not any(key.startswith("gen_ai.request.") for key in attempt.attributes)
+
+
 def test_500_three_times_fails_with_server_error(sdk: SDK, telemetry: Telemetry) -> None:
     with pytest.raises(openai.InternalServerError):
         sdk.call(script="server_error;retry_after_ms=1")

@@ -73,3 +73,30 @@ def test_a_gateway_answering_with_random_models_leaves_requested_models_their_na
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
 
     assert telemetry.count("aierrors.calls", gen_ai__request__model="gpt-4o-mini") == 1
+
+
+def test_a_target_keeps_its_metric_attributes_on_every_call_before_and_after_the_budget_fills() -> None:
+    reader = InMemoryMetricReader()
+    telemetry = Telemetry(TracerProvider().get_tracer("t"), MeterProvider(metric_readers=[reader]).get_meter("t"))
+
+    def call(model: str) -> None:
+        CallRecord(telemetry, CallTarget("chat", "openai", model, "gateway.example", 443, False)).end(None)
+
+    call("admitted")
+    for index in range(DEFAULT_LIMIT - 1):  # the budget is full from here on
+        call(f"filler-{index}")
+    call("refused")
+    call("admitted")
+    call("refused")
+
+    calls: dict[object, int] = {}
+    for resource in reader.get_metrics_data().resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "aierrors.calls":
+                    for point in metric.data.data_points:
+                        model = point.attributes["gen_ai.request.model"]
+                        calls[model] = calls.get(model, 0) + point.value
+    assert calls["admitted"] == 2
+    assert calls[OVERFLOW_VALUE] == 2
+    assert "refused" not in calls
