@@ -161,6 +161,8 @@ _abandoned: deque[_CallEnd] = deque()
 #: The finalizers of live proxies (so that at exit the still-live ones are ended too).
 _finalizers: set[weakref.finalize[Any, Any]] = set()
 _drainer: threading.Thread | None = None
+#: Proxies tracked so far: while it moves, the drainer stays.
+_tracked = 0
 #: Seconds between two looks of the drainer thread at the queue.
 DRAIN_INTERVAL: Final = 1.0
 
@@ -171,9 +173,10 @@ def _track(proxy: object, end: _CallEnd) -> None:
     A call that ends otherwise (the stream ran out, broke or was closed) detaches
     the finalizer (`_CallEnd.untrack`), so a drain only ever sees abandoned calls.
     """
-    global _drainer
+    global _drainer, _tracked
     end.finalizer = weakref.finalize(proxy, _abandoned.append, end)
     _finalizers.add(end.finalizer)
+    _tracked += 1
     if _drainer is None or not _drainer.is_alive():
         _drainer = threading.Thread(target=_drain_while_tracking, name="otel-aierrors-drain", daemon=True)
         _drainer.start()
@@ -193,12 +196,15 @@ def drain_abandoned() -> None:
 
 
 def _drain_while_tracking() -> None:
-    # Bounded: stops once no tracked proxy is alive and nothing is queued; `_track` restarts it.
+    # Bounded: stops after a look with nothing alive, nothing queued and nothing tracked since
+    # the look before (so steady streaming traffic keeps one thread); `_track` restarts it.
+    tracked_before = -1
     while True:
         time.sleep(DRAIN_INTERVAL)
         drain_abandoned()
-        if not _abandoned and not _finalizers:
+        if not _abandoned and not _finalizers and _tracked == tracked_before:
             return
+        tracked_before = _tracked
 
 
 @atexit.register

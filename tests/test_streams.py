@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,6 +146,21 @@ def test_an_abandoned_stream_ends_once_and_releases_its_connection(
     assert call.attributes["aierrors.outcome"] == "ok"
     assert telemetry.count("aierrors.calls", aierrors__stream__abandoned=True) == 1
     assert chaos.wait_for(lambda: chaos.requests[-1].client_closed, timeout=5)
+
+
+def test_the_drainer_thread_stops_by_itself_once_streams_stop(streams: StreamDriver, telemetry: Telemetry) -> None:
+    streams.consume("ok;chunks=3")
+    streams.consume("ok;chunks=50;chunk_delay=0.01", take=1)  # abandoned: the drainer ends it
+
+    def drainers() -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if thread.name == "otel-aierrors-drain"]
+
+    deadline = time.monotonic() + 10  # idle for two looks of one second each, then it returns
+    while drainers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert drainers() == []
+    ended = sorted(span.attributes.get("aierrors.stream.abandoned", False) for span in telemetry.call_spans())
+    assert ended == [False, True]  # the abandoned stream was ended before the thread stopped
 
 
 def test_a_never_iterated_stream_still_ends(streams: StreamDriver, telemetry: Telemetry) -> None:
