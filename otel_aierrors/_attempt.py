@@ -146,7 +146,7 @@ class AttemptRecord:
     ) -> None:
         call = self.call
         call.attempt_ended(classification, end, read_body)
-        metric_attributes = dict(call.metric_attributes)
+        metric_attributes = dict(call.series.base)
         if classification is None:
             metric_attributes[n.OUTCOME] = n.OUTCOME_OK if status is not None else outcome_if_not_ok
         else:

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from opentelemetry.trace import Span
-    from opentelemetry.util.types import AttributeValue
 
 __all__ = ["CallRecord", "CallTarget"]
 
@@ -78,7 +77,6 @@ class CallRecord:
         "last_attempt_end",
         "last_classification",
         "last_read_body",
-        "metric_attributes",
         "outcome",
         "owns_span",
         "recording",
@@ -118,24 +116,22 @@ class CallRecord:
                 attributes.update(observer.call_started(self))
                 parent = observer.parent_context(self)
         current = otel_context.get_current()  # read once: the coexistence check, the span's parent, its context
+        if parent is None:
+            parent = current
         host = host_call_span(telemetry.call_spans, current)
         #: Whether the call span is this package's (else another instrumentation's, see `_coexistence`).
         self.owns_span = host is None
         if host is None:
             name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
-            host = telemetry.tracer.start_span(
-                name, context=current if parent is None else parent, kind=SpanKind.CLIENT, attributes=attributes
-            )
+            host = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)
         self.span: Span = host
         if not self.owns_span:
-            parent = None  # the attempts nest under the other instrumentation's span, current now
+            parent = current  # the attempts nest under the other instrumentation's span, current now
             self._attributes_on_host(attributes)
         self.recording = self.span.is_recording()
-        self.span_context = trace.set_span_in_context(self.span, current if parent is None else parent)
-        #: The bounded metric attributes of this call's target, shared with every call to it.
+        self.span_context = trace.set_span_in_context(self.span, parent)
+        #: The bounded metric attributes of this call's target, shared with every call to it (never mutated).
         self.series = telemetry.call_series(target)
-        #: The attributes every metric of this call carries (``series.base``); never mutated.
-        self.metric_attributes: Mapping[str, AttributeValue] = self.series.base
         self.start = time.perf_counter()
         self.attempt_count = 0
         self.backoff_total = 0.0
@@ -297,7 +293,7 @@ class CallRecord:
             self.span.set_attributes({key: value for key, value in attributes.items() if is_own_attribute(key)})
 
     def _calls_attributes(self, outcome: str) -> Attributes:
-        attributes = dict(self.metric_attributes)
+        attributes = dict(self.series.base)
         attributes[n.OUTCOME] = outcome
         if self.target.stream:
             attributes[n.STREAM] = True

@@ -99,7 +99,7 @@ class _OperationMetrics:
         summary: ResponseSummary | None,
     ) -> None:
         context = call.span_context
-        base = call.metric_attributes
+        base = call.series.base
         if call.first_chunk_at is not None:
             self.time_to_first_chunk.record(call.first_chunk_at - call.start, base, context)
         self.duration.record(duration, attributes, context)

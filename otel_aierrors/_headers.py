@@ -239,12 +239,17 @@ def _parse_duration(value: str) -> float | None:
 
 def _number_text(value: bytes | None, field: str) -> str | None:
     """The header as text, or None when absent or too long to be a number."""
-    if value is None:
-        return None
-    if len(value) > MAX_NUMBER_TEXT:
-        report_out_of_range(field, "too long, dropped")
+    if value is None or _too_long(value, field):
         return None
     return value.decode("latin-1").strip()
+
+
+def _too_long(value: bytes, field: str) -> bool:
+    """Whether ``value`` is too long to be a number (reported, then dropped by the caller)."""
+    if len(value) <= MAX_NUMBER_TEXT:
+        return False
+    report_out_of_range(field, "too long, dropped")
+    return True
 
 
 def _request_id(value: bytes | None) -> str | None:
@@ -281,8 +286,7 @@ def _integer(value: bytes | None, field: str) -> int | None:
 
 def _reset(value: bytes, field: str) -> float | None:
     """A reset given as a duration (``6m0s``, OpenAI's dialect)."""
-    if len(value) > MAX_NUMBER_TEXT:
-        report_out_of_range(field, "too long, dropped")
+    if _too_long(value, field):
         return None
     seconds = _duration_of_bytes(value)
     return None if seconds is None else non_negative_seconds(seconds, field)

@@ -138,15 +138,16 @@ class Telemetry:
 
         No metric record per attempt: a gauge exports only its last value.
         """
+        requests, tokens = headers.remaining_requests, headers.remaining_tokens
+        if requests is not None:
+            self._keep_latest((series.key, n.RATELIMIT_KIND_REQUESTS), series.ratelimit_requests, requests)
+        if tokens is not None:
+            self._keep_latest((series.key, n.RATELIMIT_KIND_TOKENS), series.ratelimit_tokens, tokens)
+
+    def _keep_latest(self, key: RatelimitKey, attributes: Mapping[str, AttributeValue], value: int) -> None:
         latest = self.instruments.ratelimit_latest
-        if headers.remaining_requests is not None:
-            key = (series.key, n.RATELIMIT_KIND_REQUESTS)
-            if len(latest) < MAX_RATELIMIT_SERIES or key in latest:
-                latest[key] = (series.ratelimit_requests, headers.remaining_requests)
-        if headers.remaining_tokens is not None:
-            key = (series.key, n.RATELIMIT_KIND_TOKENS)
-            if len(latest) < MAX_RATELIMIT_SERIES or key in latest:
-                latest[key] = (series.ratelimit_tokens, headers.remaining_tokens)
+        if len(latest) < MAX_RATELIMIT_SERIES or key in latest:
+            latest[key] = (attributes, value)
 
     # --- what a call records -------------------------------------------------
     def call_series(self, target: CallTarget) -> CallSeries:
@@ -164,13 +165,14 @@ class Telemetry:
         return series
 
     def _new_series(self, target: CallTarget) -> CallSeries:
+        address = self.limit_server(target.server_address or "unknown")
         base: Attributes = {
             n.GEN_AI_OPERATION_NAME: self.limit_operation(target.operation),
             n.GEN_AI_PROVIDER_NAME: target.provider,
             n.GEN_AI_REQUEST_MODEL: self.limit_model(target.request_model or "unknown"),
-            n.SERVER_ADDRESS: self.limit_server(target.server_address or "unknown"),
+            n.SERVER_ADDRESS: address,
         }
-        port = self.limit_server_port(str(base[n.SERVER_ADDRESS]), target.server_port)
+        port = self.limit_server_port(address, target.server_port)
         return CallSeries(
             key=tuple(base.values()),
             base=base,
@@ -256,7 +258,7 @@ class Telemetry:
     ) -> None:
         """The metric records of one ended attempt."""
         instruments = self.instruments
-        base = attempt.call.metric_attributes
+        base = attempt.call.series.base
         instruments.attempts.add(1, metric_attributes, attempt.context)
         instruments.attempt_duration.record(end - attempt.start, metric_attributes, attempt.context)
         if attempt.number > 1:
