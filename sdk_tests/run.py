@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdk_tests.outcomes import Differences, Outcome, compare, read_junit
-from sdk_tests.sdist import cache_root, fetch_sdist, install_test_dependencies, log
+from sdk_tests.sdist import NotInstallable, cache_root, fetch_sdist, install_test_dependencies, log
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN = "sdk_tests.plugin"
@@ -186,9 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     version = importlib.metadata.version("openai")
     cache = cache_root()
     root = fetch_sdist(version, cache)
-    install_test_dependencies(root, version)
     out = cache / "runs" / f"openai-{version}"
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        install_test_dependencies(root, version, out)
+    except NotInstallable as reason:
+        # Not a fault of the instrumentation: the line is said to be not run, and the other
+        # lines' results stand (a CI step fails only for what the comparison found).
+        print(f"sdk tests openai {version}: not run, because {reason}")
+        return 0
 
     selection = args.pytest_args or default_selection(root, version)
     plain = run_pytest(root, "plain", selection, args.workers, [], out)

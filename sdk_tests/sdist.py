@@ -19,6 +19,11 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+try:
+    from packaging.version import InvalidVersion, Version
+except ImportError:  # an environment with pip alone: pip vendors the same module.
+    from pip._vendor.packaging.version import InvalidVersion, Version
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: pip vendors the same parser.
@@ -129,8 +134,18 @@ def installed() -> dict[str, str]:
     }
 
 
-def install_test_dependencies(root: Path, version: str) -> None:
-    """Add what the tests need; pin from the lock; never change an installed version."""
+class NotInstallable(Exception):
+    """The SDK's test dependencies cannot be installed here: its suite is not run (said why)."""
+
+
+def install_test_dependencies(root: Path, version: str, logs: Path) -> None:
+    """Add what the tests need; pin from the lock; never change an installed version.
+
+    A lock pin the package index does not serve is moved to the nearest served version (one
+    line says so); pins that clash with what is installed fall back to the declared ranges.
+    pip's output goes to ``logs``; only the end of it is shown, and only when nothing worked.
+    Raises `NotInstallable` when neither installs.
+    """
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     locked = locked_versions(root)
     present = installed()
@@ -142,24 +157,91 @@ def install_test_dependencies(root: Path, version: str) -> None:
     extras = light_extras(pyproject)
     if extras:
         declared.append(f"openai[{','.join(extras)}]=={version}")
-    pinned = [pin(requirement, locked) for requirement in declared]
     stamp = root / ".otel-aierrors-deps"
     key = json.dumps({"python": sys.executable, "declared": sorted(declared)})
     if not declared or (stamp.exists() and stamp.read_text() == key):
         return
+    logs.mkdir(parents=True, exist_ok=True)
+    logfile = logs / "pip-test-dependencies.log"
+    logfile.unlink(missing_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         # Pin everything already installed: the environment under test stays as it is.
         pins = (f"{name}=={ver}\n" for name, ver in sorted(present.items()) if name != "otel-aierrors")
         constraints.write("".join(pins))
     try:
-        log("installing the SDK's test dependencies, as its lock pins them: " + " ".join(pinned))
-        if pip("install", "-q", "-c", constraints.name, *pinned, check=False) != 0:
-            # A lock pin can be unsatisfiable here (yanked, or clashing with what is installed).
+        log("installing the SDK's test dependencies, as its lock pins them (pip's output: " + str(logfile) + ")")
+        if not _install_locked(declared, locked, constraints.name, logfile):
+            # A lock pin can clash with what is installed here.
             log("the lock's pins do not install here; installing the declared ranges: " + " ".join(declared))
-            pip("install", "-q", "-c", constraints.name, *declared)
+            if pip("install", "-q", "-c", constraints.name, *declared, check=False, log=logfile) != 0:
+                raise NotInstallable(f"its test dependencies do not install here: {_last_error(logfile)}")
     finally:
         os.unlink(constraints.name)
     stamp.write_text(key)
+
+
+# pip's words for a pin the index does not serve, with what it does serve.
+UNSERVED = re.compile(
+    r"Could not find a version that satisfies the requirement (\S+)==(\S+) \(from versions: ([^)]*)\)"
+)
+# How many unserved pins one install may move before it gives up (each move is one more pip run).
+MAX_MOVES = 5
+
+
+def _install_locked(declared: list[str], locked: dict[str, str], constraints: str, logfile: Path) -> bool:
+    """Install ``declared`` at the lock's versions, moving unserved pins; False when pip still refuses."""
+    locked = dict(locked)
+    for _ in range(MAX_MOVES + 1):
+        pinned = [pin(requirement, locked) for requirement in declared]
+        attempt_log = logfile.with_suffix(".attempt.log")
+        status = pip("install", "-q", "-c", constraints, *pinned, check=False, log=attempt_log)
+        output = attempt_log.read_text(errors="replace")
+        with logfile.open("a") as sink:
+            sink.write(output)
+        attempt_log.unlink()
+        if status == 0:
+            return True
+        unserved = UNSERVED.search(output)
+        if unserved is None:
+            return False
+        name, wanted, served = normalize(unserved.group(1)), unserved.group(2), unserved.group(3)
+        moved = nearest_version(wanted, [v.strip() for v in served.split(",") if v.strip()])
+        if moved is None or locked.get(name) != wanted:
+            return False
+        log(f"the lock pins {name}=={wanted}, which the package index does not serve: using {name}=={moved}")
+        locked[name] = moved
+    return False
+
+
+def nearest_version(wanted: str, served: list[str]) -> str | None:
+    """The served version nearest ``wanted``: the newest below it in its release series
+    (major.minor), else the oldest above it in that series, else the newest below it; None
+    when nothing fits. Below first, as the lock was tested with nothing newer."""
+    try:
+        target = Version(wanted)
+        versions = sorted({Version(v) for v in served if not _unparsable(v)})
+    except InvalidVersion:
+        return None
+    series = [v for v in versions if v.release[:2] == target.release[:2] and not v.is_prerelease]
+    below = [v for v in series if v < target]
+    above = [v for v in series if v > target]
+    older = [v for v in versions if v < target and not v.is_prerelease]
+    chosen = below[-1] if below else above[0] if above else older[-1] if older else None
+    return str(chosen) if chosen is not None else None
+
+
+def _unparsable(version: str) -> bool:
+    try:
+        Version(version)
+    except InvalidVersion:
+        return True
+    return False
+
+
+def _last_error(logfile: Path) -> str:
+    """pip's last ERROR line, cut to one line of reasonable length."""
+    lines = [line for line in logfile.read_text(errors="replace").splitlines() if line.startswith("ERROR")]
+    return (lines[-1] if lines else "pip failed (see " + str(logfile) + ")")[:300]
 
 
 def pin(requirement: str, locked: dict[str, str]) -> str:
@@ -169,6 +251,10 @@ def pin(requirement: str, locked: dict[str, str]) -> str:
     return f"{name}=={locked[name]}"
 
 
-def pip(*args: str, check: bool = True) -> int:
+def pip(*args: str, check: bool = True, log: Path | None = None) -> int:
+    """Run pip in this environment; with ``log``, its output goes there instead of the terminal."""
     command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
-    return subprocess.run(command, check=check).returncode
+    if log is None:
+        return subprocess.run(command, check=check).returncode
+    with log.open("w") as sink:
+        return subprocess.run(command, check=check, stdout=sink, stderr=subprocess.STDOUT).returncode

@@ -8,8 +8,9 @@ SDK's behaviour is steered only through what the fault server answers.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
@@ -95,6 +96,15 @@ class Telemetry:
                 total += point.value if hasattr(point, "value") else point.count
         return total
 
+    def uninstrumented(self, call: Callable[[], object]) -> BaseException | None:
+        """What ``call`` raises with the instrumentation off (None if nothing): what the SDK
+        decides to raise is its own, so tests compare with it instead of naming a type."""
+        otel_aierrors.uninstrument()
+        try:
+            return raised(call)
+        finally:
+            otel_aierrors.instrument(tracer_provider=self.tracer_provider, meter_provider=self.meter_provider)
+
     def exported_text(self) -> str:
         """Every attribute value and event of every span and metric point, as one string."""
         parts: list[str] = []
@@ -108,6 +118,27 @@ class Telemetry:
         if data is not None:
             parts.append(data.to_json())
         return "\n".join(parts)
+
+
+def raised(call: Callable[[], object]) -> BaseException | None:
+    """The exception ``call`` raised, or None."""
+    try:
+        call()
+    except BaseException as error:
+        return error
+    return None
+
+
+def assert_same_exception(instrumented: BaseException | None, plain: BaseException | None) -> None:
+    """The instrumented call raised what the same call raised uninstrumented: same class, same message."""
+    assert plain is not None, "the uninstrumented call raised nothing"
+    assert type(instrumented) is type(plain), (type(instrumented), type(plain))
+    # Ports and request ids differ between two runs; the message's shape does not.
+    assert _stable(str(instrumented)) == _stable(str(plain))
+
+
+def _stable(message: str) -> str:
+    return re.sub(r"\d+", "N", message)
 
 
 @pytest.fixture
