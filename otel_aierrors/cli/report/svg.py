@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from types import MappingProxyType
 from typing import Final
 
 from otel_aierrors.cli.report.analysis import Waterfall
@@ -18,31 +19,35 @@ from otel_aierrors.cli.report.analysis import Waterfall
 __all__ = ["COLORS", "bars", "color", "waterfall"]
 
 #: One colour per class or kind, the same on every chart of the page.
-COLORS: Final[Mapping[str, str]] = {
-    "ok": "#3fa55b",
-    "cancelled": "#9aa0a6",
-    "rate_limit": "#f59e0b",
-    "quota_exhausted": "#db2777",
-    "auth": "#7c3aed",
-    "permission": "#8b5cf6",
-    "upstream_error": "#dc2626",
-    "server_error": "#b91c1c",
-    "overloaded": "#ea580c",
-    "timeout": "#92400e",
-    "connection": "#475569",
-    "stream_interrupted": "#2563eb",
-    "invalid_request": "#0891b2",
-    "context_length": "#0e7490",
-    "not_found": "#64748b",
-    "content_filter": "#ca8a04",
-    "refusal": "#eab308",
-    "truncated": "#a3a635",
-    "empty": "#facc15",
-    "unknown": "#6b7280",
-}
+COLORS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "ok": "#3fa55b",
+        "cancelled": "#9aa0a6",
+        "rate_limit": "#f59e0b",
+        "quota_exhausted": "#db2777",
+        "auth": "#7c3aed",
+        "permission": "#8b5cf6",
+        "upstream_error": "#dc2626",
+        "server_error": "#b91c1c",
+        "overloaded": "#ea580c",
+        "timeout": "#92400e",
+        "connection": "#475569",
+        "stream_interrupted": "#2563eb",
+        "invalid_request": "#0891b2",
+        "context_length": "#0e7490",
+        "not_found": "#64748b",
+        "content_filter": "#ca8a04",
+        "refusal": "#eab308",
+        "truncated": "#a3a635",
+        "empty": "#facc15",
+        "unknown": "#6b7280",
+    }
+)
 _SPARE: Final = ("#0d9488", "#be185d", "#4d7c0f", "#9333ea", "#c2410c", "#1d4ed8", "#57534e")
 #: Bar colours of the waterfall rows by `analysis.Row.kind`.
-_ROW_COLORS: Final = {"ok": "#3fa55b", "error": "#dc2626", "soft": "#eab308", "scope": "#6366f1", "plain": "#94a3b8"}
+_ROW_COLORS: Final = MappingProxyType(
+    {"ok": "#3fa55b", "error": "#dc2626", "soft": "#eab308", "scope": "#6366f1", "plain": "#94a3b8"}
+)
 
 WIDTH: Final = 1040
 LABELS: Final = 360
