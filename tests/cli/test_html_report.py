@@ -304,3 +304,27 @@ def test_page_renders_in_headless_chromium_without_errors(run: Run) -> None:
     ]
     assert calls == f"{run.report['retries']['calls']:,}"
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+
+
+def test_alert_thresholds_are_crossed_only_above_them_and_burn_rates_show_the_strictest() -> None:
+    from otel_aierrors.cli.report.alerts import evaluate
+
+    model = {"gen_ai.provider.name": "openai", "server.address": "api", "gen_ai.request.model": "m"}
+
+    def calls(errors: float) -> dict[str, Any]:
+        return {
+            "aierrors.calls": [
+                ({**model, "aierrors.outcome": "ok"}, 100.0 - errors),
+                ({**model, "aierrors.outcome": "error", "aierrors.error.class": "server_error"}, errors),
+                ({**model, "aierrors.outcome": "cancelled"}, 50.0),  # never counted, neither way
+            ],
+            "aierrors.attempts": [({**model, "aierrors.outcome": "ok"}, 100.0)],
+        }
+
+    assert evaluate(calls(0.0)) == []
+    assert evaluate(calls(1.0)) == []  # 1% is the objective itself: not above the slowest burn threshold
+    (slow,) = evaluate(calls(2.0))
+    assert (slow.rule.name, slow.rule.window, slow.where) == ("AIErrorsErrorBudgetBurn", "3d", "openai api m")
+    (fast,) = evaluate(calls(20.0))
+    assert (fast.rule.window, fast.rule.severity, fast.value) == ("1h", "critical", pytest.approx(0.2))
+    assert fast.runbook == RUNBOOKS_URL + "#aierrorserrorbudgetburn"

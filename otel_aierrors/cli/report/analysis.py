@@ -120,7 +120,7 @@ class Waterfall:
 
     trace_id: str
     title: str
-    #: Why it is drawn: ``slowest`` or ``failing``.
+    #: Why it is drawn: ``slowest``, or ``with failures`` (a span of it failed, maybe an attempt that was retried).
     why: str
     seconds: float
     story: str
@@ -339,7 +339,7 @@ def _waterfalls(spans: Iterable[Span]) -> list[Waterfall]:
             break
         if _story_key(members) not in stories:
             stories.add(_story_key(members))
-            chosen.append((trace_id, "failing"))
+            chosen.append((trace_id, "with failures"))
     return [_waterfall(trace_id, why, traces[trace_id]) for trace_id, why in chosen]
 
 
