@@ -115,6 +115,16 @@ def test_numbers_agree_with_the_terminal_report(run: Run) -> None:
     assert card("HTTP attempts") == f"{retries['attempts']:,}"
     assert card("attempts per call") == f"{retries['amplification']:.2f}"
     assert card("failed calls").startswith(f"{failed:,} (")
+    # The printed table's bottom line: all, calls, attempts, attempts per call.
+    printed = re.search(r"^\s*all\s+(\d+)\s+(\d+)\s+([\d.]+)\s*$", run.stdout, re.M)
+    assert printed, run.stdout
+    assert printed.groups() == (
+        card("calls").replace(",", ""),
+        card("HTTP attempts").replace(",", ""),
+        card("attempts per call"),
+    )
+    assert f"{retries['backoff_seconds']:.2f} s in {retries['backoff_waits']} waits" in run.stdout
+    assert card("lost to backoff") == f"{retries['backoff_seconds']:.1f} s"
 
     page = analyse(read_files([run.directory / "traces.jsonl", run.directory / "metrics.jsonl"]))
     assert [(g.outcome, g.kind, g.calls, g.attempts) for g in page.groups] == [
