@@ -338,3 +338,28 @@ def test_alert_thresholds_are_crossed_only_above_them_and_burn_rates_show_the_st
     (fast,) = evaluate(calls(20.0))
     assert (fast.rule.window, fast.rule.severity, fast.value) == ("1h", "critical", pytest.approx(0.2))
     assert fast.runbook == RUNBOOKS_URL + "#aierrorserrorbudgetburn"
+
+
+def test_answers_the_application_rejected_are_counted_apart_from_gateway_swaps(tmp_path: Path) -> None:
+    def hop(kind: str, reason: str, count: str) -> dict[str, Any]:
+        labels = {
+            "aierrors.fallback.kind": kind,
+            "aierrors.fallback.reason": reason,
+            "aierrors.fallback.from_model": "a",
+            "aierrors.fallback.to_model": "b",
+        }
+        return {
+            "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in labels.items()],
+            "timeUnixNano": "1",
+            "asInt": count,
+        }
+
+    points = [hop("model", "unknown", "4"), hop("gateway", "unknown", "7"), hop("model", "rate_limit", "2")]
+    metric = {"name": "aierrors.fallback.hops", "sum": {"dataPoints": points, "aggregationTemporality": 2}}
+    line = {"resourceMetrics": [{"resource": {}, "scopeMetrics": [{"scope": {}, "metrics": [metric]}]}]}
+    source = tmp_path / "metrics.jsonl"
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    report = write_report([source], tmp_path / "report.html")
+    assert report.rejected == 4
+    assert sum(flow.hops for flow in report.flows) == 13
+    assert "rejected by the app: 4" in (tmp_path / "report.html").read_text(encoding="utf-8")

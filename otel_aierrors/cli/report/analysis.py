@@ -31,6 +31,8 @@ MAX_ROWS: Final = 40
 #: At most this many time buckets on the timeline.
 MAX_BUCKETS: Final = 120
 _BUCKET_SIZES: Final = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
+#: ``aierrors.fallback.reason`` of a hop after a call that did not fail.
+UNKNOWN_REASON: Final = "unknown"
 #: The demo's root spans carry the scenario's name here.
 SCENARIO_ATTRIBUTE: Final = "demo.scenario"
 
@@ -142,6 +144,9 @@ class Report:
     #: Fallback scopes by name: scopes, answered by the primary, after fallbacks, not at all.
     scopes: dict[str, dict[str, int]]
     waterfalls: list[Waterfall]
+    #: Answers the application rejected: fallback hops after a call that did not fail
+    #: (``aierrors.fallback.reason`` ``unknown``, a gateway's model swap aside).
+    rejected: int
     spans: int
     #: Unix times (s) of the first span's start and the last span's end.
     window: tuple[float, float]
@@ -178,15 +183,17 @@ def analyse(telemetry: Telemetry) -> Report:
     series: dict[str, list[tuple[Mapping[str, AttributeValue], float]]] = defaultdict(list)
     for point in telemetry.points:
         series[point.metric].append((point.attributes, point.value))
+    flows = _flows(telemetry)
     return Report(
         totals=totals,
         groups=groups,
         timeline=_timeline(calls, attempts),
         costs=_costs(attempts),
         soft_failures=dict(soft.most_common()),
-        flows=_flows(telemetry),
+        flows=flows,
         scopes=_scopes(telemetry.spans),
         waterfalls=_waterfalls(telemetry.spans),
+        rejected=sum(f.hops for f in flows if f.reason == UNKNOWN_REASON and f.kind != n.FALLBACK_KIND_GATEWAY),
         spans=len(telemetry.spans),
         window=(min(starts) / 1e9, max(ends) / 1e9) if starts else (0.0, 0.0),
         series=dict(series),

@@ -308,6 +308,8 @@ def _retry_section(report: Report) -> str:
 
 def _answers_section(report: Report) -> str:
     soft = [(kind, float(count), str(count)) for kind, count in report.soft_failures.items()]
+    if report.rejected:
+        soft.append(("rejected by the app", float(report.rejected), str(report.rejected)))
     flows = [
         [
             escape(flow.kind),
@@ -335,7 +337,8 @@ def _answers_section(report: Report) -> str:
         [
             '<section id="answers"><h2>Answers that were not answers, and where fallbacks went</h2>',
             '<div class="two"><div><h3>Soft failures, by kind</h3>'
-            '<p class="sub">HTTP 200, but not what was asked (<code>aierrors.soft_failure</code>).</p>',
+            '<p class="sub">HTTP 200, but not what was asked (<code>aierrors.soft_failure</code>), and answers '
+            "the application rejected (a fallback hop after a call that did not fail).</p>",
             bars(soft, colors=COLORS),
             '</div><div><h3>Fallback hops, by flow</h3><p class="sub">From → to '
             "(<code>aierrors.fallback.hops</code>).</p>",
