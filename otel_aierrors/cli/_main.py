@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="otel-aierrors",
-        description="See the failures of AI API calls: a demo, a fault server and a diagnosis.",
+        description="See the failures of AI API calls: a demo, an HTML report, a fault server and a diagnosis.",
     )
     parser.add_argument("--version", action="version", version=f"otel-aierrors {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
