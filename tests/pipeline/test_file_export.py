@@ -60,7 +60,7 @@ def test_the_collector_writes_otlp_json_that_the_report_draws(tmp_path: Path) ->
     ports = _stack.CollectorPorts.free()
     addresses = tmp_path / "addresses.yaml"
     addresses.write_text(yaml.safe_dump(_stack.collector_overlay(ports)), encoding="utf-8")
-    exported = tmp_path / "otlp" / "telemetry.jsonl"
+    exported = tmp_path / "aierrors-otlp.jsonl"
     env = {
         **clean_env(),
         # Nothing listens there: the traces pipeline's Jaeger exporter fails, the file exporter must not care.
@@ -75,7 +75,9 @@ def test_the_collector_writes_otlp_json_that_the_report_draws(tmp_path: Path) ->
     assert validate.returncode == 0, validate.stdout + validate.stderr
     collector = Process("collector", [str(binary), *flags], tmp_path / "collector.log", limit=200, env=env)
     try:
-        wait_for("the collector's health check", lambda: _stack._answers(f"http://127.0.0.1:{ports.health}/"), 60)
+        health = f"http://127.0.0.1:{ports.health}/"
+        wait_for("the collector to be ready", lambda: _stack._answers(health) or not collector.alive(), 60)
+        assert collector.alive(), collector.output()[-3000:]
         demo_dir = tmp_path / "demo"
         result = run_cli(
             "demo",
@@ -101,7 +103,7 @@ def test_the_collector_writes_otlp_json_that_the_report_draws(tmp_path: Path) ->
         def complete() -> bool | None:
             if not exported.exists():
                 return None
-            totals = analyse(read_files(sorted(exported.parent.glob("*.jsonl")))).totals
+            totals = analyse(read_files([exported])).totals
             spans_done = len(read_files([exported]).spans) >= retries["calls"] + retries["attempts"]
             return (totals.calls == retries["calls"] and spans_done) or None
 
@@ -109,7 +111,7 @@ def test_the_collector_writes_otlp_json_that_the_report_draws(tmp_path: Path) ->
     finally:
         collector.stop()
     page = tmp_path / "page.html"
-    drawn = run_cli("report", str(exported.parent), "--output", str(page), env=clean_env(PYTHONPATH=str(ROOT)))
+    drawn = run_cli("report", str(exported), "--output", str(page), env=clean_env(PYTHONPATH=str(ROOT)))
     assert drawn.returncode == 0, drawn.stderr
     report = analyse(read_files([exported]))
     assert report.totals.calls == retries["calls"]
