@@ -17,10 +17,13 @@ DEFAULT_OBJECTIVE: Final = 0.99
 #: The period the error budget is defined over (the SRE workbook's 30 days).
 SLO_PERIOD_HOURS: Final = 30 * 24
 
-#: Where the ``runbook_url`` annotations point; each alert appends ``#<alertname in lower case>``.
-#: The project's public URL is not known yet: replace this with the absolute URL of
-#: ``docs/runbooks.md`` in the published repository and run ``python grafana/generate.py``.
-RUNBOOK_URL: Final = "docs/runbooks.md"
+#: Where the ``runbook_url`` annotations point (absolute, so that the link works in Alertmanager's
+#: notifications and in Grafana); each alert appends ``#<alertname in lower case>``, an anchor of
+#: ``docs/runbooks.md``. The project has no public URL yet: this placeholder (a reserved domain,
+#: RFC 2606) is the one base to set, here and as ``RUNBOOKS_URL`` in
+#: ``otel_aierrors/cli/report/alerts.py`` (the HTML report's links; a test keeps the two equal),
+#: to the URL where your team reads ``docs/runbooks.md``; then run ``python grafana/generate.py``.
+RUNBOOK_URL: Final = "https://otel-aierrors.example/docs/runbooks.md"
 
 # --- label sets ----------------------------------------------------------------
 #: Where an SLO is kept: per service (``job``), provider (``gen_ai_provider_name``: ``openai``,

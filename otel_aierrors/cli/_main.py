@@ -1,4 +1,4 @@
-"""The ``otel-aierrors`` command: ``demo``, ``chaos`` and ``doctor``.
+"""The ``otel-aierrors`` command: ``demo``, ``report``, ``chaos`` and ``doctor``.
 
 Only argument parsing lives here. Each command's work is in its own module,
 imported when the command runs, so ``otel-aierrors --version`` and
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="otel-aierrors",
-        description="See the failures of AI API calls: a demo, a fault server and a diagnosis.",
+        description="See the failures of AI API calls: a demo, an HTML report, a fault server and a diagnosis.",
     )
     parser.add_argument("--version", action="version", version=f"otel-aierrors {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -105,6 +105,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", "-q", action="store_true", help="print only the report")
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
     demo.set_defaults(handler=_run_demo)
+
+    report = commands.add_parser(
+        "report",
+        help="draw OTLP JSON files (the demo's, the collector file exporter's) as one self-contained HTML page",
+        description="Read OTLP JSON lines (traces and metrics, as `otel-aierrors demo` writes them to "
+        "aierrors-demo/ and as the collector's file exporter writes them: collector-config/file-export.yaml) "
+        "and write one HTML file that opens offline: calls and attempts over time by error class, waterfalls "
+        "of the slowest and failing traces, retry cost by class, soft failures, fallback flows and the alert "
+        "thresholds the data crossed, with their runbook links.",
+    )
+    report.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="OTLP JSON lines files, or directories whose *.jsonl / *.json files are read",
+    )
+    report.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
+        help="the HTML file to write (default: report.html beside the first FILE)",
+    )
+    report.add_argument(
+        "--runbooks-url",
+        default=None,
+        metavar="URL",
+        help="base of the runbook links, the URL of docs/runbooks.md where your team reads it",
+    )
+    report.set_defaults(handler=_run_report)
 
     chaos = commands.add_parser(
         "chaos",
@@ -284,6 +315,30 @@ def _run_demo(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"otel-aierrors demo: {error}", file=sys.stderr)
         return EXIT_PROBLEM
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from otel_aierrors.cli.report import RUNBOOKS_URL, write_report
+
+    inputs: list[Path] = []
+    for path in args.files:
+        if path.is_dir():
+            found = sorted([*path.glob("*.jsonl"), *path.glob("*.json")])
+            inputs += [file for file in found if file.name != "report.json"]
+        else:
+            inputs.append(path)
+    if not inputs:
+        print("otel-aierrors report: no *.jsonl or *.json file in " + ", ".join(map(str, args.files)), file=sys.stderr)
+        return EXIT_USAGE
+    first = args.files[0]
+    output = args.output or (first if first.is_dir() else first.parent) / "report.html"
+    try:
+        report = write_report(inputs, output, args.runbooks_url or RUNBOOKS_URL)
+    except (OSError, ValueError) as error:
+        print(f"otel-aierrors report: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    print(f"{report.totals.calls} calls, {report.spans} spans from {len(inputs)} files: {output}")
+    return 0
 
 
 def _run_doctor(args: argparse.Namespace) -> int:

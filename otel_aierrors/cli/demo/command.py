@@ -37,6 +37,8 @@ __all__ = ["DEFAULT_OUTPUT_DIR", "DemoOptions", "run_demo"]
 
 DEFAULT_OUTPUT_DIR: Final = Path("aierrors-demo")
 REPORT_FILE: Final = "report.json"
+#: The HTML report (`otel_aierrors.cli.report`), written beside the OTLP JSON files it is drawn from.
+HTML_REPORT_FILE: Final = "report.html"
 #: Extra seconds the embedded server may outlive the planned run before stopping itself.
 _SERVER_GRACE: Final = 120.0
 #: Seconds an OTLP export may take, retries included; a collector that did not
@@ -122,13 +124,15 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
                 },
             },
         )
+        html: Path | None = None
         if output_dir is not None:
             output_dir.mkdir(parents=True, exist_ok=True)
             (output_dir / REPORT_FILE).write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+            html = _write_html(pipeline, output_dir, err)
         if options.json:
             out.file.write(json.dumps(report.to_json(), indent=2) + "\n")
         else:
-            _print_report(report, pipeline, output_dir, out)
+            _print_report(report, pipeline, output_dir, out, html)
         _linger(pipeline, options, err)
     finally:
         pipeline.shutdown()
@@ -214,7 +218,24 @@ def _progress(pipeline: Pipeline, options: DemoOptions, err: Console) -> Iterato
             ticker.join()
 
 
-def _print_report(report: DemoReport, pipeline: Pipeline, output_dir: Path | None, out: Console) -> None:
+def _write_html(pipeline: Pipeline, output_dir: Path, err: Console) -> Path | None:
+    """Draw the HTML report from the OTLP JSON files just written; None (and a note) when it cannot be."""
+    if pipeline.files is None or not all(path.exists() for path in pipeline.files):
+        return None
+    from otel_aierrors.cli.report import write_report
+
+    path = output_dir / HTML_REPORT_FILE
+    try:
+        write_report(list(pipeline.files), path)
+    except (OSError, ValueError) as error:
+        err.print(f"[yellow]warning:[/yellow] the HTML report was not written: {error}", soft_wrap=True)
+        return None
+    return path
+
+
+def _print_report(
+    report: DemoReport, pipeline: Pipeline, output_dir: Path | None, out: Console, html: Path | None = None
+) -> None:
     run = report.run
     out.print(
         f"\n[bold]otel-aierrors demo[/bold]: {len(report.scenarios)} scenarios, "
@@ -239,6 +260,9 @@ def _print_report(report: DemoReport, pipeline: Pipeline, output_dir: Path | Non
         out.print(_otlp_outcome(pipeline), soft_wrap=True)
     if pipeline.prometheus_url:
         out.print(f"Prometheus metrics: {pipeline.prometheus_url}")
+    if html is not None:
+        # Last, so that it is what the user sees when the demo ends.
+        out.print(f"HTML report (open it in a browser, works offline): [bold]{html}[/bold]", soft_wrap=True)
 
 
 def _otlp_outcome(pipeline: Pipeline) -> str:
