@@ -7,8 +7,9 @@
 # one SDK line. With PINS set, every package is held at the version in $PINS/<name>.txt.
 declare -A ENV_REQUIREMENTS=(
   # openai 3.x sends through httpx2; the other generated SDKs (tests/sdks) are tested beside it,
-  # and the package is built and checked here (build, twine).
-  [openai3]="build twine openai>=3,<4 anthropic>=2,<3 groq>=1,<2 together>=3,<4 cerebras-cloud-sdk>=1.35,<2 fireworks-ai>=1.2,<2"
+  # the package is built and checked here (build, twine), and the HTML report is opened in
+  # Debian's chromium through playwright (which never downloads a browser of its own here).
+  [openai3]="build twine playwright openai>=3,<4 anthropic>=2,<3 groq>=1,<2 together>=3,<4 cerebras-cloud-sdk>=1.35,<2 fireworks-ai>=1.2,<2"
   [openai2]="openai>=2,<3"
   [openai1]="openai>=1.66,<2"
   # The oldest release _instruments claims, so the floor is tested, not only the newest 1.x.
@@ -120,7 +121,9 @@ pytest_in() {
 # for the binaries (suite_pipeline).
 suites_of() {
   case $1 in
-    openai3) step "tests, openai 3.x (httpx2) and the other SDKs, end-to-end Prometheus" pytest_in openai3 -m "not pipeline" ;;
+    # REQUIRE_BROWSER: here the browser test fails, not skips, without Chromium.
+    openai3) step "tests, openai 3.x (httpx2) and the other SDKs, end-to-end Prometheus and the browser" \
+      env REQUIRE_BROWSER=1 "$VENVS/openai3/bin/python" -m pytest -q -p no:cacheprovider -m "not pipeline" ;;
     openai2) step "tests, openai 2.x (httpx)" pytest_in openai2 -m "not e2e" ;;
     openai1) step "tests, openai 1.x (httpx)" pytest_in openai1 -m "not e2e" ;;
     openai1-oldest) step "tests, openai 1.66.0 (the oldest supported): the instrumentation's own" \
