@@ -1,0 +1,153 @@
+"""Costs nothing until used: ``import otel_aierrors`` and ``instrument()`` import no SDK.
+
+Each SDK, and ``httpx`` / ``httpx2``, is patched when the application
+imports it (or at once if it already has), in whichever thread imports it,
+exactly once; ``uninstrument()`` unpatches it and disarms the hooks that have
+not fired. Every test runs a fresh interpreter: an SDK is imported once per
+process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from otel_aierrors.chaos import ChaosServer
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Top-level modules of the SDKs instrumented and of their HTTP libraries.
+SDK_PACKAGES = frozenset({"openai", "anthropic", "groq", "together", "cerebras", "fireworks", "httpx", "httpx2"})
+#: Parts of this package an application does not need at start-up.
+TOOLING = ("otel_aierrors.cli", "otel_aierrors.chaos")
+
+
+def _python(
+    code: str, *flags: str, launcher: str | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (with ``flags``, under ``launcher``), from the repository root."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    environment.update(extra_env or {})
+    return subprocess.run(
+        [*([launcher] if launcher else []), sys.executable, *flags, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _unwanted(modules: list[str]) -> list[str]:
+    return sorted(
+        name
+        for name in modules
+        if name.split(".")[0] in SDK_PACKAGES
+        or name.startswith(TOOLING)
+        or name == "opentelemetry.sdk"
+        or name.startswith("opentelemetry.sdk.")
+    )
+
+
+def test_import_and_instrument_load_no_sdk_module() -> None:
+    result = _python("import otel_aierrors; otel_aierrors.instrument()", "-X", "importtime")
+    assert result.returncode == 0, result.stderr
+    # ``-X importtime`` lines: "import time: self [us] | cumulative | imported package".
+    imported = [
+        line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    ]
+    assert "otel_aierrors" in imported
+    assert _unwanted(imported) == []
+
+
+def test_an_sdk_imported_later_is_patched_when_its_import_ends(chaos: ChaosServer) -> None:
+    result = _python(f"""
+        import sys
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        import otel_aierrors
+
+        spans = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(spans))
+        otel_aierrors.instrument(tracer_provider=provider)
+        assert "openai" not in sys.modules  # what instructor's tests/test_import_lazy_openai.py checks
+
+        import openai
+
+        client = openai.OpenAI(base_url="{chaos.base_url}", api_key="sk-test", max_retries=2)
+        client.chat.completions.create(model="gpt-4o", messages=[{{"role": "user", "content": "hi"}}],
+                                       extra_headers={{"x-chaos-script": "rate_limit;retry_after_ms=1,ok"}})
+        print(sorted(span.name for span in spans.get_finished_spans()))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['POST chat', 'POST chat', 'chat gpt-4o']"
+
+
+def test_a_module_imported_in_another_thread_is_patched_exactly_once() -> None:
+    result = _python("""
+        import threading, types
+        import otel_aierrors
+
+        otel_aierrors.instrument()
+        threads = [threading.Thread(target=__import__, args=("openai",)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        import openai
+        request = openai._base_client.SyncAPIClient.__dict__["request"]
+        send = openai._base_client.httpx2.Client.__dict__["send"]
+        # One wrapper around the SDK's own function: patched once, not once per importing thread.
+        print(type(request.__wrapped__) is types.FunctionType, type(send.__wrapped__) is types.FunctionType)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
+
+
+def test_uninstrument_disarms_the_hooks_that_have_not_fired_and_instrument_rearms_them() -> None:
+    result = _python("""
+        import sys, types
+        import otel_aierrors
+
+        otel_aierrors.instrument()
+        otel_aierrors.uninstrument()
+        import openai  # the first instrumentation's hook fires now, and must do nothing
+        print(type(openai._base_client.SyncAPIClient.__dict__["request"]) is types.FunctionType)
+        otel_aierrors.instrument()  # already imported: patched at once
+        request = openai._base_client.SyncAPIClient.__dict__["request"]
+        print(type(request.__wrapped__) is types.FunctionType)
+        import anthropic  # hooks of the first instrumentation and of the second: patched once
+        print(type(anthropic._base_client.SyncAPIClient.__dict__["request"].__wrapped__) is types.FunctionType)
+        otel_aierrors.uninstrument()
+        print(type(openai._base_client.SyncAPIClient.__dict__["request"]) is types.FunctionType,
+              type(anthropic._base_client.SyncAPIClient.__dict__["request"]) is types.FunctionType)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "True", "True"]
+
+
+def test_opentelemetry_instrument_imports_no_sdk_at_start_up() -> None:
+    launcher = os.path.join(os.path.dirname(sys.executable), "opentelemetry-instrument")
+    result = _python(
+        """
+        import json, sys
+        from otel_aierrors import AIErrorsInstrumentor
+        print(json.dumps(sorted(sys.modules)))
+        print(AIErrorsInstrumentor().is_instrumented_by_opentelemetry)
+        import openai
+        print(sorted(AIErrorsInstrumentor().patch_status()[0]))
+        """,
+        launcher=launcher,
+        extra_env={"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    )
+    assert result.returncode == 0, result.stderr
+    modules, instrumented, patched = result.stdout.splitlines()
+    assert [name for name in _unwanted(json.loads(modules)) if not name.startswith("opentelemetry.sdk")] == []
+    assert instrumented == "True"
+    assert patched == "['httpx2', 'openai._base_client']"
