@@ -9,13 +9,23 @@ process.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from otel_aierrors._patches.on_import import ImportPatcher
+from otel_aierrors._patches.targets import PatchTarget
 from otel_aierrors.chaos import ChaosServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,3 +161,85 @@ def test_opentelemetry_instrument_imports_no_sdk_at_start_up() -> None:
     assert [name for name in _unwanted(json.loads(modules)) if not name.startswith("opentelemetry.sdk")] == []
     assert instrumented == "True"
     assert patched == "['httpx2', 'openai._base_client']"
+
+
+# --- the patcher on modules of its own, in this process --------------------------------------
+def _module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> str:
+    """Write a module with a unique name under ``tmp_path``, importable until the test ends."""
+    name = f"aierrors_probe_{uuid.uuid4().hex}"
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)  # removed again when the test ends
+    return name
+
+
+def _marking(tag: str) -> Callable[[Any], Any]:
+    """A row's wrapper builder: the wrapper returns ``(tag, result)``."""
+
+    def build(_telemetry: Any) -> Any:
+        def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            return tag, wrapped(*args, **kwargs)
+
+        return wrapper
+
+    return build
+
+
+def test_a_module_half_imported_by_another_thread_is_patched_when_that_import_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = _module(
+        tmp_path,
+        monkeypatch,
+        """
+        import time
+        time.sleep(0.5)  # instrument() runs meanwhile, in another thread
+
+        class Client:
+            def request(self):
+                return "sent"
+        """,
+    )
+    importer = threading.Thread(target=importlib.import_module, args=(name,))
+    importer.start()
+    deadline = time.monotonic() + 5
+    while name not in sys.modules and time.monotonic() < deadline:
+        time.sleep(0.01)
+    patcher = ImportPatcher([PatchTarget("probe", name, "Client.request", _marking("ours"))], telemetry=None)  # type: ignore[arg-type]
+    patcher.start()  # found in sys.modules, half imported: waits for the import's end
+    importer.join()
+    try:
+        assert sys.modules[name].Client().request() == ("ours", "sent")
+        assert patcher.patched_modules() == {name}
+    finally:
+        patcher.stop()
+    assert sys.modules[name].Client().request() == "sent"
+
+
+def test_a_row_that_fails_leaves_the_import_and_the_other_rows_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = _module(
+        tmp_path,
+        monkeypatch,
+        """
+        class Client:
+            def request(self):
+                return "sent"
+        """,
+    )
+    rows = [
+        PatchTarget("probe", name, "Missing.request", _marking("lost")),  # this release lacks it: reported
+        PatchTarget("probe", name, "Client.absent", _marking("skipped"), optional=True),  # skipped quietly
+        PatchTarget("probe", name, "Client.request", _marking("ours")),
+    ]
+    patcher = ImportPatcher(rows, telemetry=None)  # type: ignore[arg-type]
+    patcher.start()
+    try:
+        module = importlib.import_module(name)  # imported after start: patched by the hook
+        assert module.Client().request() == ("ours", "sent")
+        assert not hasattr(module.Client, "absent")
+        assert "Missing" in caplog.text and "absent" not in caplog.text
+    finally:
+        patcher.stop()
+    assert module.Client().request() == "sent"

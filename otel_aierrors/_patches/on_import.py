@@ -16,6 +16,7 @@ finder of ours is not needed. wrapt cannot unregister a hook, hence the
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Iterable
 from types import ModuleType
@@ -44,8 +45,10 @@ class ImportPatcher:
         #: Serialises hooks (any importing thread) against `stop`; re-entrant for nested imports.
         self._lock = threading.RLock()
         self._active = False
-        #: Modules whose rows were applied: each module once.
+        #: Modules whose hook ran: each module's rows are applied once.
         self._applied: set[str] = set()
+        #: Modules with at least one callable wrapped now.
+        self._patched: set[str] = set()
         #: Every (owner, attribute) wrapped, for `stop`.
         self._wrapped: list[tuple[object, str]] = []
 
@@ -61,15 +64,16 @@ class ImportPatcher:
         """Unpatch what was patched; hooks that have not fired yet will do nothing."""
         with self._lock:
             self._active = False
+            self._patched.clear()
             while self._wrapped:
                 owner, attribute = self._wrapped.pop()
                 with swallow("unpatching"):
                     unwrap(owner, attribute)
 
     def patched_modules(self) -> frozenset[str]:
-        """The modules whose rows are applied now."""
+        """The modules with a callable wrapped now."""
         with self._lock:
-            return frozenset(self._applied) if self._active else frozenset()
+            return frozenset(self._patched)
 
     def watched_modules(self) -> frozenset[str]:
         """Every module of the table (patched now, or waiting for its import)."""
@@ -78,12 +82,18 @@ class ImportPatcher:
     def _on_import(self, module: ModuleType) -> None:
         # Runs inside the application's import statement: must never raise.
         name = getattr(module, "__name__", "")
-        with swallow(f"patching {name}"), self._lock:
-            if not self._active or name in self._applied:
-                return
-            self._applied.add(name)
-            for target in self._rows.get(name, ()):
-                self._apply(module, target)
+        with swallow(f"patching {name}"):
+            if getattr(getattr(module, "__spec__", None), "_initializing", False):
+                # Half imported, by another thread when `start` found it in ``sys.modules``:
+                # wait for the end of that import (outside the lock, which that thread's hooks take).
+                # In the importing thread itself (the usual case) this returns at once.
+                module = importlib.import_module(name)
+            with self._lock:
+                if not self._active or name in self._applied:
+                    return
+                self._applied.add(name)
+                for target in self._rows.get(name, ()):
+                    self._apply(module, target)
 
     def _apply(self, module: ModuleType, target: PatchTarget) -> None:
         owner_path, _, attribute = target.attribute.rpartition(".")
@@ -98,3 +108,4 @@ class ImportPatcher:
             report_internal_error(f"patching {target.module}.{target.attribute}")
             return
         self._wrapped.append((owner, attribute))
+        self._patched.add(target.module)
