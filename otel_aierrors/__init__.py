@@ -18,6 +18,10 @@ server asked for and the rate-limit headers. Streams keep their call span open
 until they end. ``opentelemetry-instrument python app.py`` works too, through
 the ``opentelemetry_instrumentor`` entry point.
 
+``instrument()`` imports no SDK: each SDK (and ``httpx`` / ``httpx2``) is
+patched when the application imports it, or at once if it already has
+(`otel_aierrors._patches.on_import`); the telemetry is the same either way.
+
 Configuration
 -------------
 ``instrument(tracer_provider=..., meter_provider=...)`` like every contrib
