@@ -9,6 +9,7 @@ process.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -18,6 +19,7 @@ import textwrap
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -243,3 +245,20 @@ def test_a_row_that_fails_leaves_the_import_and_the_other_rows_alone(
     finally:
         patcher.stop()
     assert module.Client().request() == "sent"
+
+
+def test_hooks_that_never_fire_keep_no_telemetry_alive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _module(tmp_path, monkeypatch, "class Client:\n    def request(self):\n        return 'sent'\n")
+
+    class Providers:  # stands for the telemetry: the application's providers and exporters
+        pass
+
+    providers = Providers()
+    patcher = ImportPatcher([PatchTarget("probe", name, "Client.request", _marking("ours"))], providers)  # type: ignore[arg-type]
+    patcher.start()  # the module is never imported: wrapt keeps the hook
+    patcher.stop()
+    freed = weakref.ref(providers)
+    del patcher, providers
+    gc.collect()
+    assert freed() is None
+    assert importlib.import_module(name).Client().request() == "sent"  # the late hook does nothing

@@ -11,14 +11,16 @@ watching: wrapt is already what wraps the callables, and its finder is the
 one the OpenTelemetry SDK's own instrumentations share, so a second meta-path
 finder of ours is not needed. wrapt cannot unregister a hook, hence the
 ``active`` flag: a hook that fires after `stop` does nothing, and the next
-`instrument` builds a new patcher with hooks of its own.
+`instrument` builds a new patcher with hooks of its own. A hook holds its
+patcher weakly, so hooks that never fire keep no telemetry alive.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -56,9 +58,10 @@ class ImportPatcher:
         """Patch the modules already imported, and watch for the others; imports nothing."""
         with self._lock:
             self._active = True
+        hook = _weak_hook(weakref.ref(self))
         for module in self._rows:
             # Runs the hook now when the module is already imported, else at the end of its import.
-            wrapt.register_post_import_hook(self._on_import, module)
+            wrapt.register_post_import_hook(hook, module)
 
     def stop(self) -> None:
         """Unpatch what was patched; hooks that have not fired yet will do nothing."""
@@ -109,3 +112,19 @@ class ImportPatcher:
             return
         self._wrapped.append((owner, attribute))
         self._patched.add(target.module)
+
+
+def _weak_hook(patcher: weakref.ref[ImportPatcher]) -> Callable[[ModuleType], None]:
+    """A hook that holds its patcher weakly.
+
+    wrapt keeps a hook until its module is imported, maybe for the life of the
+    process: once uninstrumented, the patcher (its telemetry, the application's
+    providers) is freed all the same, and a late import finds nothing to do.
+    """
+
+    def on_import(module: ModuleType) -> None:
+        live = patcher()
+        if live is not None:
+            live._on_import(module)
+
+    return on_import
