@@ -18,6 +18,10 @@ server asked for and the rate-limit headers. Streams keep their call span open
 until they end. ``opentelemetry-instrument python app.py`` works too, through
 the ``opentelemetry_instrumentor`` entry point.
 
+``instrument()`` imports no SDK: each SDK (and ``httpx`` / ``httpx2``) is
+patched when the application imports it, or at once if it already has
+(`otel_aierrors._patches.on_import`); the telemetry is the same either way.
+
 Configuration
 -------------
 ``instrument(tracer_provider=..., meter_provider=...)`` like every contrib
@@ -42,26 +46,22 @@ Every emitted name is listed in ``docs/telemetry.md``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Collection
 from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.dependencies import DependencyConflict, get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
 
 from otel_aierrors import _app_retries, _setup
 from otel_aierrors._coexistence import call_span_mode
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
 from otel_aierrors._genai_metrics import latest_conventions_opted_in
 from otel_aierrors._names import SCHEMA_URL
-from otel_aierrors._patches.calls import call_wrapper
-from otel_aierrors._patches.transport import TRANSPORT_TARGETS
+from otel_aierrors._patches.on_import import ImportPatcher
+from otel_aierrors._patches.targets import PATCH_TARGETS
 from otel_aierrors._recording import Telemetry
 from otel_aierrors._redaction import content_capture_enabled
-from otel_aierrors._sdks import ADAPTERS
 from otel_aierrors._taxonomy import ErrorClass
 from otel_aierrors.package import _instruments_any
 from otel_aierrors.version import __version__
@@ -80,7 +80,13 @@ __all__ = [
 
 
 class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Instruments every installed generated AI SDK: a span per call, a span per HTTP attempt, metrics."""
+    """Instruments every installed generated AI SDK: a span per call, a span per HTTP attempt, metrics.
+
+    Nothing is imported: each SDK (and ``httpx`` / ``httpx2``) is patched when
+    the application imports it, or at once if it already has.
+    """
+
+    _patcher: ImportPatcher | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments_any
@@ -105,56 +111,23 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             latest_genai=latest_conventions_opted_in(),
             capture_content=content_capture_enabled(),
         )
-        for module, name, is_async in _installed_targets():
-            wrap_function_wrapper(module, name, call_wrapper(telemetry, _adapter_of(module), is_async))
-        for module, name, wrapper in _installed_extra_patches():
-            wrap_function_wrapper(module, name, wrapper)
-        for module, name, wrapper in TRANSPORT_TARGETS:
-            if _importable(module):
-                wrap_function_wrapper(module, name, wrapper)
+        self._patcher = ImportPatcher(PATCH_TARGETS, telemetry)
+        self._patcher.start()
         _app_retries.install()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _setup.disarm()
         _app_retries.uninstall()
-        targets = [(module, name) for module, name, _ in _installed_targets()]
-        targets += [(module, name) for module, name, _ in _installed_extra_patches()]
-        targets += [(module, name) for module, name, _ in TRANSPORT_TARGETS if _importable(module)]
-        for module, name in targets:
-            owner_name, _, method = name.rpartition(".")
-            unwrap(_resolve(importlib.import_module(module), owner_name), method)
+        patcher, self._patcher = self._patcher, None
+        if patcher is not None:
+            patcher.stop()
 
-
-def _installed_targets() -> list[tuple[str, str, bool]]:
-    return [target for adapter in ADAPTERS for target in adapter.targets if _importable(target[0])]
-
-
-def _installed_extra_patches() -> list[tuple[str, str, Any]]:
-    """An adapter's extra patches whose function the installed release has (anthropic's span hook: 2.x only)."""
-    return [
-        patch
-        for adapter in ADAPTERS
-        for patch in adapter.extra_patches
-        if _importable(patch[0]) and hasattr(importlib.import_module(patch[0]), patch[1])
-    ]
-
-
-def _adapter_of(module: str) -> Any:
-    return next(adapter for adapter in ADAPTERS if adapter.base_client_module == module)
-
-
-def _resolve(owner: Any, dotted: str) -> Any:
-    for part in filter(None, dotted.split(".")):
-        owner = getattr(owner, part)
-    return owner
-
-
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
+    def patch_status(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(modules patched now, modules watched) in this process; both empty when not instrumented."""
+        patcher = self._patcher
+        if patcher is None:
+            return frozenset(), frozenset()
+        return patcher.patched_modules(), patcher.watched_modules()
 
 
 def instrument(**kwargs: Any) -> None:

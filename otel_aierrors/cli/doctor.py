@@ -24,6 +24,7 @@ import importlib.util
 import os
 import platform
 import socket
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -114,8 +115,8 @@ def diagnose(
         missing = check.status is Status.ERROR and "not installed" in check.summary
         checks.append(dataclasses.replace(check, status=Status.INFO, detail="") if sdk_ok and missing else check)
     if sdk_ok:
+        checks.append(_check_patched())  # before `_check_targets`, which imports an SDK
         checks.append(_check_targets())
-        checks.append(_check_patched())
     checks.append(_check_entry_point(env))
     checks.extend(_check_sdk(env, can_import, timeout))
     checks.append(_check_environment(env))
@@ -155,8 +156,8 @@ def _resolve(module: str, path: str) -> Any:
 
 
 def _check_targets() -> Check:
-    from otel_aierrors._patches.transport import TRANSPORT_TARGETS
-    from otel_aierrors._sdks import ADAPTERS
+    """Whether the first SDK's call boundary exists in its installed release (imports that SDK)."""
+    from otel_aierrors._patches.targets import PATCH_TARGETS
 
     def importable(module: str) -> bool:
         try:
@@ -165,13 +166,20 @@ def _check_targets() -> Check:
             return False
         return True
 
+    first_sdk = next(target.library for target in PATCH_TARGETS if target.call_boundary)
     missing = []
-    for module, path, _ in (target for adapter in ADAPTERS[:1] for target in adapter.targets):
-        try:
-            _resolve(module, path)
-        except (ImportError, AttributeError, KeyError):
-            missing.append(f"{module}.{path}")
-    transports = list(dict.fromkeys(module for module, _, _ in TRANSPORT_TARGETS if importable(module)))
+    for target in PATCH_TARGETS:
+        if target.library == first_sdk and target.call_boundary:
+            try:
+                _resolve(target.module, target.attribute)
+            except (ImportError, AttributeError, KeyError):
+                missing.append(f"{target.module}.{target.attribute}")
+    transports = [
+        target.library
+        for target in PATCH_TARGETS
+        if not target.call_boundary and not target.optional and importable(target.module)
+    ]
+    transports = list(dict.fromkeys(transports))
     if missing:
         return Check(
             "patch targets",
@@ -202,22 +210,59 @@ def _is_ours(attribute: Any) -> bool:
     return False
 
 
-def _check_patched() -> Check:
-    from otel_aierrors._sdks import ADAPTERS
-
-    module, path, _ = ADAPTERS[0].targets[0]
+def _installed(distribution: str) -> bool:
     try:
-        target = _resolve(module, path)
-    except (ImportError, AttributeError, KeyError):
-        return Check("patched now", Status.INFO, "cannot tell: the request path is missing")
-    if _is_ours(target):
-        return Check("patched now", Status.OK, f"{module}.{path} is wrapped by otel_aierrors in this process")
-    if hasattr(target, "__wrapped__"):
+        importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _check_patched() -> Check:
+    """Per installed SDK and HTTP library: patched now, or waiting for its import (imports nothing)."""
+    from otel_aierrors import AIErrorsInstrumentor
+    from otel_aierrors._patches.targets import PATCH_TARGETS
+
+    patched, watched = AIErrorsInstrumentor().patch_status()
+    modules = {target.library: target.module for target in PATCH_TARGETS if not target.optional}
+    installed = {library: module for library, module in modules.items() if _installed(library)}
+    if not watched:
+        return _check_patched_elsewhere(installed)
+    now = [library for library, module in installed.items() if module in patched]
+    waiting = [library for library, module in installed.items() if module not in patched and module in watched]
+    broken = [library for library in waiting if installed[library] in sys.modules]
+    waiting = [library for library in waiting if library not in broken]
+    parts = [
+        "patched now: " + (", ".join(now) or "none"),
+        "waiting for their import: " + (", ".join(waiting) or "none"),
+    ]
+    if broken:
         return Check(
             "patched now",
-            Status.INFO,
-            f"{module}.{path} is wrapped, but by another instrumentation, not otel_aierrors",
+            Status.WARN,
+            "; ".join(parts) + "; imported but not patched: " + ", ".join(broken),
+            "the log of logger 'otel_aierrors' says why",
         )
+    return Check("patched now", Status.OK, "instrumented in this process; " + "; ".join(parts))
+
+
+def _check_patched_elsewhere(installed: Mapping[str, str]) -> Check:
+    """Not instrumented by this package here: say whether another instrumentation wrapped the SDKs it imported."""
+    from otel_aierrors._patches.targets import PATCH_TARGETS
+
+    for target in PATCH_TARGETS:
+        if not target.call_boundary or target.library not in installed or target.module not in sys.modules:
+            continue
+        try:
+            attribute = _resolve(target.module, target.attribute)
+        except (ImportError, AttributeError, KeyError):
+            continue
+        if hasattr(attribute, "__wrapped__") and not _is_ours(attribute):
+            return Check(
+                "patched now",
+                Status.INFO,
+                f"{target.module}.{target.attribute} is wrapped, but by another instrumentation, not otel_aierrors",
+            )
     return Check(
         "patched now",
         Status.INFO,

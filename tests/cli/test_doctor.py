@@ -134,6 +134,31 @@ def test_patched_now_sees_this_process(telemetry: Any) -> None:
     assert by_name(diagnose({}, timeout=0.1))["patched now"].status is Status.OK
 
 
+def test_patched_now_names_the_sdks_patched_and_those_waiting_for_their_import() -> None:
+    code = """
+import sys
+import otel_aierrors
+from otel_aierrors.cli.doctor import diagnose
+
+otel_aierrors.instrument()
+import openai  # the application uses openai only; the other SDKs are installed, never imported
+
+check = next(check for check in diagnose({}, timeout=0.1) if check.name == "patched now")
+print(check.status.value)
+print(check.summary)
+print("anthropic" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False, env=clean_env()
+    )
+    assert result.returncode == 0, result.stderr
+    status, summary, anthropic_loaded = result.stdout.splitlines()
+    assert status == "ok"
+    assert "patched now: openai, httpx2;" in summary
+    assert "waiting for their import: anthropic, groq, together, cerebras-cloud-sdk, fireworks-ai" in summary
+    assert anthropic_loaded == "False"  # doctor reports without importing
+
+
 def test_secrets_in_the_environment_are_not_shown(collector: FakeCollector) -> None:
     env = env_with(collector.endpoint, OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer sk-proj-abcdef0123456789")
     environment = by_name(diagnose(env))["environment"]
