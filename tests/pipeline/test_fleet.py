@@ -181,6 +181,8 @@ def test_the_fleet(result: Result) -> None:
     found = fleet.prometheus.query(query)
     counted = float(found[0]["value"][1]) if found else 0.0
     instances = fleet.prometheus.query(f'count(count by (instance) (aierrors_calls_total{{job="{SERVICE}"}}))')
+    # The replica on the oldest SDK (no detector) has the auto set-up's id: no series lacks an instance.
+    anonymous = fleet.prometheus.query(f'aierrors_calls_total{{job="{SERVICE}", instance=""}}')
 
     kinds = Counter(unit.kind for unit in traced)
     kept = Counter(unit.kind for unit in must if unit not in missing) + Counter(unit.kind for unit in kept_ok)
@@ -202,3 +204,4 @@ def test_the_fleet(result: Result) -> None:
     assert ids <= seen[0] | seen[1]
     assert exact, f"{query} = {counted}, calls made {calls}"
     assert instances and instances[0]["value"][1] == "4", instances
+    assert not anonymous, anonymous[:3]
