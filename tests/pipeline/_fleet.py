@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -257,6 +258,13 @@ class Fleet:
             self.prometheus.ready,
             {},
         )
+
+    def kill_gateway(self, index: int) -> None:
+        """SIGKILL the collector of gateway ``index`` (under ``timeout``, which would only forward a SIGTERM)."""
+        gateway = self.gateways[index]
+        children = Path(f"/proc/{gateway.pid}/task/{gateway.pid}/children").read_text(encoding="utf-8").split()
+        os.kill(int(children[0]), signal.SIGKILL)
+        wait_for(f"gateway {index} to die", lambda: not gateway.alive(), 15)
 
     def processes(self) -> list[Process]:
         found = [self.prometheus_server, self.agent, *self.gateways, self.jaeger]

@@ -205,3 +205,36 @@ def test_the_fleet(result: Result) -> None:
     assert exact, f"{query} = {counted}, calls made {calls}"
     assert instances and instances[0]["value"][1] == "4", instances
     assert not anonymous, anonymous[:3]
+
+
+def test_a_killed_gateway_loses_the_traces_in_its_window(result: Result) -> None:
+    """SIGKILL gateway 0 right after a burst: what it held undecided is lost, nothing else.
+
+    Runs after `test_the_fleet` (the file's order). The burst's traces that
+    reached gateway 0 in its last decision window (5 s) are counted, and said;
+    every must-keep trace of the burst that reached gateway 1 is complete in Jaeger.
+    """
+    fleet = result.fleet
+    burst = _app(fleet, "burst", Path(sys.executable), 60, 3.0, 4)
+    try:
+        _finished(burst, 60)
+    finally:
+        burst.stop()
+    fleet.kill_gateway(0)
+    units = [unit for unit in _units(fleet, ["burst"]) if unit.trace_id]
+    received = [_fleet.witnessed_trace_ids(fleet.witness(index)) for index in range(len(fleet.gateways))]
+    killed = [unit for unit in units if unit.trace_id in received[0]]
+    survived = [unit for unit in units if unit.trace_id in received[1] and unit.kind in MUST_KEEP]
+    missing = list(survived)
+    deadline = time.monotonic() + 60
+    while missing and time.monotonic() < deadline:
+        time.sleep(3)
+        missing = [unit for unit in missing if not _complete(fleet, unit)]
+    lost = [unit for unit in killed if fleet.traces.trace(unit.trace_id or "") is None]
+    print(
+        f"\nfleet: gateway 0 killed after a burst of {len(units)} traces: it held {len(killed)}, "
+        f"{len(lost)} lost ({sum(unit.kind in MUST_KEEP for unit in lost)} of them must-keep); "
+        f"gateway 1's {len(survived)} must-keep traces of the burst: {len(survived) - len(missing)} complete"
+    )
+    assert not missing, missing[:3]
+    assert killed, "the burst reached no trace to gateway 0"
