@@ -23,6 +23,16 @@ says otherwise. (The exporters of older SDKs do not retry a refused connection,
 so they exit at once without it; their backoff on a 503 is not bounded by any
 timeout they accept.)
 
+One process, one series: the resource of the auto set-up always has a
+``service.instance.id``, which the collector's Prometheus exporter turns into
+the ``instance`` label. opentelemetry-sdk 1.43 and later detect a random one
+per process; for older releases in the supported range (whose resource has
+none) `instance_id_attributes` mints a random UUID v4 the same way. Without it,
+replicas sharing ``service.name`` would write one series and their cumulative
+counters would overwrite each other. An id from ``OTEL_RESOURCE_ATTRIBUTES``
+(or a detector the user named) always wins: one is added only when the
+resource the SDK would build has none.
+
 ``OTEL_SDK_DISABLED=true`` or ``OTEL_AIERRORS_AUTO_SETUP=false`` turn the auto
 set-up off; an application that set either provider itself owns the set-up
 and nothing is added to it.
@@ -33,6 +43,7 @@ from __future__ import annotations
 import inspect
 import os
 import threading
+import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -43,10 +54,12 @@ from otel_aierrors._safety import logger
 __all__ = [
     "DEFAULTS",
     "EXPORT_TIMEOUT",
+    "SERVICE_INSTANCE_ID",
     "arm",
     "auto_setup_enabled",
     "disarm",
     "ensure_configured",
+    "instance_id_attributes",
     "otlp_exporter_classes",
     "sdk_configured",
     "sdk_disabled",
@@ -61,6 +74,8 @@ DEFAULTS: Final[Mapping[str, str]] = {
     "OTEL_METRICS_EXPORTER": "otlp",
     "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
 }
+#: The resource attribute that tells one process of a service from another (``instance`` in Prometheus).
+SERVICE_INSTANCE_ID: Final = "service.instance.id"
 #: The SDK's exporter entry point for ``otlp`` per protocol.
 _OTLP_ENTRY_POINTS: Final = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
@@ -188,7 +203,26 @@ def _configure_if_unset() -> None:
             for exporter in exporters.values()
             if exporter.__module__.startswith("opentelemetry.exporter.otlp.") and not _timeout_set(signal)
         }
+    arguments["resource_attributes"] = instance_id_attributes()
     _OTelSDKConfigurator().configure(**arguments)  # type: ignore[no-untyped-call]
+
+
+def instance_id_attributes() -> dict[str, str]:
+    """The resource attributes the auto set-up adds: a ``service.instance.id`` if the SDK's resource has none.
+
+    The resource the SDK builds from its detectors and ``OTEL_RESOURCE_ATTRIBUTES``
+    is looked at first, so the user's id and the SDK's own detector (1.43 and
+    later) win; only an SDK or a configuration that gives none gets a random
+    UUID v4, what the SDK's detector would give.
+
+    Returns:
+        ``{"service.instance.id": <uuid4>}``, or an empty dict when the resource has one.
+    """
+    from opentelemetry.sdk.resources import Resource
+
+    if SERVICE_INSTANCE_ID in Resource.create().attributes:
+        return {}
+    return {SERVICE_INSTANCE_ID: str(uuid.uuid4())}
 
 
 def _timeout_set(signal: str) -> bool:

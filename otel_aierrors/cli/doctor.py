@@ -337,6 +337,9 @@ def _check_sdk(env: Mapping[str, str], can_import: Callable[[str], bool], timeou
             )
         ]
     checks = [_check_providers(sdk_configured(), auto_setup_enabled(env))]
+    instance = _check_instance_id()
+    if instance is not None:
+        checks.append(instance)
     try:
         signals = {signal: selected_exporters(signal, env) for signal in ("traces", "metrics")}
     except ValueError as error:
@@ -421,6 +424,30 @@ def _check_providers(configured: tuple[bool, bool], auto_setup: bool) -> Check:
         Status.OK,
         "no providers set yet: unless the application sets them, the first instrumented call sets up the SDK "
         "from OTEL_* (OpenTelemetry's own configurator, see otel_aierrors._setup)",
+    )
+
+
+def _check_instance_id() -> Check | None:
+    """Whether the application's own meter provider tells this process from its replicas (None: not set)."""
+    from opentelemetry import metrics
+
+    from otel_aierrors._setup import SERVICE_INSTANCE_ID
+
+    config = getattr(metrics.get_meter_provider(), "_sdk_config", None)
+    resource = getattr(config, "resource", None)
+    attributes = getattr(resource, "attributes", None)
+    if attributes is None:
+        return None  # no SDK meter provider yet: the auto set-up adds an id if the SDK has none
+    if SERVICE_INSTANCE_ID in attributes:
+        return Check("service.instance.id", Status.OK, f"{attributes[SERVICE_INSTANCE_ID]} (one series per process)")
+    return Check(
+        "service.instance.id",
+        Status.WARN,
+        "the application's resource has no service.instance.id: replicas of one service write one series "
+        "and their cumulative counters overwrite each other",
+        "build the resource with Resource.create({...}) (opentelemetry-sdk 1.43 and later add one), "
+        "or add 'service.instance.id': str(uuid.uuid4()) to it, "
+        "or set OTEL_RESOURCE_ATTRIBUTES=service.instance.id=...",
     )
 
 

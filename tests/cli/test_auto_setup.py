@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 
 import pytest
 
@@ -184,3 +185,60 @@ def test_doctor_prediction_equals_the_configurator(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv(key, value)
     for signal in ("traces", "metrics"):
         assert selected_exporters(signal, env) == _get_exporter_names(signal)  # type: ignore[arg-type]
+
+
+_RESOURCE = """
+{prelude}
+otel_aierrors.instrument()
+one_call()
+from opentelemetry import metrics, trace
+print(json.dumps({{
+    "traces": dict(trace.get_tracer_provider().resource.attributes),
+    "metrics": dict(metrics.get_meter_provider()._sdk_config.resource.attributes),
+}}))
+"""
+#: An SDK before 1.43 has no ``service_instance`` resource detector; this drops it from a newer one.
+_WITHOUT_INSTANCE_DETECTOR = """
+from opentelemetry.sdk import resources
+if hasattr(resources, "_build_resource_detectors"):
+    _detectors = resources._build_resource_detectors
+    resources._build_resource_detectors = lambda: [
+        d for d in _detectors() if type(d).__name__ != "ServiceInstanceIdResourceDetector"
+    ]
+"""
+_NO_EXPORT = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"}
+
+
+def _resource(prelude: str = "", **env: str) -> dict[str, dict[str, str]]:
+    result = _run(_RESOURCE.format(prelude=prelude), clean_env(**_NO_EXPORT, **env))
+    assert result.returncode == 0, result.stderr
+    seen: dict[str, dict[str, str]] = json.loads(result.stdout)
+    assert seen["traces"] == seen["metrics"]
+    return seen
+
+
+def _instance_id(seen: dict[str, dict[str, str]]) -> str:
+    value = seen["traces"]["service.instance.id"]
+    assert str(uuid.UUID(value, version=4)) == value
+    return value
+
+
+def test_every_process_gets_its_own_service_instance_id() -> None:
+    """Replicas sharing ``service.name`` write distinct series (``instance``), not one that they overwrite."""
+    first, second = _resource(OTEL_SERVICE_NAME="replica"), _resource(OTEL_SERVICE_NAME="replica")
+    assert first["traces"]["service.name"] == second["traces"]["service.name"] == "replica"
+    assert _instance_id(first) != _instance_id(second)
+
+
+def test_an_sdk_without_the_instance_detector_gets_ours() -> None:
+    """opentelemetry-sdk before 1.43 detects no ``service.instance.id``: the auto set-up adds a random one."""
+    first = _resource(_WITHOUT_INSTANCE_DETECTOR, OTEL_SERVICE_NAME="replica")
+    second = _resource(_WITHOUT_INSTANCE_DETECTOR, OTEL_SERVICE_NAME="replica")
+    assert _instance_id(first) != _instance_id(second)
+
+
+@pytest.mark.parametrize("prelude", ["", _WITHOUT_INSTANCE_DETECTOR], ids=["sdk-detector", "no-sdk-detector"])
+def test_the_users_service_instance_id_wins(prelude: str) -> None:
+    seen = _resource(prelude, OTEL_RESOURCE_ATTRIBUTES="service.instance.id=pod-7,deployment.environment=test")
+    assert seen["traces"]["service.instance.id"] == "pod-7"
+    assert seen["traces"]["deployment.environment"] == "test"

@@ -257,3 +257,26 @@ def test_bad_protocol_is_reported_once(collector: FakeCollector) -> None:
     assert errors(checks) == ["OTLP protocol"]
     assert "'http/json'" in by_name(checks)["OTLP protocol"].summary
     assert sum("http/json" in check.summary for check in checks) == 1
+
+
+@pytest.mark.parametrize(
+    ("resource", "status"),
+    [
+        ("Resource({'service.name': 'app'})", "warn"),
+        ("Resource({'service.name': 'app', 'service.instance.id': 'pod-7'})", "ok"),
+    ],
+    ids=["own-resource-without-id", "own-resource-with-id"],
+)
+def test_an_application_resource_without_instance_id_is_a_warning(resource: str, status: str) -> None:
+    """Replicas whose resource has no service.instance.id write one series: doctor says so (it cannot add one)."""
+    program = (
+        "from opentelemetry import metrics\n"
+        "from opentelemetry.sdk.metrics import MeterProvider\n"
+        "from opentelemetry.sdk.resources import Resource\n"
+        f"metrics.set_meter_provider(MeterProvider(resource={resource}))\n"
+        "from otel_aierrors.cli._main import main\n"
+        "raise SystemExit(main(['doctor', '--json']))\n"
+    )
+    result = run_with_closed_endpoint([sys.executable, "-c", program], closed_port())
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert checks["service.instance.id"]["status"] == status, checks["service.instance.id"]

@@ -1,7 +1,10 @@
 """The files of the pipeline without Docker agree with each other (no binary needed).
 
-* ``collector-config/builder-config.yaml`` builds exactly the components
-  ``otel-collector.yaml`` uses (plus ``debug``), every module at one release;
+* ``collector-config/builder-config.yaml`` builds exactly the components the
+  shipped configurations use (``otel-collector.yaml``, the fleet's ``agent.yaml``
+  and ``gateway.yaml``; plus ``debug``), every module at one release;
+* every shipped collector binds 127.0.0.1 unless ``OTELCOL_LISTEN_HOST`` opens
+  it, and its own metrics' address is configurable;
 * ``deploy/jaeger/config.yaml`` listens on 127.0.0.1 only, away from the
   collector's ports, and every address can be moved by an environment variable;
 * ``deploy/prometheus/local.yml`` scrapes the collector as ``prometheus.yml``
@@ -14,6 +17,7 @@ import re
 import subprocess
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.monitoring import _assets
@@ -23,8 +27,11 @@ from . import _stack
 
 MANIFEST = _assets.COLLECTOR_DIR / "builder-config.yaml"
 LOCAL_PROMETHEUS = _assets.DEPLOY / "prometheus" / "local.yml"
-#: What the manifest may add to the configuration's components.
-TROUBLESHOOTING = {"exporters": {"debug"}}
+#: The collector configurations we ship to run as a service (the single node, and the fleet's two tiers).
+SERVICE_CONFIGS = [_stack.COLLECTOR_CONFIG, *(_assets.COLLECTOR_DIR / f"{tier}.yaml" for tier in ("agent", "gateway"))]
+#: What the manifest may add to the configurations' components: ``debug`` for troubleshooting, and
+#: ``file`` for the configuration of the HTML report (another change adds that file to collector-config/).
+TROUBLESHOOTING = {"exporters": {"debug", "file"}}
 #: Component types whose Go module is named otherwise (0.165: ``otlpexporter`` provides ``otlp_grpc``).
 MODULE_OF_TYPE = {"otlp_grpc": "otlp"}
 _ENV = re.compile(r"^\$\{env:([A-Z_]+):-([^}]+)\}$")
@@ -36,17 +43,18 @@ def _load(path: Any) -> Any:
 
 
 def _module_component(gomod: str) -> str:
-    """``.../processor/memorylimiterprocessor v0.165.0`` -> ``memorylimiter``."""
-    path = gomod.split()[0]
-    kind = path.split("/")[-2]
-    return path.rsplit("/", 1)[-1].removesuffix(kind)
+    """``.../processor/memorylimiterprocessor v0.165.0`` -> ``memorylimiter``; ``.../filestorage`` stays."""
+    name = gomod.split()[0].rsplit("/", 1)[-1]
+    for kind in ("receiver", "processor", "exporter", "extension", "connector"):
+        name = name.removesuffix(kind)
+    return name
 
 
-def test_the_manifest_builds_exactly_the_components_the_configuration_uses() -> None:
+def test_the_manifest_builds_exactly_the_components_the_configurations_use() -> None:
     manifest = _load(MANIFEST)
-    config = _load(_stack.COLLECTOR_CONFIG)
+    configs = [_load(path) for path in SERVICE_CONFIGS]
     for kind in ("receivers", "processors", "exporters", "extensions"):
-        types = {name.split("/")[0] for name in config.get(kind, {})}
+        types = {name.split("/")[0] for config in configs for name in config.get(kind, {})}
         used = {MODULE_OF_TYPE.get(type_, type_).replace("_", "") for type_ in types}
         built = {_module_component(entry["gomod"]) for entry in manifest.get(kind, [])}
         assert built == used | TROUBLESHOOTING.get(kind, set()), kind
@@ -98,3 +106,38 @@ def test_the_local_prometheus_scrapes_the_collector_as_the_docker_one() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(_assets.rule_files())} rule files found" in result.stdout
+
+
+_LISTEN_HOST = "${env:OTELCOL_LISTEN_HOST:-127.0.0.1}"
+
+
+def _server_endpoints(config: dict[str, Any]) -> list[str]:
+    """The addresses a collector configuration listens on: receivers and extensions (and the prometheus exporter)."""
+    found = _listeners(config.get("receivers", {})) + _listeners(config.get("extensions", {}))
+    for name, exporter in config.get("exporters", {}).items():
+        if name.split("/")[0] == "prometheus":
+            found.append(str(exporter["endpoint"]))
+    return found
+
+
+@pytest.mark.parametrize("path", SERVICE_CONFIGS, ids=lambda path: path.name)
+def test_the_collector_binds_loopback_unless_told_otherwise(path: Any) -> None:
+    config = _load(path)
+    endpoints = _server_endpoints(config)
+    assert endpoints
+    for endpoint in endpoints:
+        assert endpoint.startswith(_LISTEN_HOST + ":"), f"{path.name}: {endpoint} does not default to 127.0.0.1"
+    (reader,) = config["service"]["telemetry"]["metrics"]["readers"]
+    own = reader["pull"]["exporter"]["prometheus"]
+    assert own["host"] == "${env:OTELCOL_TELEMETRY_HOST:-127.0.0.1}"
+    assert own["port"] == "${env:OTELCOL_TELEMETRY_PORT:-8888}"
+
+
+def test_compose_opens_the_collector_inside_its_container() -> None:
+    compose = _load(_assets.DEPLOY / "docker-compose.yaml")
+    assert compose["services"]["otel-collector"]["environment"]["OTELCOL_LISTEN_HOST"] == "0.0.0.0"
+
+
+def test_jaeger_does_not_trace_itself_into_the_pipeline() -> None:
+    """Its query service would send its own spans to localhost:4317, the collector's port."""
+    assert _load(_stack.JAEGER_CONFIG)["extensions"]["jaeger_query"]["enable_tracing"] is False
