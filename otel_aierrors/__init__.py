@@ -37,6 +37,15 @@ switches the ``gen_ai.client.*`` metrics to the latest GenAI conventions, and
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` lets provider error
 messages (which may quote the prompt) be exported, redacted.
 
+Circuit breakers
+----------------
+When ``pybreaker`` or ``purgatory`` is installed (neither is a dependency),
+their breakers are followed too: each state change is an
+``aierrors.breaker.state_change`` event on the current span and a point of
+``aierrors.breaker.status`` / ``aierrors.breaker.transitions``, and a call the
+open breaker refused is a call span with outcome ``error`` and class
+``circuit_open``, no attempt.
+
 Every emitted name is listed in ``docs/telemetry.md``.
 """
 
@@ -53,10 +62,12 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from otel_aierrors import _app_retries, _setup
+from otel_aierrors._breakers import BreakerRecorder
 from otel_aierrors._coexistence import call_span_mode
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
 from otel_aierrors._genai_metrics import latest_conventions_opted_in
 from otel_aierrors._names import SCHEMA_URL
+from otel_aierrors._patches.breakers import BreakerPatches
 from otel_aierrors._patches.calls import call_wrapper
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._recording import Telemetry
@@ -81,6 +92,9 @@ __all__ = [
 
 class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments every installed generated AI SDK: a span per call, a span per HTTP attempt, metrics."""
+
+    #: The circuit-breaker patches of the current instrumentation (see `otel_aierrors._patches.breakers`).
+    _breakers: BreakerPatches | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments_any
@@ -113,10 +127,16 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if _importable(module):
                 wrap_function_wrapper(module, name, wrapper)
         _app_retries.install()
+        # On the instrumentor (a singleton), so that `_uninstrument` finds what this call patched.
+        self._breakers = BreakerPatches(BreakerRecorder(telemetry, meter))
+        self._breakers.install()
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _setup.disarm()
         _app_retries.uninstall()
+        if self._breakers is not None:
+            self._breakers.uninstall()
+            self._breakers = None
         targets = [(module, name) for module, name, _ in _installed_targets()]
         targets += [(module, name) for module, name, _ in _installed_extra_patches()]
         targets += [(module, name) for module, name, _ in TRANSPORT_TARGETS if _importable(module)]

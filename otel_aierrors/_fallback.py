@@ -222,9 +222,16 @@ def fallback_scope(name: str) -> FallbackScope:
 #: provider*. Everything else (``invalid_request``, ``content_filter``,
 #: ``payload_too_large``, ``unknown``) would fail everywhere, or is the
 #: application's own bug, and is re-raised at once. ``context_length`` is
-#: handled apart, see `_next_candidate`.
+#: handled apart, see `_next_candidate`. ``circuit_open`` (the application's
+#: breaker around that provider refused the call) moves on like an outage.
 FALLBACK_CLASSES: Final = RETRYABLE_CLASSES | frozenset(
-    {ErrorClass.QUOTA_EXHAUSTED, ErrorClass.AUTH, ErrorClass.PERMISSION, ErrorClass.NOT_FOUND}
+    {
+        ErrorClass.QUOTA_EXHAUSTED,
+        ErrorClass.AUTH,
+        ErrorClass.PERMISSION,
+        ErrorClass.NOT_FOUND,
+        ErrorClass.CIRCUIT_OPEN,
+    }
 )
 
 

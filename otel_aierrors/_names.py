@@ -103,6 +103,15 @@ FALLBACK_NAME: Final = "aierrors.fallback.name"
 APP_RETRY_ATTEMPT: Final = "aierrors.app_retry.attempt"
 APP_RETRY_LIBRARY: Final = "aierrors.app_retry.library"
 
+# --- aierrors.*: circuit breakers (the application's pybreaker / purgatory) ---
+BREAKER_NAME: Final = "aierrors.breaker.name"
+BREAKER_LIBRARY: Final = "aierrors.breaker.library"
+BREAKER_STATE: Final = "aierrors.breaker.state"
+BREAKER_FROM_STATE: Final = "aierrors.breaker.from_state"
+BREAKER_TO_STATE: Final = "aierrors.breaker.to_state"
+#: The span event of a breaker's state change, on the span current when it changed.
+EVENT_BREAKER_STATE_CHANGE: Final = "aierrors.breaker.state_change"
+
 # --- metrics ---------------------------------------------------------------
 METRIC_OPERATION_DURATION: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
 METRIC_TOKEN_USAGE: Final = _gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE
@@ -128,6 +137,8 @@ METRIC_RETRY_BACKOFF: Final = "aierrors.retry.backoff"
 METRIC_RETRY_AFTER: Final = "aierrors.server.retry_after"
 METRIC_RATELIMIT_REMAINING: Final = "aierrors.ratelimit.remaining"
 METRIC_FALLBACK_HOPS: Final = "aierrors.fallback.hops"
+METRIC_BREAKER_STATUS: Final = "aierrors.breaker.status"
+METRIC_BREAKER_TRANSITIONS: Final = "aierrors.breaker.transitions"
 
 # --- enumerated values -----------------------------------------------------
 OUTCOME_OK: Final = "ok"
@@ -147,6 +158,12 @@ RATELIMIT_KIND_TOKENS: Final = "tokens"
 
 APP_RETRY_TENACITY: Final = "tenacity"
 APP_RETRY_BACKOFF: Final = "backoff"
+
+BREAKER_STATE_CLOSED: Final = "closed"
+BREAKER_STATE_OPEN: Final = "open"
+BREAKER_STATE_HALF_OPEN: Final = "half_open"
+BREAKER_PYBREAKER: Final = "pybreaker"
+BREAKER_PURGATORY: Final = "purgatory"
 
 #: The value used for any free-form metric attribute (a model name) once the
 #: cardinality limit is reached, so a misbehaving caller cannot explode series.
