@@ -10,6 +10,9 @@ It produces every kind of data the dashboards show, every round:
 * a key whose quota is gone, which the SDK retries anyway (a wasted retry);
 * a fallback hop from ``gpt-4o`` to ``gpt-4o-mini`` inside
   ``otel_aierrors.fallback_scope`` (when this version of the package has it).
+* a circuit breaker (``pybreaker``, when installed) that keeps its upstream
+  failing: it opens, refuses calls (``circuit_open``), half-opens after 0.2 s
+  and opens again at the failed trial, every round.
 
 Those calls script their own story with ``x-chaos-script`` (the helpers are
 the ``otel-aierrors demo`` workload's). The *SLO traffic*
@@ -76,6 +79,7 @@ class Traffic:
         self.quota = openai.OpenAI(base_url=base_url, api_key="sk-demo-quota-0000", max_retries=1, timeout=10)
         self.slo = openai.OpenAI(base_url=base_url, api_key="sk-demo-slo-0000", max_retries=0, timeout=10)
         self.revoked = openai.OpenAI(base_url=base_url, api_key="sk-demo-revoked-0000", max_retries=0, timeout=10)
+        self.breaker = _breaker()
 
     def close(self) -> None:
         for client in (self.story, self.quota, self.slo, self.revoked):
@@ -123,6 +127,15 @@ class Traffic:
             except openai.APIError:
                 self.chat(self.story, "ok", model=SLO_MODEL)
 
+    def breaker_story(self) -> None:
+        """Calls through a breaker whose upstream keeps failing (skipped without ``pybreaker``)."""
+        if self.breaker is None:
+            return
+        client = self.story.with_options(max_retries=0)
+        for script in ("upstream", "upstream", "ok"):  # trips (or fails its trial), then refused
+            with self.scene("breaker", fails=True):
+                self.breaker.call(self.chat, client, script)
+
     def slo_calls(self, incident: bool, count: int = 4) -> None:
         """Unscripted calls that follow the server's profile; plus a revoked key during an incident."""
         for _ in range(count):
@@ -131,6 +144,18 @@ class Traffic:
         if incident:
             with self.scene("revoked_key", fails=True):
                 self.chat(self.revoked, "auth", model=SLO_MODEL)
+
+
+def _breaker() -> Any:
+    """A pybreaker breaker opening at the second failure and half-opening after 0.2 s, if installed.
+
+    A round lasts longer than that: each round's first call through it is a trial, which fails.
+    """
+    try:
+        import pybreaker
+    except ImportError:
+        return None
+    return pybreaker.CircuitBreaker(fail_max=2, reset_timeout=0.2, name="demo-upstream")
 
 
 def _phase(control: Path | None, cycle: float | None, started: float) -> str:
@@ -206,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"phase {phase} after {rounds} rounds", flush=True)
                     current = phase
                 traffic.stories()
+                traffic.breaker_story()
                 traffic.slo_calls(incident=phase == "incident")
                 rounds += 1
                 time.sleep(args.pause)

@@ -3,8 +3,8 @@
 Every scenario drives the real ``openai`` SDK against the embedded chaos
 server and steers what the server answers through the ``x-chaos-script``
 header, so each story (a burst of 429s with ``Retry-After``, a key whose quota
-is gone, an upstream outage routed around by a fallback scope, streams that
-end, break or are filtered, a truncated answer) happens the same way every
+is gone, an upstream outage routed around by a fallback scope, a circuit
+breaker that opens, streams that end, break or are filtered, a truncated answer) happens the same way every
 time. What varies with ``--seed`` is the order of the scenarios and the
 ``Retry-After`` values; the same seed gives the same plan (`plan`).
 
@@ -227,6 +227,26 @@ def outage_fallback(bench: Workbench) -> None:
         )
 
 
+def breaker_trips(bench: Workbench) -> None:
+    """The upstream keeps failing: the application's circuit breaker opens and refuses the next call,
+    which a fallback model answers (needs ``pybreaker``, an optional demo dependency; else skipped).
+    """
+    try:
+        import pybreaker
+    except ImportError:
+        return
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, name="demo-upstream")
+    client = bench.client.with_options(max_retries=0)
+    for _ in range(2):  # the second failure trips it
+        with expected_failure():
+            breaker.call(bench.chat, "upstream", model="gpt-4o", client=client)
+    with fallback_scope("breaker"):
+        try:
+            breaker.call(bench.chat, "ok", model="gpt-4o", client=client)  # refused: circuit_open
+        except pybreaker.CircuitBreakerError:
+            bench.chat("ok", model="gpt-4o-mini")
+
+
 def gateway_substitution(bench: Workbench) -> None:
     """A gateway quietly answers with another model than the one asked for."""
     bench.chat("ok;model=gpt-4o-mini", model="gpt-4o")
@@ -271,6 +291,7 @@ SCENARIOS: Final = (
     Scenario("quota_key", quota_key),
     Scenario("outage_fallback", outage_fallback),
     Scenario("gateway_substitution", gateway_substitution),
+    Scenario("breaker_trips", breaker_trips),
 )
 
 
