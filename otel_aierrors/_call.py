@@ -15,6 +15,7 @@ recorded for every call.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import context as otel_context
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from opentelemetry.trace import Span
+
+    from otel_aierrors._jobs import JobVerdict
 
 __all__ = ["CallRecord", "CallTarget"]
 
@@ -189,13 +192,21 @@ class CallRecord:
         """End a call whose response arrived; the summary decides ok, soft failure or in-band failure."""
         if self._ended:
             return
+        job = self._job(summary) if summary is not None and summary.job_kind is not None else None
+        if job is not None:
+            extra = {**(extra or {}), **job.attributes}
+            if job.repeat and summary is not None and summary.failed:
+                summary = replace(summary, failed=False, failure_code=None)  # counted by the poll that saw it
         if summary is not None and summary.failed:
             failure = ProviderError(code=summary.failure_code)
-            self.fail(classify(provider_error=failure, default=ErrorClass.SERVER_ERROR), None, extra, summary)
+            default = ErrorClass.JOB_FAILED if job is not None else ErrorClass.SERVER_ERROR
+            self.fail(classify(provider_error=failure, default=default), None, extra, summary)
             return
         self._ended = True
         soft = summary.soft_failure if summary is not None else None
         outcome = n.OUTCOME_SOFT_FAILURE if soft else n.OUTCOME_OK
+        if job is not None and job.outcome is not None:
+            outcome = job.outcome
         span_attributes: Attributes = {}
         calls_attributes = self._calls_attributes(outcome)
         try:
@@ -208,6 +219,17 @@ class CallRecord:
         except Exception:
             report_internal_error("summarizing a call")
         self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time)
+
+    def _job(self, summary: ResponseSummary) -> JobVerdict | None:
+        """Follow the job the response shows; the poll that sees its end is linked to its creation."""
+        try:
+            job = self.telemetry.jobs.observe(self, summary)
+            if job is not None and job.created_by is not None and self.recording and self.owns_span:
+                self.span.add_link(job.created_by, {n.JOB_ID: summary.job_id or ""})
+        except Exception:
+            report_internal_error("following a job")
+            return None
+        return job
 
     def fail(
         self,

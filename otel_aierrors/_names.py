@@ -112,6 +112,12 @@ BREAKER_TO_STATE: Final = "aierrors.breaker.to_state"
 #: The span event of a breaker's state change, on the span current when it changed.
 EVENT_BREAKER_STATE_CHANGE: Final = "aierrors.breaker.state_change"
 
+# --- aierrors.*: jobs that end later (background responses, videos, batches) ---
+JOB_KIND: Final = "aierrors.job.kind"
+JOB_ID: Final = "aierrors.job.id"
+JOB_STATUS: Final = "aierrors.job.status"
+JOB_FAILED_REQUESTS: Final = "aierrors.job.failed_requests"
+
 # --- metrics ---------------------------------------------------------------
 METRIC_OPERATION_DURATION: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
 METRIC_TOKEN_USAGE: Final = _gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE
@@ -139,6 +145,8 @@ METRIC_RATELIMIT_REMAINING: Final = "aierrors.ratelimit.remaining"
 METRIC_FALLBACK_HOPS: Final = "aierrors.fallback.hops"
 METRIC_BREAKER_STATUS: Final = "aierrors.breaker.status"
 METRIC_BREAKER_TRANSITIONS: Final = "aierrors.breaker.transitions"
+METRIC_JOBS: Final = "aierrors.jobs"
+METRIC_JOB_DURATION: Final = "aierrors.job.duration"
 
 # --- enumerated values -----------------------------------------------------
 OUTCOME_OK: Final = "ok"
@@ -146,6 +154,8 @@ OUTCOME_ERROR: Final = "error"
 OUTCOME_SOFT_FAILURE: Final = "soft_failure"
 #: The application stopped the call itself (task cancelled, its own timeout): not a provider failure.
 OUTCOME_CANCELLED: Final = "cancelled"
+#: A job (a batch) that the provider let expire before it ran to its end.
+OUTCOME_EXPIRED: Final = "expired"
 
 FALLBACK_KIND_MODEL: Final = "model"
 FALLBACK_KIND_PROVIDER: Final = "provider"
@@ -164,6 +174,10 @@ BREAKER_STATE_OPEN: Final = "open"
 BREAKER_STATE_HALF_OPEN: Final = "half_open"
 BREAKER_PYBREAKER: Final = "pybreaker"
 BREAKER_PURGATORY: Final = "purgatory"
+
+JOB_KIND_RESPONSE: Final = "response"
+JOB_KIND_VIDEO: Final = "video"
+JOB_KIND_BATCH: Final = "batch"
 
 #: The value used for any free-form metric attribute (a model name) once the
 #: cardinality limit is reached, so a misbehaving caller cannot explode series.

@@ -28,6 +28,8 @@ vocabulary, so every failed attempt is mapped onto exactly one class::
     │   └── not_found           404, model_not_found
     ├── circuit_open            the application's circuit breaker refused the call:
     │                           nothing was sent (not retryable until the breaker half-opens)
+    ├── job_failed              a background job (response, video, batch) failed later,
+    │                           with no error code that names a class above
     └── unknown                 nothing above matched
 
 The most specific evidence wins: a provider code beats a provider type, which
@@ -75,6 +77,7 @@ class ErrorClass(str, enum.Enum):
     OVERLOADED = "overloaded"
     STREAM_INTERRUPTED = "stream_interrupted"
     CIRCUIT_OPEN = "circuit_open"
+    JOB_FAILED = "job_failed"
     UNKNOWN = "unknown"
 
     @property
