@@ -10,6 +10,7 @@ It produces every kind of data the dashboards show, every round:
 * a key whose quota is gone, which the SDK retries anyway (a wasted retry);
 * a fallback hop from ``gpt-4o`` to ``gpt-4o-mini`` inside
   ``otel_aierrors.fallback_scope`` (when this version of the package has it).
+* a background response that fails at its second poll, and a batch that completes;
 * a circuit breaker (``pybreaker``, when installed) that keeps its upstream
   failing: it opens, refuses calls (``circuit_open``), half-opens after 0.2 s
   and opens again at the failed trial, every round.
@@ -136,6 +137,23 @@ class Traffic:
             with self.scene("breaker", fails=True):
                 self.breaker.call(self.chat, client, script)
 
+    def job_story(self) -> None:
+        """A background response that fails at its second poll, and a batch that completes."""
+        with self.scene("background_response"):
+            job = self.story.responses.create(
+                model=STORY_MODEL, input="Say hello.", background=True, extra_headers=script_headers("job")
+            )
+            for step in ("job;state=in_progress", "job;state=failed;code=server_error"):
+                self.story.responses.retrieve(job.id, extra_headers=script_headers(step))
+        with self.scene("batch"):
+            batch = self.story.batches.create(
+                completion_window="24h",
+                endpoint="/v1/chat/completions",
+                input_file_id="file-demo",
+                extra_headers=script_headers("job"),
+            )
+            self.story.batches.retrieve(batch.id, extra_headers=script_headers("job;state=completed"))
+
     def slo_calls(self, incident: bool, count: int = 4) -> None:
         """Unscripted calls that follow the server's profile; plus a revoked key during an incident."""
         for _ in range(count):
@@ -232,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                     current = phase
                 traffic.stories()
                 traffic.breaker_story()
+                traffic.job_story()
                 traffic.slo_calls(incident=phase == "incident")
                 rounds += 1
                 time.sleep(args.pause)

@@ -9,6 +9,7 @@ from .rows import Row
 from .rows_answers import answers_row
 from .rows_breakers import breakers_row
 from .rows_errors import errors_row, overview_row
+from .rows_jobs import jobs_row
 from .rows_latency import fallbacks_row, latency_row
 from .rows_retries import retries_row
 from .variables import dashboard_links, variables
@@ -20,7 +21,7 @@ TITLE = "AI errors / Overview"
 DESCRIPTION = (
     "Calls of the OpenAI-compatible SDKs (openai, anthropic, groq, together, cerebras, fireworks) by service, "
     "provider, address and model: errors by class, retries, rate limits, soft failures, streams, cancellations, "
-    "fallbacks, circuit breakers and latency (otel-aierrors)."
+    "fallbacks, circuit breakers, jobs that end later and latency (otel-aierrors)."
 )
 
 
@@ -33,6 +34,7 @@ def overview(uid: str, objective: float) -> builders.Dashboard:
         answers_row(),
         fallbacks_row(),
         breakers_row(),
+        jobs_row(),
         latency_row(),
     ]
     board = (
