@@ -37,6 +37,15 @@ switches the ``gen_ai.client.*`` metrics to the latest GenAI conventions, and
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` lets provider error
 messages (which may quote the prompt) be exported, redacted.
 
+Rejected answers
+----------------
+An answer the application's own check refuses (the JSON does not parse, the
+schema does not validate, a guard says no) is a soft failure the provider
+cannot see: ``otel_aierrors.reject(result, reason="schema")`` after the check,
+or ``with otel_aierrors.answer_check(result, reason="schema"): validate(result)``,
+records it (an ``invalid_output`` span linked to the call, ``aierrors.rejections``)
+and makes the next fallback hop's reason ``invalid_output``.
+
 Circuit breakers
 ----------------
 When ``pybreaker`` or ``purgatory`` is installed (neither is a dependency),
@@ -72,6 +81,7 @@ from otel_aierrors._patches.calls import call_wrapper
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._recording import Telemetry
 from otel_aierrors._redaction import content_capture_enabled
+from otel_aierrors._rejections import answer_check, reject
 from otel_aierrors._sdks import ADAPTERS
 from otel_aierrors._taxonomy import ErrorClass
 from otel_aierrors.package import _instruments_any
@@ -82,9 +92,11 @@ __all__ = [
     "ErrorClass",
     "FallbackScope",
     "__version__",
+    "answer_check",
     "awith_fallback",
     "fallback_scope",
     "instrument",
+    "reject",
     "uninstrument",
     "with_fallback",
 ]
@@ -95,6 +107,8 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     #: The circuit-breaker patches of the current instrumentation (see `otel_aierrors._patches.breakers`).
     _breakers: BreakerPatches | None = None
+    #: The telemetry of the current instrumentation, disabled at `_uninstrument`.
+    _telemetry: Telemetry | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments_any
@@ -130,6 +144,7 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         # On the instrumentor (a singleton), so that `_uninstrument` finds what this call patched.
         self._breakers = BreakerPatches(BreakerRecorder(telemetry, meter))
         self._breakers.install()
+        self._telemetry = telemetry
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _setup.disarm()
@@ -137,6 +152,9 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if self._breakers is not None:
             self._breakers.uninstall()
             self._breakers = None
+        if self._telemetry is not None:
+            self._telemetry.enabled = False
+            self._telemetry = None
         targets = [(module, name) for module, name, _ in _installed_targets()]
         targets += [(module, name) for module, name, _ in _installed_extra_patches()]
         targets += [(module, name) for module, name, _ in TRANSPORT_TARGETS if _importable(module)]

@@ -26,7 +26,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_aierrors import _names as n
 from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._coexistence import host_call_span, is_own_attribute
-from otel_aierrors._context import current_observer
+from otel_aierrors._context import call_ended_here, current_observer
 from otel_aierrors._hops import is_gateway_hop
 from otel_aierrors._provider_errors import ProviderError, parse_error_body
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
@@ -83,6 +83,8 @@ class CallRecord:
         "outcome",
         "owns_span",
         "recording",
+        "rejection",
+        "response_id",
         "response_model",
         "series",
         "span",
@@ -147,6 +149,9 @@ class CallRecord:
         self.outcome: str | None = None
         self.error_class: ErrorClass | None = None
         self.response_model: str | None = None
+        self.response_id: str | None = None
+        #: The reason the application rejected this call's answer (`otel_aierrors.reject`), if it did.
+        self.rejection: str | None = None
         self._ended = False
 
     @property
@@ -325,6 +330,7 @@ class CallRecord:
     def _summary_attributes(self, summary: ResponseSummary, span_attrs: Attributes, calls_attrs: Attributes) -> None:
         if summary.response_model:
             self.response_model = summary.response_model
+        self.response_id = summary.response_id
         if summary.finish_reasons:
             first = summary.finish_reasons[0]
             if first not in KNOWN_FINISH_REASONS:
@@ -384,6 +390,7 @@ class CallRecord:
         if self._observer is not None:
             with swallow("reporting a call's end to its scope"):
                 self._observer.call_ended(self)
+        call_ended_here(self)
 
 
 def _wall_ns(perf_seconds: float) -> int:

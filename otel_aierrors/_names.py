@@ -112,6 +112,11 @@ BREAKER_TO_STATE: Final = "aierrors.breaker.to_state"
 #: The span event of a breaker's state change, on the span current when it changed.
 EVENT_BREAKER_STATE_CHANGE: Final = "aierrors.breaker.state_change"
 
+# --- aierrors.*: answers the application rejected (`otel_aierrors.reject`) ---
+REJECTION_REASON: Final = "aierrors.rejection.reason"
+#: The span of a rejection: ``invalid_output {reason}``, linked to the call that gave the answer.
+REJECTION_SPAN_PREFIX: Final = "invalid_output"
+
 # --- aierrors.*: jobs that end later (background responses, videos, batches) ---
 JOB_KIND: Final = "aierrors.job.kind"
 JOB_ID: Final = "aierrors.job.id"
@@ -145,6 +150,7 @@ METRIC_RATELIMIT_REMAINING: Final = "aierrors.ratelimit.remaining"
 METRIC_FALLBACK_HOPS: Final = "aierrors.fallback.hops"
 METRIC_BREAKER_STATUS: Final = "aierrors.breaker.status"
 METRIC_BREAKER_TRANSITIONS: Final = "aierrors.breaker.transitions"
+METRIC_REJECTIONS: Final = "aierrors.rejections"
 METRIC_JOBS: Final = "aierrors.jobs"
 METRIC_JOB_DURATION: Final = "aierrors.job.duration"
 
@@ -174,6 +180,13 @@ BREAKER_STATE_OPEN: Final = "open"
 BREAKER_STATE_HALF_OPEN: Final = "half_open"
 BREAKER_PYBREAKER: Final = "pybreaker"
 BREAKER_PURGATORY: Final = "purgatory"
+
+#: The soft-failure kind of an answer the application rejected, and the hop reason after it.
+SOFT_INVALID_OUTPUT: Final = "invalid_output"
+REJECTION_PARSE: Final = "parse"
+REJECTION_SCHEMA: Final = "schema"
+REJECTION_VALIDATION: Final = "validation"
+REJECTION_GUARD: Final = "guard"
 
 JOB_KIND_RESPONSE: Final = "response"
 JOB_KIND_VIDEO: Final = "video"

@@ -22,6 +22,7 @@ from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
 from otel_aierrors._jobs import JobTracker
 from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError, parse_error_body
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
+from otel_aierrors._rejections import Rejections
 from otel_aierrors._results import ResponseSummary
 from otel_aierrors._sdks.stainless import error_facts
 from otel_aierrors._taxonomy import Classification, ErrorClass
@@ -125,6 +126,10 @@ class Telemetry:
         self.instruments = _Instruments(meter)
         #: Background responses, videos and batches, from their creation to their end (see `otel_aierrors._jobs`).
         self.jobs = JobTracker(meter)
+        #: Answers the application rejected (see `otel_aierrors._rejections`).
+        self.rejections = Rejections(meter)
+        #: False once uninstrumented: what reaches it later (a rejection of an earlier call) records nothing.
+        self.enabled = True
         #: Requested and served models have separate budgets: a gateway answering
         #: with random model names must not push real requested models to ``_other``.
         self.limit_model = ValueLimiter()
