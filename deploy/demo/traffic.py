@@ -5,7 +5,8 @@ It produces every kind of data the dashboards show, every round:
 
 * calls that go well (chat, streams read to the end, with usage) and calls
   rescued by a retry (``rate_limit`` with ``retry-after-ms``, ``server_error``);
-* soft failures (``finish_reason`` ``length`` and ``content_filter``);
+* soft failures (``finish_reason`` ``length`` and ``content_filter``), and an
+  answer of the wrong shape that the application rejects (``answer_check``);
 * streams cut mid-way (``stream_interrupted``) and streams the caller abandons;
 * a key whose quota is gone, which the SDK retries anyway (a wasted retry);
 * a fallback hop from ``gpt-4o`` to ``gpt-4o-mini`` inside
@@ -45,6 +46,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import openai
 from opentelemetry.sdk.metrics import MeterProvider
@@ -105,6 +107,10 @@ class Traffic:
             self.chat(self.story, "rate_limit;retry_after_ms=1", "ok")
         with self.scene("server_error_then_ok"):
             self.chat(self.story, "server_error;retry_after_ms=1", "ok")
+        with self.scene("rejected"):
+            answer = self.chat(self.story, "ok;content=" + quote('{"town": "Paris"}', safe=""))
+            with contextlib.suppress(KeyError), otel_aierrors.answer_check(answer, reason="schema"):
+                json.loads(answer.choices[0].message.content or "{}")["city"]  # the application's own check
         with self.scene("truncated"):
             self.chat(self.story, "ok;finish_reason=length")
         with self.scene("content_filter"):
