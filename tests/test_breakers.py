@@ -332,3 +332,16 @@ def test_without_the_breaker_libraries_instrument_behaves_as_before(chaos: Chaos
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_breaker_names_on_metrics_are_bounded(telemetry: Telemetry) -> None:
+    for index in range(70):
+        breaker = pybreaker.CircuitBreaker(fail_max=1, name=f"breaker-{index}")
+        with pytest.raises(pybreaker.CircuitBreakerError):
+            breaker.call(lambda: 1 / 0)
+
+    names = {point.attributes["aierrors.breaker.name"] for point in telemetry.points("aierrors.breaker.transitions")}
+    assert len(names) == 65  # 64 names, then _other
+    assert "_other" in names
+    events = [e for s in telemetry.spans() for e in s.events if e.name == "aierrors.breaker.state_change"]
+    assert events == []  # no span was current: no event, and no error

@@ -163,3 +163,48 @@ def test_a_job_first_seen_failed_is_one_error_without_a_duration(telemetry: Tele
     assert not call.links
     assert telemetry.count("aierrors.jobs", aierrors__job__status="failed") == 1
     assert telemetry.points("aierrors.job.duration") == []
+
+
+# --- the tracker's bounds ---------------------------------------------------------------
+class _Call:
+    """The parts of a `CallRecord` the tracker reads."""
+
+    def __init__(self) -> None:
+        from opentelemetry.trace import INVALID_SPAN
+
+        self.span = INVALID_SPAN
+        self.series = type("Series", (), {"base": {"gen_ai.request.model": "gpt-4o"}})()
+
+
+def _summary(job_id: str, status: str) -> Any:
+    from otel_aierrors._results import ResponseSummary
+
+    return ResponseSummary(job_kind="batch", job_id=job_id, job_status=status)
+
+
+def test_the_tracker_forgets_the_oldest_job_beyond_its_bound_and_expired_ones() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from otel_aierrors._jobs import JobTracker
+
+    reader = InMemoryMetricReader()
+    now = [0.0]
+    tracker = JobTracker(
+        MeterProvider(metric_readers=[reader]).get_meter("t"), max_jobs=2, ttl=100.0, clock=lambda: now[0]
+    )
+    call: Any = _Call()
+    for job_id in ("a", "b", "c"):  # "a" is forgotten: never counted, its end seen as a first sighting
+        tracker.observe(call, _summary(job_id, "in_progress"))
+    verdict = tracker.observe(call, _summary("a", "failed"))
+    assert verdict is not None and verdict.created_by is None
+    now[0] = 150.0  # "b" and "c" expired
+    verdict = tracker.observe(call, _summary("b", "completed"))
+    assert verdict is not None and verdict.created_by is None
+    durations = [
+        point
+        for metric in reader.get_metrics_data().resource_metrics[0].scope_metrics[0].metrics
+        if metric.name == "aierrors.job.duration"
+        for point in metric.data.data_points
+    ]
+    assert durations == []  # no job was followed from its creation to its end
