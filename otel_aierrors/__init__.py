@@ -48,7 +48,7 @@ and makes the next fallback hop's reason ``invalid_output``.
 
 Circuit breakers
 ----------------
-When ``pybreaker`` or ``purgatory`` is installed (neither is a dependency),
+When ``pybreaker``, ``aiobreaker`` or ``purgatory`` is installed (none is a dependency),
 their breakers are followed too: each state change is an
 ``aierrors.breaker.state_change`` event on the current span and a point of
 ``aierrors.breaker.status`` / ``aierrors.breaker.transitions``, and a call the

@@ -2,7 +2,7 @@
 
 A breaker that opens stops calls before they reach the provider: no HTTP
 attempt, so nothing of the outage would show while the application degrades.
-The patches of `otel_aierrors._patches.breakers` (pybreaker, purgatory) tell a
+The patches of `otel_aierrors._patches.breakers` (pybreaker, aiobreaker, purgatory) tell a
 `BreakerRecorder` what they see, and it records:
 
 - a span event ``aierrors.breaker.state_change`` on the span current when the
@@ -66,8 +66,9 @@ _STATES: Final = {
 
 
 def breaker_state(raw: object) -> str:
-    """``closed``, ``open`` or ``half_open`` (pybreaker's ``half-open``, purgatory's ``opened``...); else ``_other``."""
-    return _STATES.get(raw, n.OVERFLOW_VALUE) if isinstance(raw, str) else n.OVERFLOW_VALUE
+    """``closed``, ``open`` or ``half_open`` (pybreaker's ``half-open``, purgatory's ``opened``, aiobreaker's
+    ``HALF_OPEN``...); else ``_other``."""
+    return _STATES.get(raw.lower(), n.OVERFLOW_VALUE) if isinstance(raw, str) else n.OVERFLOW_VALUE
 
 
 class BreakerProbe:

@@ -180,6 +180,7 @@ BREAKER_STATE_OPEN: Final = "open"
 BREAKER_STATE_HALF_OPEN: Final = "half_open"
 BREAKER_PYBREAKER: Final = "pybreaker"
 BREAKER_PURGATORY: Final = "purgatory"
+BREAKER_AIOBREAKER: Final = "aiobreaker"
 
 #: The soft-failure kind of an answer the application rejected, and the hop reason after it.
 SOFT_INVALID_OUTPUT: Final = "invalid_output"

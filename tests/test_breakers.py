@@ -1,4 +1,4 @@
-"""The application's circuit breakers (real ``pybreaker`` and ``purgatory``) around the real ``openai`` SDK.
+"""The application's circuit breakers (real ``pybreaker``, ``aiobreaker``, ``purgatory``) around the real SDK.
 
 A breaker that opens after N failures is visible as a state-change event, as
 the state gauge and the transitions counter, and each call it refuses is a
@@ -14,8 +14,10 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
+import aiobreaker
 import openai
 import purgatory
 import pybreaker
@@ -255,6 +257,45 @@ def test_purgatory_async_breaker_around_the_async_sdk(telemetry: Telemetry, chao
     assert status(telemetry, "purgatory", "async-chat") == {"closed": 0, "open": 1}
 
 
+# --- aiobreaker (pybreaker's asyncio fork) ------------------------------------------------
+def test_aiobreaker_around_the_async_sdk_opens_and_refuses(telemetry: Telemetry, chaos: ChaosServer) -> None:
+    async def run() -> list[str]:
+        breaker = aiobreaker.CircuitBreaker(fail_max=2, timeout_duration=timedelta(seconds=60), name="async-openai")
+        outcomes = []
+        async with openai.AsyncOpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as sdk:
+
+            async def call(script: str) -> Any:
+                return await sdk.chat.completions.create(
+                    model="gpt-4o", messages=MESSAGES, extra_headers={"x-chaos-script": script}
+                )
+
+            for script in ("overloaded", "overloaded", "ok"):
+                try:
+                    await breaker.call_async(call, script)
+                except openai.InternalServerError:
+                    outcomes.append("overloaded")
+                except aiobreaker.CircuitBreakerError:
+                    outcomes.append("breaker")
+        return outcomes
+
+    assert asyncio.run(run()) == ["overloaded", "breaker", "breaker"]  # the second failure trips it
+    [span] = refused_calls(telemetry)
+    assert_refused_call(telemetry, span, "aiobreaker", "async-openai")
+    assert status(telemetry, "aiobreaker", "async-openai") == {"closed": 0, "open": 1}
+    assert telemetry.count("aierrors.attempts") == 2
+
+
+def test_aiobreaker_sync_call_half_opens_and_closes(telemetry: Telemetry, client: openai.OpenAI) -> None:
+    breaker = aiobreaker.CircuitBreaker(fail_max=1, timeout_duration=timedelta(seconds=0.2), name="sync")
+    with pytest.raises(aiobreaker.CircuitBreakerError):
+        breaker.call(ask(client, "server_error"))
+    time.sleep(0.3)
+    breaker.call(ask(client, "ok"))
+
+    assert refused_calls(telemetry) == []
+    assert status(telemetry, "aiobreaker", "sync") == {"closed": 1, "open": 0, "half_open": 0}
+
+
 # --- install / uninstall ------------------------------------------------------------------
 def test_uninstrument_restores_the_breaker_libraries(chaos: ChaosServer) -> None:
     recorded = Telemetry()
@@ -262,11 +303,13 @@ def test_uninstrument_restores_the_breaker_libraries(chaos: ChaosServer) -> None
     try:
         assert isinstance(vars(pybreaker.CircuitBreaker)["call"], wrapt.FunctionWrapper)
         assert isinstance(vars(purgatory.domain.model.Context)["set_state"], wrapt.FunctionWrapper)
+        assert isinstance(vars(aiobreaker.state.CircuitBreakerBaseState)["call_async"], wrapt.FunctionWrapper)
     finally:
         otel_aierrors.uninstrument()
     assert not isinstance(vars(pybreaker.CircuitBreaker)["call"], wrapt.FunctionWrapper)
     assert not isinstance(vars(pybreaker.CircuitOpenState)["__init__"], wrapt.FunctionWrapper)
     assert not isinstance(vars(purgatory.domain.model.Context)["__enter__"], wrapt.FunctionWrapper)
+    assert not isinstance(vars(aiobreaker.CircuitBreaker)["call_async"], wrapt.FunctionWrapper)
 
     breaker = pybreaker.CircuitBreaker(fail_max=1, name="after")
     with pytest.raises(pybreaker.CircuitBreakerError):
@@ -311,6 +354,7 @@ def test_without_the_breaker_libraries_instrument_behaves_as_before(chaos: Chaos
         warnings.simplefilter("error")
         sys.modules["pybreaker"] = None  # as if not installed: importing it raises ImportError
         sys.modules["purgatory"] = None
+        sys.modules["aiobreaker"] = None
         import openai
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.trace import TracerProvider

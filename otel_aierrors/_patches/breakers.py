@@ -1,4 +1,4 @@
-"""Circuit-breaker libraries, patched when (and if) the application imports them: pybreaker and purgatory.
+"""Circuit-breaker libraries, patched when (and if) the application imports them: pybreaker, aiobreaker, purgatory.
 
 Neither library is imported by this module, nor a dependency: `BreakerPatches`
 registers post-import hooks, which patch a library when it is imported (at
@@ -11,6 +11,7 @@ as the application made them.
   open runs, says that the guarded function ran; a ``CircuitBreakerError`` from
   a pass whose function never ran is a refusal. A state object built with
   ``notify=True`` is a state change. Tornado's ``call_async`` is not followed.
+- aiobreaker (pybreaker's asyncio fork): the same, with ``call_async`` too.
 - purgatory: ``Context.__enter__`` / ``__exit__`` (the domain object behind
   the sync and async breakers and their decorators) is one pass; an
   ``OpenedState`` raised by ``__enter__`` is a refusal; ``Context.set_state``
@@ -32,6 +33,7 @@ from opentelemetry.instrumentation.utils import unwrap
 
 from otel_aierrors import _names as n
 from otel_aierrors._breakers import (
+    BreakerProbe,
     BreakerRecorder,
     current_probe,
     enter_breaker,
@@ -45,7 +47,7 @@ __all__ = ["BREAKER_LIBRARIES", "BreakerPatches"]
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 #: The libraries followed when installed (none is a dependency), as post-import hook names.
-BREAKER_LIBRARIES: Final = ("pybreaker", "purgatory")
+BREAKER_LIBRARIES: Final = ("pybreaker", "purgatory", "aiobreaker")
 
 
 class BreakerPatches:
@@ -65,6 +67,7 @@ class BreakerPatches:
         self._patchers: Mapping[str, Callable[[ModuleType], None]] = {
             "pybreaker": self._patch_pybreaker,
             "purgatory": self._patch_purgatory,
+            "aiobreaker": self._patch_aiobreaker,
         }
 
     def install(self) -> None:
@@ -95,32 +98,29 @@ class BreakerPatches:
         wrapt.wrap_function_wrapper(owner, attribute, wrapper)
         self._wrapped.append((owner, attribute))
 
-    # --- pybreaker --------------------------------------------------------------------
+    # --- pybreaker, and its asyncio fork aiobreaker ----------------------------------------
     def _patch_pybreaker(self, module: ModuleType) -> None:
-        refusal = module.CircuitBreakerError
+        self._patch_breaker_family(n.BREAKER_PYBREAKER, module, module, "CircuitBreakerState", _pybreaker_state)
+
+    def _patch_aiobreaker(self, module: ModuleType) -> None:
+        states = sys.modules["aiobreaker.state"]
+        self._patch_breaker_family(n.BREAKER_AIOBREAKER, module, states, "CircuitBreakerBaseState", _aiobreaker_state)
+        self._wrap(module.CircuitBreaker, "call_async", self._breaker_call(n.BREAKER_AIOBREAKER, states, is_async=True))
+        self._wrap(states.CircuitBreakerBaseState, "call_async", _async_state_call)
+
+    def _patch_breaker_family(
+        self,
+        library: str,
+        module: ModuleType,
+        states: ModuleType,
+        base_state: str,
+        state_name: Callable[[Any], object],
+    ) -> None:
+        """pybreaker's shape: ``CircuitBreaker.call``, a base state whose ``call`` runs the function, three states."""
         recorder = self._recorder
 
-        def breaker_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
-            probe = None
-            if self.enabled:
-                with swallow("entering a pybreaker breaker"):
-                    probe = enter_breaker(n.BREAKER_PYBREAKER, instance.name, instance)
-            if probe is None:
-                return wrapped(*args, **kw)
-            try:
-                return wrapped(*args, **kw)
-            except refusal as exception:
-                if not probe.ran:
-                    with swallow("recording a call refused by pybreaker"):
-                        recorder.refused(probe.library, probe.name, exception)
-                raise
-            finally:
-                with swallow("leaving a pybreaker breaker"):
-                    exit_breaker(probe)
-                    recorder.passed(probe)
-
         def state_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
-            with swallow("noting a pybreaker call"):
+            with swallow(f"noting a {library} call"):
                 mark_ran()
             return wrapped(*args, **kw)
 
@@ -129,19 +129,72 @@ class BreakerPatches:
             if not self.enabled:
                 return
             try:
-                breaker = args[0] if args else kw["cb"]
+                breaker = args[0] if args else next(kw[key] for key in ("cb", "breaker") if key in kw)
                 previous = args[1] if len(args) > 1 else kw.get("prev_state")
                 if args[2] if len(args) > 2 else kw.get("notify", False):
-                    recorder.transition(
-                        n.BREAKER_PYBREAKER, breaker.name, getattr(previous, "name", None), instance.name
-                    )
+                    before = state_name(previous) if previous is not None else None
+                    recorder.transition(library, breaker.name, before, state_name(instance))
             except Exception:
-                report_internal_error("recording a pybreaker state change")
+                report_internal_error(f"recording a {library} state change")
 
-        self._wrap(module.CircuitBreaker, "call", breaker_call)
-        self._wrap(module.CircuitBreakerState, "call", state_call)
+        self._wrap(module.CircuitBreaker, "call", self._breaker_call(library, states, is_async=False))
+        self._wrap(getattr(states, base_state), "call", state_call)
         for state in ("CircuitClosedState", "CircuitOpenState", "CircuitHalfOpenState"):
-            self._wrap(getattr(module, state), "__init__", state_init)
+            self._wrap(getattr(states, state), "__init__", state_init)
+
+    def _breaker_call(self, library: str, states: ModuleType, *, is_async: bool) -> Wrapper:
+        """``CircuitBreaker.call`` (or ``call_async``): one pass; its error before the function ran is a refusal."""
+        refusal = states.CircuitBreakerError
+        recorder = self._recorder
+
+        def enter(instance: Any) -> BreakerProbe | None:
+            if not self.enabled:
+                return None
+            with swallow(f"entering a {library} breaker"):
+                return enter_breaker(library, instance.name, instance)
+            return None
+
+        def refused(probe: BreakerProbe, exception: BaseException) -> None:
+            if not probe.ran:
+                with swallow(f"recording a call refused by {library}"):
+                    recorder.refused(probe.library, probe.name, exception)
+
+        def leave(probe: BreakerProbe) -> None:
+            with swallow(f"leaving a {library} breaker"):
+                exit_breaker(probe)
+                recorder.passed(probe)
+
+        if is_async:
+
+            async def breaker_call_async(
+                wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kw: dict[str, Any]
+            ) -> Any:
+                probe = enter(instance)
+                if probe is None:
+                    return await wrapped(*args, **kw)
+                try:
+                    return await wrapped(*args, **kw)
+                except refusal as exception:
+                    refused(probe, exception)
+                    raise
+                finally:
+                    leave(probe)
+
+            return breaker_call_async
+
+        def breaker_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+            probe = enter(instance)
+            if probe is None:
+                return wrapped(*args, **kw)
+            try:
+                return wrapped(*args, **kw)
+            except refusal as exception:
+                refused(probe, exception)
+                raise
+            finally:
+                leave(probe)
+
+        return breaker_call
 
     # --- purgatory --------------------------------------------------------------------
     def _patch_purgatory(self, module: ModuleType) -> None:
@@ -190,3 +243,19 @@ class BreakerPatches:
         self._wrap(model.Context, "__enter__", enter)
         self._wrap(model.Context, "__exit__", leave)
         self._wrap(model.Context, "set_state", set_state)
+
+
+def _pybreaker_state(state: Any) -> object:
+    return state.name  # "closed", "open", "half-open"
+
+
+def _aiobreaker_state(state: Any) -> object:
+    return state.state.name  # the CircuitBreakerState member: "CLOSED", "OPEN", "HALF_OPEN"
+
+
+async def _async_state_call(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kw: dict[str, Any]
+) -> Any:
+    with swallow("noting an aiobreaker call"):
+        mark_ran()
+    return await wrapped(*args, **kw)

@@ -1,4 +1,4 @@
-"""Row *Circuit breakers*: the application's breakers (pybreaker, purgatory), their states, changes and refusals."""
+"""Row *Circuit breakers*: the application's breakers (pybreaker, aiobreaker, purgatory): states, changes, refusals."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def breakers_row() -> Row:
         [
             timeseries_panel(
                 "Breakers not closed",
-                "The application's circuit breakers (pybreaker, purgatory) by state, 1 while in it: open "
+                "The application's circuit breakers (pybreaker, aiobreaker, purgatory) by state, 1 while in it: open "
                 "(calls refused), half_open (a trial call allowed). A breaker shows up at its first change. "
                 f"AIErrorsCircuitBreakerOpen fires when one is not closed for {c.THRESHOLDS.breaker_open_for}.",
                 "short",
