@@ -41,6 +41,24 @@ switches the ``gen_ai.client.*`` metrics to the latest GenAI conventions, and
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` lets provider error
 messages (which may quote the prompt) be exported, redacted.
 
+Rejected answers
+----------------
+An answer the application's own check refuses (the JSON does not parse, the
+schema does not validate, a guard says no) is a soft failure the provider
+cannot see: ``otel_aierrors.reject(result, reason="schema")`` after the check,
+or ``with otel_aierrors.answer_check(result, reason="schema"): validate(result)``,
+records it (an ``invalid_output`` span linked to the call, ``aierrors.rejections``)
+and makes the next fallback hop's reason ``invalid_output``.
+
+Circuit breakers
+----------------
+When ``pybreaker``, ``aiobreaker`` or ``purgatory`` is installed (none is a dependency),
+their breakers are followed too: each state change is an
+``aierrors.breaker.state_change`` event on the current span and a point of
+``aierrors.breaker.status`` / ``aierrors.breaker.transitions``, and a call the
+open breaker refused is a call span with outcome ``error`` and class
+``circuit_open``, no attempt.
+
 Every emitted name is listed in ``docs/telemetry.md``.
 """
 
@@ -54,14 +72,17 @@ from opentelemetry.instrumentation.dependencies import DependencyConflict, get_d
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from otel_aierrors import _app_retries, _setup
+from otel_aierrors._breakers import BreakerRecorder
 from otel_aierrors._coexistence import call_span_mode
 from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
 from otel_aierrors._genai_metrics import latest_conventions_opted_in
 from otel_aierrors._names import SCHEMA_URL
+from otel_aierrors._patches.breakers import BreakerPatches
 from otel_aierrors._patches.on_import import ImportPatcher
 from otel_aierrors._patches.targets import PATCH_TARGETS
 from otel_aierrors._recording import Telemetry
 from otel_aierrors._redaction import content_capture_enabled
+from otel_aierrors._rejections import answer_check, reject
 from otel_aierrors._taxonomy import ErrorClass
 from otel_aierrors.package import _instruments_any
 from otel_aierrors.version import __version__
@@ -71,9 +92,11 @@ __all__ = [
     "ErrorClass",
     "FallbackScope",
     "__version__",
+    "answer_check",
     "awith_fallback",
     "fallback_scope",
     "instrument",
+    "reject",
     "uninstrument",
     "with_fallback",
 ]
@@ -87,6 +110,11 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """
 
     _patcher: ImportPatcher | None = None
+
+    #: The circuit-breaker patches of the current instrumentation (see `otel_aierrors._patches.breakers`).
+    _breakers: BreakerPatches | None = None
+    #: The telemetry of the current instrumentation, disabled at `_uninstrument`.
+    _telemetry: Telemetry | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments_any
@@ -114,6 +142,10 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patcher = ImportPatcher(PATCH_TARGETS, telemetry)
         self._patcher.start()
         _app_retries.install()
+        # On the instrumentor (a singleton), so that `_uninstrument` finds what this call patched.
+        self._breakers = BreakerPatches(BreakerRecorder(telemetry, meter))
+        self._breakers.install()
+        self._telemetry = telemetry
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _setup.disarm()
@@ -121,6 +153,12 @@ class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         patcher, self._patcher = self._patcher, None
         if patcher is not None:
             patcher.stop()
+        if self._breakers is not None:
+            self._breakers.uninstall()
+            self._breakers = None
+        if self._telemetry is not None:
+            self._telemetry.enabled = False
+            self._telemetry = None
 
     def patch_status(self) -> tuple[frozenset[str], frozenset[str]]:
         """(modules patched now, modules watched) in this process; both empty when not instrumented."""

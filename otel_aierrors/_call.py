@@ -15,6 +15,7 @@ recorded for every call.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import context as otel_context
@@ -25,7 +26,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_aierrors import _names as n
 from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._coexistence import host_call_span, is_own_attribute
-from otel_aierrors._context import current_observer
+from otel_aierrors._context import call_ended_here, current_observer
 from otel_aierrors._hops import is_gateway_hop
 from otel_aierrors._provider_errors import ProviderError, parse_error_body
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from opentelemetry.trace import Span
+
+    from otel_aierrors._jobs import JobVerdict
 
 __all__ = ["CallRecord", "CallTarget"]
 
@@ -80,6 +83,8 @@ class CallRecord:
         "outcome",
         "owns_span",
         "recording",
+        "rejection",
+        "response_id",
         "response_model",
         "series",
         "span",
@@ -144,6 +149,9 @@ class CallRecord:
         self.outcome: str | None = None
         self.error_class: ErrorClass | None = None
         self.response_model: str | None = None
+        self.response_id: str | None = None
+        #: The reason the application rejected this call's answer (`otel_aierrors.reject`), if it did.
+        self.rejection: str | None = None
         self._ended = False
 
     @property
@@ -189,13 +197,21 @@ class CallRecord:
         """End a call whose response arrived; the summary decides ok, soft failure or in-band failure."""
         if self._ended:
             return
+        job = self._job(summary) if summary is not None and summary.job_kind is not None else None
+        if job is not None:
+            extra = {**(extra or {}), **job.attributes}
+            if job.repeat and summary is not None and summary.failed:
+                summary = replace(summary, failed=False, failure_code=None)  # counted by the poll that saw it
         if summary is not None and summary.failed:
             failure = ProviderError(code=summary.failure_code)
-            self.fail(classify(provider_error=failure, default=ErrorClass.SERVER_ERROR), None, extra, summary)
+            default = ErrorClass.JOB_FAILED if job is not None else ErrorClass.SERVER_ERROR
+            self.fail(classify(provider_error=failure, default=default), None, extra, summary)
             return
         self._ended = True
         soft = summary.soft_failure if summary is not None else None
         outcome = n.OUTCOME_SOFT_FAILURE if soft else n.OUTCOME_OK
+        if job is not None and job.outcome is not None:
+            outcome = job.outcome
         span_attributes: Attributes = {}
         calls_attributes = self._calls_attributes(outcome)
         try:
@@ -208,6 +224,17 @@ class CallRecord:
         except Exception:
             report_internal_error("summarizing a call")
         self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time)
+
+    def _job(self, summary: ResponseSummary) -> JobVerdict | None:
+        """Follow the job the response shows; the poll that sees its end is linked to its creation."""
+        try:
+            job = self.telemetry.jobs.observe(self, summary)
+            if job is not None and job.created_by is not None and self.recording and self.owns_span:
+                self.span.add_link(job.created_by, {n.JOB_ID: summary.job_id or ""})
+        except Exception:
+            report_internal_error("following a job")
+            return None
+        return job
 
     def fail(
         self,
@@ -303,6 +330,7 @@ class CallRecord:
     def _summary_attributes(self, summary: ResponseSummary, span_attrs: Attributes, calls_attrs: Attributes) -> None:
         if summary.response_model:
             self.response_model = summary.response_model
+        self.response_id = summary.response_id
         if summary.finish_reasons:
             first = summary.finish_reasons[0]
             if first not in KNOWN_FINISH_REASONS:
@@ -362,6 +390,7 @@ class CallRecord:
         if self._observer is not None:
             with swallow("reporting a call's end to its scope"):
                 self._observer.call_ended(self)
+        call_ended_here(self)
 
 
 def _wall_ns(perf_seconds: float) -> int:

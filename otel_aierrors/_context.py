@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CallObserver",
+    "call_ended_here",
     "current_call",
     "current_observer",
     "enter_call",
     "exit_call",
+    "last_ended_call",
     "observe",
     "stop_observing",
 ]
@@ -53,6 +55,20 @@ _CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVa
 _OBSERVER: contextvars.ContextVar[CallObserver | None] = contextvars.ContextVar(
     "otel_aierrors_call_observer", default=None
 )
+
+
+#: The last call that ended in this context, for `otel_aierrors.reject` (its span has ended by then).
+_LAST_ENDED: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
+    "otel_aierrors_last_ended_call", default=None
+)
+
+
+def call_ended_here(call: CallRecord) -> None:
+    _LAST_ENDED.set(call)
+
+
+def last_ended_call() -> CallRecord | None:
+    return _LAST_ENDED.get()
 
 
 def current_call() -> CallRecord | None:

@@ -184,9 +184,14 @@ class FallbackScope(ObservingScope):
         if previous is None or previous_target is None:
             return attributes
         kind = hop_kind(previous_target, target)
-        # A previous call that did not fail (a soft failure, an answer the
-        # application rejected, one still running) has no class to give.
-        reason = (previous.error_class or ErrorClass.UNKNOWN).value
+        # A previous call that did not fail (a soft failure, one still running) has
+        # no class to give; one whose answer the application rejected says so.
+        if previous.error_class is not None:
+            reason = previous.error_class.value
+        elif previous.rejection is not None:
+            reason = n.SOFT_INVALID_OUTPUT
+        else:
+            reason = ErrorClass.UNKNOWN.value
         attributes[n.FALLBACK_KIND] = kind
         attributes[n.FALLBACK_REASON] = reason
         if previous_target.model:
@@ -222,9 +227,16 @@ def fallback_scope(name: str) -> FallbackScope:
 #: provider*. Everything else (``invalid_request``, ``content_filter``,
 #: ``payload_too_large``, ``unknown``) would fail everywhere, or is the
 #: application's own bug, and is re-raised at once. ``context_length`` is
-#: handled apart, see `_next_candidate`.
+#: handled apart, see `_next_candidate`. ``circuit_open`` (the application's
+#: breaker around that provider refused the call) moves on like an outage.
 FALLBACK_CLASSES: Final = RETRYABLE_CLASSES | frozenset(
-    {ErrorClass.QUOTA_EXHAUSTED, ErrorClass.AUTH, ErrorClass.PERMISSION, ErrorClass.NOT_FOUND}
+    {
+        ErrorClass.QUOTA_EXHAUSTED,
+        ErrorClass.AUTH,
+        ErrorClass.PERMISSION,
+        ErrorClass.NOT_FOUND,
+        ErrorClass.CIRCUIT_OPEN,
+    }
 )
 
 

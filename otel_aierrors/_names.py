@@ -103,6 +103,26 @@ FALLBACK_NAME: Final = "aierrors.fallback.name"
 APP_RETRY_ATTEMPT: Final = "aierrors.app_retry.attempt"
 APP_RETRY_LIBRARY: Final = "aierrors.app_retry.library"
 
+# --- aierrors.*: circuit breakers (the application's pybreaker / purgatory) ---
+BREAKER_NAME: Final = "aierrors.breaker.name"
+BREAKER_LIBRARY: Final = "aierrors.breaker.library"
+BREAKER_STATE: Final = "aierrors.breaker.state"
+BREAKER_FROM_STATE: Final = "aierrors.breaker.from_state"
+BREAKER_TO_STATE: Final = "aierrors.breaker.to_state"
+#: The span event of a breaker's state change, on the span current when it changed.
+EVENT_BREAKER_STATE_CHANGE: Final = "aierrors.breaker.state_change"
+
+# --- aierrors.*: answers the application rejected (`otel_aierrors.reject`) ---
+REJECTION_REASON: Final = "aierrors.rejection.reason"
+#: The span of a rejection: ``invalid_output {reason}``, linked to the call that gave the answer.
+REJECTION_SPAN_PREFIX: Final = "invalid_output"
+
+# --- aierrors.*: jobs that end later (background responses, videos, batches) ---
+JOB_KIND: Final = "aierrors.job.kind"
+JOB_ID: Final = "aierrors.job.id"
+JOB_STATUS: Final = "aierrors.job.status"
+JOB_FAILED_REQUESTS: Final = "aierrors.job.failed_requests"
+
 # --- metrics ---------------------------------------------------------------
 METRIC_OPERATION_DURATION: Final = _gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
 METRIC_TOKEN_USAGE: Final = _gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE
@@ -128,6 +148,11 @@ METRIC_RETRY_BACKOFF: Final = "aierrors.retry.backoff"
 METRIC_RETRY_AFTER: Final = "aierrors.server.retry_after"
 METRIC_RATELIMIT_REMAINING: Final = "aierrors.ratelimit.remaining"
 METRIC_FALLBACK_HOPS: Final = "aierrors.fallback.hops"
+METRIC_BREAKER_STATUS: Final = "aierrors.breaker.status"
+METRIC_BREAKER_TRANSITIONS: Final = "aierrors.breaker.transitions"
+METRIC_REJECTIONS: Final = "aierrors.rejections"
+METRIC_JOBS: Final = "aierrors.jobs"
+METRIC_JOB_DURATION: Final = "aierrors.job.duration"
 
 # --- enumerated values -----------------------------------------------------
 OUTCOME_OK: Final = "ok"
@@ -135,6 +160,8 @@ OUTCOME_ERROR: Final = "error"
 OUTCOME_SOFT_FAILURE: Final = "soft_failure"
 #: The application stopped the call itself (task cancelled, its own timeout): not a provider failure.
 OUTCOME_CANCELLED: Final = "cancelled"
+#: A job (a batch) that the provider let expire before it ran to its end.
+OUTCOME_EXPIRED: Final = "expired"
 
 FALLBACK_KIND_MODEL: Final = "model"
 FALLBACK_KIND_PROVIDER: Final = "provider"
@@ -147,6 +174,24 @@ RATELIMIT_KIND_TOKENS: Final = "tokens"
 
 APP_RETRY_TENACITY: Final = "tenacity"
 APP_RETRY_BACKOFF: Final = "backoff"
+
+BREAKER_STATE_CLOSED: Final = "closed"
+BREAKER_STATE_OPEN: Final = "open"
+BREAKER_STATE_HALF_OPEN: Final = "half_open"
+BREAKER_PYBREAKER: Final = "pybreaker"
+BREAKER_PURGATORY: Final = "purgatory"
+BREAKER_AIOBREAKER: Final = "aiobreaker"
+
+#: The soft-failure kind of an answer the application rejected, and the hop reason after it.
+SOFT_INVALID_OUTPUT: Final = "invalid_output"
+REJECTION_PARSE: Final = "parse"
+REJECTION_SCHEMA: Final = "schema"
+REJECTION_VALIDATION: Final = "validation"
+REJECTION_GUARD: Final = "guard"
+
+JOB_KIND_RESPONSE: Final = "response"
+JOB_KIND_VIDEO: Final = "video"
+JOB_KIND_BATCH: Final = "batch"
 
 #: The value used for any free-form metric attribute (a model name) once the
 #: cardinality limit is reached, so a misbehaving caller cannot explode series.

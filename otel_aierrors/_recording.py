@@ -19,8 +19,10 @@ from otel_aierrors import _names as n
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
 from otel_aierrors._genai_metrics import duration_histogram, genai_metrics
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
+from otel_aierrors._jobs import JobTracker
 from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError, parse_error_body
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
+from otel_aierrors._rejections import Rejections
 from otel_aierrors._results import ResponseSummary
 from otel_aierrors._sdks.stainless import error_facts
 from otel_aierrors._taxonomy import Classification, ErrorClass
@@ -122,6 +124,12 @@ class Telemetry:
         #: Whose call span it is: ``auto``, ``own`` or ``attach`` (see `otel_aierrors._coexistence`).
         self.call_spans = call_spans
         self.instruments = _Instruments(meter)
+        #: Background responses, videos and batches, from their creation to their end (see `otel_aierrors._jobs`).
+        self.jobs = JobTracker(meter)
+        #: Answers the application rejected (see `otel_aierrors._rejections`).
+        self.rejections = Rejections(meter)
+        #: False once uninstrumented: what reaches it later (a rejection of an earlier call) records nothing.
+        self.enabled = True
         #: Requested and served models have separate budgets: a gateway answering
         #: with random model names must not push real requested models to ``_other``.
         self.limit_model = ValueLimiter()

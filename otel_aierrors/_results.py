@@ -54,6 +54,12 @@ class ResponseSummary:
     #: stream ``error`` event that the SDK does not raise): the provider's code.
     failure_code: str | None = None
     failed: bool = False
+    #: A job that ends later (``response`` in the background, ``video``, ``batch``): its kind,
+    #: id and status as this response says; its failed requests (a batch).
+    job_kind: str | None = None
+    job_id: str | None = None
+    job_status: str | None = None
+    job_failed_requests: int | None = None
 
 
 @dataclass(slots=True)

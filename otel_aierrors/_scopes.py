@@ -79,6 +79,11 @@ class ObservingScope:
         """The application-level retry whose attempts the calls made here are."""
         return None
 
+    @property
+    def open_span(self) -> Span | None:
+        """The scope's span while it is open (a call inside the scope opened it), else None."""
+        return self._span
+
     # --- CallObserver ---------------------------------------------------------------
     def call_started(self, call: CallRecord) -> Attributes:
         return {}

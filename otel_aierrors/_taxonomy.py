@@ -26,6 +26,10 @@ vocabulary, so every failed attempt is mapped onto exactly one class::
     │   ├── payload_too_large   413
     │   ├── content_filter      content_policy_violation
     │   └── not_found           404, model_not_found
+    ├── circuit_open            the application's circuit breaker refused the call:
+    │                           nothing was sent (not retryable until the breaker half-opens)
+    ├── job_failed              a background job (response, video, batch) failed later,
+    │                           with no error code that names a class above
     └── unknown                 nothing above matched
 
 The most specific evidence wins: a provider code beats a provider type, which
@@ -72,6 +76,8 @@ class ErrorClass(str, enum.Enum):
     UPSTREAM_ERROR = "upstream_error"
     OVERLOADED = "overloaded"
     STREAM_INTERRUPTED = "stream_interrupted"
+    CIRCUIT_OPEN = "circuit_open"
+    JOB_FAILED = "job_failed"
     UNKNOWN = "unknown"
 
     @property
@@ -300,6 +306,9 @@ _EXCEPTION_NAMES: Final[Mapping[str, ErrorClass]] = {
     "APIConnectionError": ErrorClass.CONNECTION,
     "ConnectionError": ErrorClass.CONNECTION,
     "OSError": ErrorClass.CONNECTION,
+    # the application's circuit breaker refused (pybreaker; purgatory raises its OpenedState)
+    "CircuitBreakerError": ErrorClass.CIRCUIT_OPEN,
+    "OpenedState": ErrorClass.CIRCUIT_OPEN,
 }
 
 

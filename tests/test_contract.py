@@ -78,6 +78,6 @@ def test_everything_emitted_is_documented(sdk: SDK, telemetry: Telemetry) -> Non
     assert {"aierrors.calls", "aierrors.attempts", "aierrors.retry.backoff"} <= emitted
 
 
-@pytest.mark.parametrize("value", ["ok", "error", "soft_failure"])
+@pytest.mark.parametrize("value", ["ok", "error", "soft_failure", "cancelled", "expired"])
 def test_outcome_values_are_documented(value: str) -> None:
     assert f"`{value}`" in DOC.read_text()

@@ -5,11 +5,16 @@ It produces every kind of data the dashboards show, every round:
 
 * calls that go well (chat, streams read to the end, with usage) and calls
   rescued by a retry (``rate_limit`` with ``retry-after-ms``, ``server_error``);
-* soft failures (``finish_reason`` ``length`` and ``content_filter``);
+* soft failures (``finish_reason`` ``length`` and ``content_filter``), and an
+  answer of the wrong shape that the application rejects (``answer_check``);
 * streams cut mid-way (``stream_interrupted``) and streams the caller abandons;
 * a key whose quota is gone, which the SDK retries anyway (a wasted retry);
 * a fallback hop from ``gpt-4o`` to ``gpt-4o-mini`` inside
   ``otel_aierrors.fallback_scope`` (when this version of the package has it).
+* a background response that fails at its second poll, and a batch that completes;
+* a circuit breaker (``pybreaker``, when installed) that keeps its upstream
+  failing: it opens, refuses calls (``circuit_open``), half-opens after 0.2 s
+  and opens again at the failed trial, every round.
 
 Those calls script their own story with ``x-chaos-script`` (the helpers are
 the ``otel-aierrors demo`` workload's). The *SLO traffic*
@@ -41,6 +46,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import openai
 from opentelemetry.sdk.metrics import MeterProvider
@@ -76,6 +82,7 @@ class Traffic:
         self.quota = openai.OpenAI(base_url=base_url, api_key="sk-demo-quota-0000", max_retries=1, timeout=10)
         self.slo = openai.OpenAI(base_url=base_url, api_key="sk-demo-slo-0000", max_retries=0, timeout=10)
         self.revoked = openai.OpenAI(base_url=base_url, api_key="sk-demo-revoked-0000", max_retries=0, timeout=10)
+        self.breaker = _breaker()
 
     def close(self) -> None:
         for client in (self.story, self.quota, self.slo, self.revoked):
@@ -100,6 +107,10 @@ class Traffic:
             self.chat(self.story, "rate_limit;retry_after_ms=1", "ok")
         with self.scene("server_error_then_ok"):
             self.chat(self.story, "server_error;retry_after_ms=1", "ok")
+        with self.scene("rejected"):
+            answer = self.chat(self.story, "ok;content=" + quote('{"town": "Paris"}', safe=""))
+            with contextlib.suppress(KeyError), otel_aierrors.answer_check(answer, reason="schema"):
+                json.loads(answer.choices[0].message.content or "{}")["city"]  # the application's own check
         with self.scene("truncated"):
             self.chat(self.story, "ok;finish_reason=length")
         with self.scene("content_filter"):
@@ -123,6 +134,32 @@ class Traffic:
             except openai.APIError:
                 self.chat(self.story, "ok", model=SLO_MODEL)
 
+    def breaker_story(self) -> None:
+        """Calls through a breaker whose upstream keeps failing (skipped without ``pybreaker``)."""
+        if self.breaker is None:
+            return
+        client = self.story.with_options(max_retries=0)
+        for script in ("upstream", "upstream", "ok"):  # trips (or fails its trial), then refused
+            with self.scene("breaker", fails=True):
+                self.breaker.call(self.chat, client, script)
+
+    def job_story(self) -> None:
+        """A background response that fails at its second poll, and a batch that completes."""
+        with self.scene("background_response"):
+            job = self.story.responses.create(
+                model=STORY_MODEL, input="Say hello.", background=True, extra_headers=script_headers("job")
+            )
+            for step in ("job;state=in_progress", "job;state=failed;code=server_error"):
+                self.story.responses.retrieve(job.id, extra_headers=script_headers(step))
+        with self.scene("batch"):
+            batch = self.story.batches.create(
+                completion_window="24h",
+                endpoint="/v1/chat/completions",
+                input_file_id="file-demo",
+                extra_headers=script_headers("job"),
+            )
+            self.story.batches.retrieve(batch.id, extra_headers=script_headers("job;state=completed"))
+
     def slo_calls(self, incident: bool, count: int = 4) -> None:
         """Unscripted calls that follow the server's profile; plus a revoked key during an incident."""
         for _ in range(count):
@@ -131,6 +168,18 @@ class Traffic:
         if incident:
             with self.scene("revoked_key", fails=True):
                 self.chat(self.revoked, "auth", model=SLO_MODEL)
+
+
+def _breaker() -> Any:
+    """A pybreaker breaker opening at the second failure and half-opening after 0.2 s, if installed.
+
+    A round lasts longer than that: each round's first call through it is a trial, which fails.
+    """
+    try:
+        import pybreaker
+    except ImportError:
+        return None
+    return pybreaker.CircuitBreaker(fail_max=2, reset_timeout=0.2, name="demo-upstream")
 
 
 def _phase(control: Path | None, cycle: float | None, started: float) -> str:
@@ -206,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"phase {phase} after {rounds} rounds", flush=True)
                     current = phase
                 traffic.stories()
+                traffic.breaker_story()
+                traffic.job_story()
                 traffic.slo_calls(incident=phase == "incident")
                 rounds += 1
                 time.sleep(args.pause)

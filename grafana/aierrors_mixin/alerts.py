@@ -280,6 +280,26 @@ def _answer_alerts(scale: Scale) -> list[Rule]:
     return rules
 
 
+def _breaker_alerts(scale: Scale) -> list[Rule]:
+    t = c.THRESHOLDS
+    by = ", ".join(c.BREAKER_LABELS)
+    return [
+        _alert(
+            "AIErrorsCircuitBreakerOpen",
+            # min: one instance whose breaker is not closed is enough; the series appears at its first change.
+            f'min by ({by}) ({c.BREAKER_STATUS}{{aierrors_breaker_state="closed"}}) == 0\n',
+            scale(t.breaker_open_for),
+            "warning",
+            "A circuit breaker of the application stays open.",
+            (
+                "Circuit breaker {{ $labels.aierrors_breaker_name }} ({{ $labels.aierrors_breaker_library }}) "
+                f"of job {{{{ $labels.job }}}} has not been closed for more than {t.breaker_open_for}: "
+                "the calls it guards are refused without reaching the provider (class circuit_open)."
+            ),
+        )
+    ]
+
+
 def alert_groups(scale: Scale, objective: float) -> list[dict[str, Any]]:
     """The alerting rules, grouped by area."""
     if not 0 < objective < 1:
@@ -289,4 +309,5 @@ def alert_groups(scale: Scale, objective: float) -> list[dict[str, Any]]:
         {"name": "aierrors-provider", "rules": _provider_alerts(scale)},
         {"name": "aierrors-retries", "rules": _retry_alerts(scale)},
         {"name": "aierrors-answers", "rules": _answer_alerts(scale)},
+        {"name": "aierrors-breakers", "rules": _breaker_alerts(scale)},
     ]

@@ -37,6 +37,11 @@ PROVIDER_LABELS: Final = ("job", "gen_ai_provider_name", "server_address")
 CALLS: Final = "aierrors_calls_total"
 ATTEMPTS: Final = "aierrors_attempts_total"
 FALLBACK_HOPS: Final = "aierrors_fallback_hops_total"
+#: The application's circuit breakers (pybreaker, purgatory): 1 for each breaker's current state.
+BREAKER_STATUS: Final = "aierrors_breaker_status"
+BREAKER_TRANSITIONS: Final = "aierrors_breaker_transitions_total"
+#: Where a breaker is located: the service and the breaker (breakers carry no call attributes).
+BREAKER_LABELS: Final = ("job", "aierrors_breaker_library", "aierrors_breaker_name")
 
 #: Calls (and attempts) the application cancelled itself (``asyncio`` cancellation, its own
 #: timeout around a stream): they say nothing about the provider, so no ratio counts them,
@@ -103,6 +108,8 @@ class Thresholds:
     ratio_for: str = "15m"
     #: The baseline the spikes are compared with.
     baseline_window: str = "1d"
+    #: A circuit breaker not closed (open, or half-open between trials) for this long pages as a warning.
+    breaker_open_for: str = "5m"
 
 
 THRESHOLDS: Final = Thresholds()

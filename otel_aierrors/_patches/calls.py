@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from otel_aierrors._breakers import note_call_target
 from otel_aierrors._call import CallRecord, CallTarget
 from otel_aierrors._context import enter_call, exit_call
 from otel_aierrors._redaction import Credentials
@@ -57,6 +58,7 @@ def _start_call(
             http_client,  # http_client
             facts.parameters,  # parameters
         )
+        note_call_target(target)  # the application's circuit breakers around it learn whom they guard
         return CallRecord(telemetry, target)
     except Exception:
         report_internal_error("starting a call span")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from otel_aierrors import _names as n
 from otel_aierrors._results import ResponseSummary, StreamSummary, soft_failure_of
 
 __all__ = ["read_chunk", "summarize"]
@@ -18,8 +19,15 @@ def summarize(result: Any) -> ResponseSummary | None:
     choices = getattr(result, "choices", None)
     if isinstance(choices, list):
         return _summarize_choices(result, choices)
-    if getattr(result, "object", None) == "response":
-        return _summarize_response_api(result)
+    kind = getattr(result, "object", None)
+    if kind == "response":
+        summary = _summarize_response_api(result)
+        if getattr(result, "background", None) is True:
+            summary.job_kind, summary.job_id = n.JOB_KIND_RESPONSE, summary.response_id
+            summary.job_status = _text(getattr(result, "status", None))
+        return summary
+    if kind in ("video", "batch"):
+        return _summarize_job(result, kind)
     data = getattr(result, "data", None)
     if isinstance(data, list) and hasattr(result, "created") and not hasattr(result, "model"):
         # The images endpoints signal a filtered prompt with an empty data array.
@@ -69,6 +77,28 @@ def _summarize_choices(result: Any, choices: list[Any]) -> ResponseSummary:
 
 #: Responses API ``incomplete_details.reason`` to chat-style finish reasons.
 _INCOMPLETE_REASONS: Final = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def _summarize_job(result: Any, kind: str) -> ResponseSummary:
+    """A video or batch job: its status, and the error code when it failed."""
+    status = _text(getattr(result, "status", None))
+    failed = status == "failed"
+    code = None
+    if kind == "video":
+        code = _text(getattr(getattr(result, "error", None), "code", None))
+    else:
+        errors = getattr(getattr(result, "errors", None), "data", None)
+        if isinstance(errors, list) and errors:
+            code = _text(getattr(errors[0], "code", None))
+    return ResponseSummary(
+        response_model=_text(getattr(result, "model", None)) if kind == "video" else None,
+        failed=failed,
+        failure_code=code if failed else None,
+        job_kind=kind,
+        job_id=_text(getattr(result, "id", None)),
+        job_status=status,
+        job_failed_requests=_int(getattr(getattr(result, "request_counts", None), "failed", None)),
+    )
 
 
 def _summarize_response_api(result: Any) -> ResponseSummary:

@@ -45,7 +45,9 @@ Routes and dialects
 Every endpoint answers under any path prefix (``/v1/...`` for openai,
 anthropic, together and cerebras; ``/openai/v1/...`` for groq;
 ``/inference/v1/...`` for fireworks): chat completions, completions,
-embeddings, responses, images, models, and Anthropic's ``/v1/messages``
+embeddings, responses, images, models, the jobs (``GET /v1/responses/{id}``,
+``POST /v1/videos``, ``GET /v1/videos/{id}``, ``POST /v1/batches``,
+``GET /v1/batches/{id}``), and Anthropic's ``/v1/messages``
 (JSON, or SSE with ``message_start``, ``content_block_start``, ``ping``,
 ``content_block_delta``, ``content_block_stop``, ``message_delta`` with
 ``stop_reason`` and usage, ``message_stop``). On ``/v1/messages`` errors are
@@ -60,7 +62,8 @@ Faults (script syntax ``name;key=value;...``)
 ---------------------------------------------
 ``ok`` (200; ``finish_reason``, ``stop_reason``, ``content``, ``refusal``,
 ``tool_calls``, ``n``, ``chunks``, ``usage_chunk``, ``model``,
-``random_model``, ``random_id``...), the errors ``rate_limit``, ``quota``,
+``random_model``, ``random_id``...), ``job`` (a job's object in the
+scripted ``state``, with ``code``, ``failed``, ``total``), the errors ``rate_limit``, ``quota``,
 ``quota_exceeded``, ``balance``, ``auth``, ``permission``, ``not_found``,
 ``invalid_request``, ``context_length``, ``payload_too_large``,
 ``content_filter``, ``conflict``, ``server_error``, ``upstream``,
@@ -85,7 +88,8 @@ Modules: :mod:`~otel_aierrors.chaos.script` (the ``x-chaos-script`` syntax),
 :mod:`~otel_aierrors.chaos.replies` (what the faults send),
 :mod:`~otel_aierrors.chaos.answer`, :mod:`~otel_aierrors.chaos.payloads`,
 :mod:`~otel_aierrors.chaos.responses`, :mod:`~otel_aierrors.chaos.messages`,
-:mod:`~otel_aierrors.chaos.streams` (bodies per route),
+:mod:`~otel_aierrors.chaos.streams` (bodies per route), :mod:`~otel_aierrors.chaos.jobs`
+(background responses, videos and batches in a scripted state),
 :mod:`~otel_aierrors.chaos.headers`, :mod:`~otel_aierrors.chaos.dialects`,
 :mod:`~otel_aierrors.chaos.exchange` (outcomes), :mod:`~otel_aierrors.chaos.profiles`,
 and the server: :mod:`~otel_aierrors.chaos.server`,

@@ -51,6 +51,12 @@ class Endpoint(enum.Enum):
     IMAGES = "images.generations"
     MODELS = "models.list"
     MODEL = "models.retrieve"
+    #: ``GET /v1/responses/{id}``: a (background) response polled.
+    RESPONSE = "responses.retrieve"
+    VIDEOS = "videos.create"
+    VIDEO = "videos.retrieve"
+    BATCHES = "batches.create"
+    BATCH = "batches.retrieve"
     UNKNOWN = "unknown"
 
     @property
@@ -79,6 +85,8 @@ class ChaosRequest:
     origin: str = "http://127.0.0.1"
     #: Model id taken from the path of ``GET /v1/models/{id}``.
     path_model: str | None = None
+    #: Job id taken from the path of ``GET /v1/responses|videos|batches/{id}``.
+    path_id: str | None = None
     #: The query string, without the ``?`` (empty when absent).
     query: str = ""
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
-from . import errors, replies
+from . import errors, jobs, replies
 from .answer import ANSWER_PARAMS, MODELS
 from .dialects import FieldError
 from .errors import ECHO_TARGETS, ERROR_PARAMS, EXHAUSTED_BUDGET
 from .exchange import ChaosRequest
 from .headers import RATE_LIMIT_PARAMS, RETRY_PARAMS
+from .jobs import JOB_PARAMS
 from .replies import PARTIAL_PARAMS, STREAM_PARAMS
 from .rows import BODY_PARAMS, BoundFault, ErrorBody, Fault
 from .script import Param, Step
@@ -84,6 +85,14 @@ _SERVER = ErrorBody("server_error", None, "The server had an error while process
 
 _ROWS: tuple[Fault, ...] = (
     Fault("ok", 200, "the route's normal object, or a clean SSE stream", replies.ok, groups=_OK),
+    Fault(
+        "job",
+        200,
+        "a job's object (background response, video, batch) in the scripted status",
+        jobs.job,
+        params=JOB_PARAMS,
+        groups=("answer",),
+    ),
     _error(
         "rate_limit",
         429,

@@ -196,7 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
         if endpoint is Endpoint.MESSAGES:
             note.request_id_header = "request-id"
         try:
-            decoded = json.loads(raw) if raw.strip() else {}
+            multipart = headers.get("content-type", "").startswith("multipart/form-data")
+            decoded = json.loads(raw) if raw.strip() and not multipart else {}  # videos.create sends a form
         except ValueError:
             note.done(fault="invalid_json")
             return _refusal(400, _BAD_JSON, None)
@@ -209,10 +210,11 @@ class _Handler(BaseHTTPRequestHandler):
             body=payload,
             retry_count=note.retry_count,
             origin=backend.origin(),
-            path_model=path_model,
+            path_model=path_model if endpoint is Endpoint.MODEL else None,
+            path_id=path_model if endpoint is not Endpoint.MODEL else None,
             query=query,
         )
-        note.model = request.model if isinstance(payload.get("model"), str) else path_model
+        note.model = request.model if isinstance(payload.get("model"), str) else request.path_model
         note.stream = request.stream
         script = headers.get(SCRIPT_HEADER)
         try:

@@ -19,6 +19,7 @@ from .dialects import ErrorSpec, render_error
 from .errors import HEALTHY_BUDGET, dialect_of, json_error, nullable
 from .exchange import ChaosRequest, Disconnect, Endpoint, Hang, Header, Outcome, Reply, StreamReply, json_bytes
 from .headers import rate_limit_headers, retry_headers
+from .jobs import JOB_ENDPOINTS, job_object
 from .messages import message_object, messages_stream
 from .payloads import chat_completion, embeddings, images, model_object, models_list, text_completion
 from .responses import response_object, responses_stream
@@ -102,6 +103,8 @@ def body_of(answer: Answer, request: ChaosRequest) -> dict[str, object]:
         return models_list()
     if endpoint is Endpoint.MODEL:
         return model_object(request.path_model or request.model)
+    if endpoint in JOB_ENDPOINTS:
+        return job_object(request, answer)
     return chat_completion(answer, request)
 
 

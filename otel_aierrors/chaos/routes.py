@@ -25,14 +25,22 @@ _ROUTES: tuple[tuple[str, str, Endpoint], ...] = (
     ("POST", "/completions", Endpoint.COMPLETIONS),
     ("POST", "/embeddings", Endpoint.EMBEDDINGS),
     ("POST", "/responses", Endpoint.RESPONSES),
+    ("POST", "/videos", Endpoint.VIDEOS),
+    ("POST", "/batches", Endpoint.BATCHES),
     ("POST", "/messages", Endpoint.MESSAGES),
     ("GET", "/models", Endpoint.MODELS),
 )
 _MODEL = "/models/"
+#: ``GET .../{collection}/{id}`` of a job.
+_JOBS: tuple[tuple[str, Endpoint], ...] = (
+    ("/responses/", Endpoint.RESPONSE),
+    ("/videos/", Endpoint.VIDEO),
+    ("/batches/", Endpoint.BATCH),
+)
 
 
 def route(method: str, path: str) -> tuple[Endpoint, str | None]:
-    """Return the endpoint of ``method path`` and, for ``GET .../models/{id}``, the id.
+    """Return the endpoint of ``method path`` and, for ``GET .../models/{id}`` and a job's ``GET``, the id.
 
     Args:
         method: HTTP method, upper case.
@@ -45,4 +53,8 @@ def route(method: str, path: str) -> tuple[Endpoint, str | None]:
         _, found, model = path.partition(_MODEL)
         if found and model:
             return Endpoint.MODEL, model
+        for collection, endpoint in _JOBS:
+            _, found, job_id = path.rpartition(collection)
+            if found and job_id and "/" not in job_id:
+                return endpoint, job_id
     return Endpoint.UNKNOWN, None

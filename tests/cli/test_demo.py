@@ -172,6 +172,15 @@ def test_every_failure_story_is_told(demo: DemoRun) -> None:
     assert all(agreement["agrees"] for agreement in demo.report["agreements"])
 
 
+def test_the_report_shows_breakers_rejected_answers_and_jobs(demo: DemoRun) -> None:
+    report = demo.report
+    transitions = {(g["name"], g["from_state"], g["to_state"]) for g in report["breaker_transitions"]}
+    assert ("demo-upstream", "closed", "open") in transitions
+    assert {group["kind"] for group in report["calls"] if group["outcome"] == "error"} >= {"circuit_open"}
+    assert report["rejected_answers"].get("schema", 0) >= 1
+    assert report["jobs"].get("response failed", 0) >= 1
+
+
 def test_slowest_traces_are_the_slowest_root_spans(demo: DemoRun) -> None:
     roots = [span for span in demo.spans if "parentSpanId" not in span]
     # The report shows milliseconds and breaks ties by trace id; recount the same way.
@@ -332,8 +341,8 @@ def test_prometheus_endpoint_serves_the_metrics(spawn: Any, tmp_path: Path) -> N
         text = response.read().decode()
     assert "aierrors_calls_total{" in text
     assert "aierrors_attempts_total{" in text
-    # The first scenario of seed 0 always runs: an overloaded 503, then an answer.
-    assert re.search(r'aierrors_attempts_total\{[^}]*aierrors_error_class="overloaded"', text)
+    # The first scenario of seed 0 always runs: a burst of 429s (rate_limit_burst), then answers.
+    assert re.search(r'aierrors_attempts_total\{[^}]*aierrors_error_class="rate_limit"', text)
 
 
 def test_duration_is_bounded() -> None:

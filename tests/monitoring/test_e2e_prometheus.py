@@ -191,6 +191,10 @@ def _needed(stack: Stack, genai: bool) -> list[str]:
         'aierrors_attempts_total{aierrors_retry_wasted="true"}',
         "aierrors_fallback_hops_total",
         "aierrors_ratelimit_remaining",
+        'aierrors_calls_total{aierrors_error_class="circuit_open"}',
+        "aierrors_breaker_transitions_total",
+        "aierrors_jobs_total",
+        "aierrors_rejections_total",
         "job_gen_ai_provider_name_server_address_gen_ai_request_model:aierrors_calls_errors:ratio_rate3d",
     ]
 

@@ -7,7 +7,9 @@ from grafana_foundation_sdk.models import dashboard
 
 from .rows import Row
 from .rows_answers import answers_row
+from .rows_breakers import breakers_row
 from .rows_errors import errors_row, overview_row
+from .rows_jobs import jobs_row
 from .rows_latency import fallbacks_row, latency_row
 from .rows_retries import retries_row
 from .variables import dashboard_links, variables
@@ -19,13 +21,22 @@ TITLE = "AI errors / Overview"
 DESCRIPTION = (
     "Calls of the OpenAI-compatible SDKs (openai, anthropic, groq, together, cerebras, fireworks) by service, "
     "provider, address and model: errors by class, retries, rate limits, soft failures, streams, cancellations, "
-    "fallbacks and latency (otel-aierrors)."
+    "fallbacks, circuit breakers, jobs that end later and latency (otel-aierrors)."
 )
 
 
 def overview(uid: str, objective: float) -> builders.Dashboard:
     """The dashboard, with panel ids numbered in layout order."""
-    rows: list[Row] = [overview_row(), errors_row(), retries_row(), answers_row(), fallbacks_row(), latency_row()]
+    rows: list[Row] = [
+        overview_row(),
+        errors_row(),
+        retries_row(),
+        answers_row(),
+        fallbacks_row(),
+        breakers_row(),
+        jobs_row(),
+        latency_row(),
+    ]
     board = (
         builders.Dashboard(TITLE)
         .uid(uid)

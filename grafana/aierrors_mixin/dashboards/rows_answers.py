@@ -1,10 +1,11 @@
-"""Row *Answers and streams*: soft failures, finish reasons, broken / abandoned / cancelled streams, first chunk."""
+"""Row *Answers and streams*: soft failures, rejected answers, finish reasons, broken / abandoned / cancelled
+streams, first chunk."""
 
 from __future__ import annotations
 
 from .. import config as c
 from ..recording import genai_rule, soft_failure_rule
-from .links import call_links, label
+from .links import call_links, label, trace_links
 from .panels import Query, timeseries_panel
 from .rows import Row
 from .selectors import BY, RATE, WHERE, sel
@@ -16,6 +17,7 @@ FINISHED = sel('aierrors_finish_reason!=""')
 INTERRUPTED = sel('aierrors_error_class="stream_interrupted"')
 ABANDONED = sel('aierrors_stream_abandoned="true"')
 CANCELLED = sel('aierrors_outcome="cancelled"')
+REJECTIONS = "aierrors_rejections_total"
 
 
 def answers_row() -> Row:
@@ -35,6 +37,26 @@ def answers_row() -> Row:
                     )
                 ],
                 call_links(aierrors__soft_failure=label("aierrors_soft_failure")),
+            ),
+            timeseries_panel(
+                "Answers rejected by the application",
+                "Answers per second the application's own check refused after a 200 (otel_aierrors.reject: the "
+                "JSON did not parse, the schema did not validate, a guard said no), by reason, on the model of "
+                "the call that gave them. The calls count as ok in the other panels.",
+                "reqps",
+                [
+                    Query(
+                        f"sum by ({BY}, aierrors_rejection_reason) (rate({REJECTIONS}{sel()}[{RATE}]))",
+                        "{{aierrors_rejection_reason}} · " + WHERE,
+                    )
+                ],
+                trace_links(
+                    label("job"),
+                    {
+                        "aierrors.soft_failure": "invalid_output",
+                        "aierrors.rejection.reason": label("aierrors_rejection_reason"),
+                    },
+                ),
             ),
             timeseries_panel(
                 "Content-filtered and truncated share",
@@ -117,7 +139,6 @@ def answers_row() -> Row:
                     for q in (0.5, 0.95)
                 ],
                 call_links(),
-                width=24,
             ),
         ],
     )

@@ -3,7 +3,8 @@
 `build_report` reads only what the SDK exported (`ExportedTelemetry`): the
 counts by outcome and error class come from the ``aierrors.calls`` and
 ``aierrors.attempts`` counters, backoff and ``Retry-After`` from their
-histograms, hops from ``aierrors.fallback.hops``, the slowest traces from the
+histograms, hops from ``aierrors.fallback.hops``, breaker state changes,
+rejected answers and jobs from their counters, the slowest traces from the
 spans. Where spans and metrics both know a number, the report shows that they
 agree, which is the check a user would otherwise do by hand in their backend.
 `render_report` draws it with rich; `DemoReport.to_json` is the same content
@@ -90,6 +91,16 @@ class HopGroup:
 
 
 @dataclass(frozen=True)
+class BreakerGroup:
+    """State changes of one circuit breaker from one state to another (``aierrors.breaker.transitions``)."""
+
+    name: str
+    from_state: str
+    to_state: str
+    transitions: int
+
+
+@dataclass(frozen=True)
 class TraceSummary:
     """One trace: its root span, how long it took, and what its calls ended as."""
 
@@ -126,6 +137,10 @@ class DemoReport:
     fallback_hops: list[HopGroup]
     #: Fallback scopes by name: ``{"answer": {"scopes": 3, "succeeded_at_hop_1": 3}}``.
     fallback_scopes: dict[str, dict[str, int]]
+    #: Circuit-breaker state changes, answers the application rejected (by reason), jobs by kind and end.
+    breaker_transitions: list[BreakerGroup]
+    rejected_answers: dict[str, int]
+    jobs: dict[str, int]
     slowest: list[TraceSummary]
     #: Scenario names in the order their spans started.
     scenarios: list[str]
@@ -202,6 +217,9 @@ def build_report(telemetry: ExportedTelemetry, run: Mapping[str, Any] | None = N
         soft_failures=dict(soft.most_common()),
         fallback_hops=hops,
         fallback_scopes=_fallback_scopes(telemetry.spans),
+        breaker_transitions=_breaker_groups(metrics),
+        rejected_answers=_tally(metrics, n.METRIC_REJECTIONS, n.REJECTION_REASON),
+        jobs=_tally(metrics, n.METRIC_JOBS, n.JOB_KIND, n.JOB_STATUS),
         slowest=_slowest_traces(telemetry.spans),
         scenarios=_scenarios(telemetry.spans),
         agreements=_agreements(
@@ -252,6 +270,27 @@ def _hop_groups(metrics: MetricsData | None) -> list[HopGroup]:
         )
         counts[key] += int(point.value)
     return [HopGroup(*key, hops=count) for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _breaker_groups(metrics: MetricsData | None) -> list[BreakerGroup]:
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for point in _points(metrics, n.METRIC_BREAKER_TRANSITIONS):
+        attributes = point.attributes or {}
+        key = (
+            _text(attributes, n.BREAKER_NAME),
+            _text(attributes, n.BREAKER_FROM_STATE),
+            _text(attributes, n.BREAKER_TO_STATE),
+        )
+        counts[key] += int(point.value)
+    return [BreakerGroup(*key, transitions=count) for key, count in sorted(counts.items())]
+
+
+def _tally(metrics: MetricsData | None, name: str, *keys: str) -> dict[str, int]:
+    """A counter's total by the values of ``keys`` (joined by a space), largest first."""
+    counts: Counter[str] = Counter()
+    for point in _points(metrics, name):
+        counts[" ".join(_text(point.attributes, key) for key in keys)] += int(point.value)
+    return dict(counts.most_common())
 
 
 def _fallback_scopes(spans: Iterable[ReadableSpan]) -> dict[str, dict[str, int]]:
@@ -389,6 +428,24 @@ def render_report(report: DemoReport, console: Console) -> None:
     hops.caption = "\n".join(_scope_line(name, tally) for name, tally in report.fallback_scopes.items())
     hops.caption_justify = "left"
     console.print(hops)
+
+    later = table(
+        "Breakers, rejected answers, jobs",
+        "aierrors.breaker.transitions, aierrors.rejections, aierrors.jobs",
+        "what",
+        "",
+        "count",
+        numeric=1,
+    )
+    for change in report.breaker_transitions:
+        later.add_row("breaker", f"{change.name}: {change.from_state} → {change.to_state}", str(change.transitions))
+    for reason, count in report.rejected_answers.items():
+        later.add_row("rejected answer", reason, str(count))
+    for job, count in report.jobs.items():
+        later.add_row("job", job, str(count))
+    if not (report.breaker_transitions or report.rejected_answers or report.jobs):
+        later.add_row("none", "", "0")
+    console.print(later)
 
     slow = table("Slowest traces", "", "trace id", "scenario, calls ended", "seconds", "calls/\nattempts", numeric=2)
     slow.columns[0].no_wrap = True

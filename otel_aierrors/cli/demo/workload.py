@@ -3,8 +3,9 @@
 Every scenario drives the real ``openai`` SDK against the embedded chaos
 server and steers what the server answers through the ``x-chaos-script``
 header, so each story (a burst of 429s with ``Retry-After``, a key whose quota
-is gone, an upstream outage routed around by a fallback scope, streams that
-end, break or are filtered, a truncated answer) happens the same way every
+is gone, an upstream outage routed around by a fallback scope, a circuit
+breaker that opens, an answer the application rejects, a background job that
+fails later, streams that end, break or are filtered, a truncated answer) happens the same way every
 time. What varies with ``--seed`` is the order of the scenarios and the
 ``Retry-After`` values; the same seed gives the same plan (`plan`).
 
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
 
 import openai
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -227,6 +230,43 @@ def outage_fallback(bench: Workbench) -> None:
         )
 
 
+def breaker_trips(bench: Workbench) -> None:
+    """The upstream keeps failing: the application's circuit breaker opens and refuses the next call,
+    which a fallback model answers (needs ``pybreaker``, an optional demo dependency; else skipped).
+    """
+    try:
+        import pybreaker
+    except ImportError:
+        return
+    breaker = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=60, name="demo-upstream")
+    client = bench.client.with_options(max_retries=0)
+    for _ in range(2):  # the second failure trips it
+        with expected_failure():
+            breaker.call(bench.chat, "upstream", model="gpt-4o", client=client)
+    with fallback_scope("breaker"):
+        try:
+            breaker.call(bench.chat, "ok", model="gpt-4o", client=client)  # refused: circuit_open
+        except pybreaker.CircuitBreakerError:
+            bench.chat("ok", model="gpt-4o-mini")
+
+
+def rejected_answer(bench: Workbench) -> None:
+    """A 200 with valid JSON of the wrong shape: the application's own check rejects it (``answer_check``)."""
+    answer = bench.chat("ok;content=" + quote('{"town": "Paris"}', safe=""))
+    with contextlib.suppress(KeyError, ValueError), otel_aierrors.answer_check(answer, reason="schema"):
+        json.loads(answer.choices[0].message.content or "{}")["city"]
+
+
+def background_job(bench: Workbench) -> None:
+    """A background response, polled until it fails minutes later (here: at the second poll)."""
+    client = bench.client
+    job = client.responses.create(
+        model="gpt-4o-mini", input="Say hello.", background=True, extra_headers=script_headers("job")
+    )
+    for step in ("job;state=in_progress", "job;state=failed;code=server_error"):
+        client.responses.retrieve(job.id, extra_headers=script_headers(step))
+
+
 def gateway_substitution(bench: Workbench) -> None:
     """A gateway quietly answers with another model than the one asked for."""
     bench.chat("ok;model=gpt-4o-mini", model="gpt-4o")
@@ -271,6 +311,9 @@ SCENARIOS: Final = (
     Scenario("quota_key", quota_key),
     Scenario("outage_fallback", outage_fallback),
     Scenario("gateway_substitution", gateway_substitution),
+    Scenario("breaker_trips", breaker_trips),
+    Scenario("rejected_answer", rejected_answer),
+    Scenario("background_job", background_job),
 )
 
 

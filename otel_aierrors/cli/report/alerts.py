@@ -158,6 +158,13 @@ def _burn(factor: float, long: str, short: str, severity: str) -> AlertRule:
     )
 
 
+def _breakers_not_closed(series: AllSeries) -> dict[Labels, float]:
+    """1 for each breaker whose closed-state gauge ends at 0 (the rule's ``for:`` needs history a file lacks)."""
+    by = (n.BREAKER_LIBRARY, n.BREAKER_NAME)
+    closed = _sum(series, n.METRIC_BREAKER_STATUS, by, _is(n.BREAKER_STATE, n.BREAKER_STATE_CLOSED))
+    return {where: 1.0 for where, value in closed.items() if value == 0}
+
+
 _STREAMED: Final = _is(n.STREAM, True)
 
 #: The shipped rules, in the order of ``grafana/rules/aierrors.alerts.yaml``.
@@ -232,5 +239,13 @@ RULES: Final[tuple[AlertRule, ...]] = (
             _both(_STREAMED, _is(n.ERROR_CLASS, "stream_interrupted")),
             denominator=_both(_STREAMED, _not_cancelled),
         ),
+    ),
+    AlertRule(
+        "AIErrorsCircuitBreakerOpen",
+        "warning",
+        0,
+        "circuit breakers not closed at the end of the input (the rule also needs 5m)",
+        _breakers_not_closed,
+        percent=False,
     ),
 )
