@@ -142,7 +142,8 @@ def install_test_dependencies(root: Path, version: str, logs: Path) -> None:
     """Add what the tests need; pin from the lock; never change an installed version.
 
     A lock pin the package index does not serve is moved to the nearest served version (one
-    line says so); pins that clash with what is installed fall back to the declared ranges.
+    line says so); when they clash with what is installed, they are installed one by one and
+    those that cannot be are left out (one line names them).
     pip's output goes to ``logs``; only the end of it is shown, and only when nothing worked.
     Raises `NotInstallable` when neither installs.
     """
@@ -171,10 +172,20 @@ def install_test_dependencies(root: Path, version: str, logs: Path) -> None:
     try:
         log("installing the SDK's test dependencies, as its lock pins them (pip's output: " + str(logfile) + ")")
         if not _install_locked(declared, locked, constraints.name, logfile):
-            # A lock pin can clash with what is installed here.
-            log("the lock's pins do not install here; installing the declared ranges: " + " ".join(declared))
-            if pip("install", "-q", "-c", constraints.name, *declared, check=False, log=logfile) != 0:
+            # Some clash with what is installed here (never changed): install them one by one, each
+            # at its lock pin or else its declared range, and leave out those that cannot be; the
+            # tests that need them then fail in both runs alike, and are counted so.
+            log("they do not install together here; one by one, each at its lock pin or else its declared range")
+            left_out = [
+                requirement
+                for requirement in declared
+                if not _install_locked([requirement], locked, constraints.name, logfile)
+                and pip("install", "-q", "-c", constraints.name, requirement, check=False, log=logfile) != 0
+            ]
+            if len(left_out) == len(declared):
                 raise NotInstallable(f"its test dependencies do not install here: {_last_error(logfile)}")
+            if left_out:
+                log(f"left out, as they clash with what is installed here (see the log): {' '.join(left_out)}")
     finally:
         os.unlink(constraints.name)
     stamp.write_text(key)
@@ -194,6 +205,7 @@ def _install_locked(declared: list[str], locked: dict[str, str], constraints: st
     for _ in range(MAX_MOVES + 1):
         pinned = [pin(requirement, locked) for requirement in declared]
         attempt_log = logfile.with_suffix(".attempt.log")
+        attempt_log.unlink(missing_ok=True)
         status = pip("install", "-q", "-c", constraints, *pinned, check=False, log=attempt_log)
         output = attempt_log.read_text(errors="replace")
         with logfile.open("a") as sink:
@@ -256,5 +268,5 @@ def pip(*args: str, check: bool = True, log: Path | None = None) -> int:
     command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
     if log is None:
         return subprocess.run(command, check=check).returncode
-    with log.open("w") as sink:
+    with log.open("a") as sink:
         return subprocess.run(command, check=check, stdout=sink, stderr=subprocess.STDOUT).returncode

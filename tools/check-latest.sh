@@ -88,6 +88,7 @@ for env in "${envs[@]}"; do
   printf '\n  other packages that differ from the pins: %s\n' "$(differences "$env")"
   if $write_pins; then
     if ! failed_in "$env"; then
+      mkdir -p "$PINNED"
       cp "$VENVS/$env.freeze" "$PINNED/$env.txt"
       printf '  pins written: %s\n' "$PINNED/$env.txt"
     else
