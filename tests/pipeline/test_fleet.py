@@ -1,14 +1,16 @@
-"""The fleet end to end: three replicas -> one agent -> two gateways (tail sampling) -> Jaeger and Prometheus.
+"""The fleet end to end: three replicas -> two gateways (tail sampling) -> Jaeger and Prometheus.
 
 Everything on 127.0.0.1 (`tests.pipeline._fleet`). Three application processes
 of one service (``tests/pipeline/fleet_app.py``: the instrumented real
 ``openai`` SDK against the chaos server, head sampler on every call, auto
-set-up) send OTLP to the agent: one on the oldest ``opentelemetry-sdk`` the
-package installs with (no ``service.instance.id`` detector: ours gives the id),
-two on this environment's; the third is stopped half-way and a new process takes
-over its share (a restart). Their workload mixes successes with retries,
-failures, soft failures, fallback scopes and cut streams. Jaeger is stopped for
-`OUTAGE` seconds mid-run and started again.
+set-up) send OTLP straight to one gateway each (replica ``i`` to gateway
+``i mod 2``; no agent tier, `docs/fleet.md`): one on the oldest
+``opentelemetry-sdk`` the package installs with (no ``service.instance.id``
+detector: ours gives the id), two on this environment's; the third is stopped
+half-way and a new process takes over its share and its gateway (a restart).
+Their workload mixes successes with retries, failures, soft failures, fallback
+scopes and cut streams. Jaeger is stopped for `OUTAGE` seconds mid-run and
+started again.
 
 Asserted:
 
@@ -16,7 +18,8 @@ Asserted:
   complete (the application span, every call and attempt span, the scope span);
 * the share of kept success traces is within a binomial tolerance (4 sigma) of
   the gateway's ``AIERRORS_KEEP_PERCENT`` (5);
-* every trace reached exactly one gateway (the gateways' witness files);
+* every trace reached exactly one gateway (the gateways' witness files), and
+  each gateway received traces;
 * the calls the processes made equal, exactly, the sum over every instance of
   the last value of ``aierrors_calls_total`` (each series starts at 0 within the
   run, so its last value is its increase; ``increase()`` itself extrapolates
@@ -68,13 +71,14 @@ class Unit:
     replica: str
 
 
-def _app(fleet: _fleet.Fleet, name: str, python: Path, units: int, seconds: float, seed: int) -> Process:
+def _app(fleet: _fleet.Fleet, name: str, gateway: int, python: Path, units: int, seconds: float, seed: int) -> Process:
+    """Start replica ``name``, sending its OTLP to gateway ``gateway``; return once it is ready."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
     env.update(
         {
             "PYTHONPATH": str(_assets.ROOT),
             "OTEL_SERVICE_NAME": SERVICE,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": fleet.agent_otlp_http,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": fleet.gateway_otlp_http(gateway),
             "OTEL_TRACES_SAMPLER": "parentbased_always_on",
             "OTEL_METRIC_EXPORT_INTERVAL": "1000",
             "OTEL_BSP_SCHEDULE_DELAY": "200",
@@ -116,13 +120,15 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Result]:
         fleet.start()
         started = time.monotonic()
         half = RUN / 2
-        apps.append(_app(fleet, "replica-1-oldest-sdk", oldest, UNITS, RUN, 1))
-        apps.append(_app(fleet, "replica-2", Path(sys.executable), UNITS, RUN, 2))
-        apps.append(_app(fleet, "replica-3-before-restart", Path(sys.executable), UNITS // 2, half - 5, 3))
+        apps.append(_app(fleet, "replica-1-oldest-sdk", 1 % 2, oldest, UNITS, RUN, 1))
+        apps.append(_app(fleet, "replica-2", 2 % 2, Path(sys.executable), UNITS, RUN, 2))
+        apps.append(_app(fleet, "replica-3-before-restart", 3 % 2, Path(sys.executable), UNITS // 2, half - 5, 3))
         time.sleep(max(0.0, started + OUTAGE_AT - time.monotonic()))
         fleet.stop_jaeger()
         _finished(apps[2], half + 30)
-        apps.append(_app(fleet, "replica-3-after-restart", Path(sys.executable), UNITS - UNITS // 2, half - 10, 4))
+        apps.append(
+            _app(fleet, "replica-3-after-restart", 3 % 2, Path(sys.executable), UNITS - UNITS // 2, half - 10, 4)
+        )
         time.sleep(max(0.0, started + OUTAGE_AT + OUTAGE - time.monotonic()))
         fleet.start_jaeger()
         for app in apps:
@@ -210,18 +216,23 @@ def test_the_fleet(result: Result) -> None:
 def test_a_killed_gateway_loses_the_traces_in_its_window(result: Result) -> None:
     """SIGKILL gateway 0 right after a burst: what it held undecided is lost, nothing else.
 
-    Runs after `test_the_fleet` (the file's order). The burst's traces that
-    reached gateway 0 in its last decision window (5 s) are counted, and said;
-    every must-keep trace of the burst that reached gateway 1 is complete in Jaeger.
+    Runs after `test_the_fleet` (the file's order). A burst of two replicas, one
+    per gateway, at once; the burst's traces that reached gateway 0 in its last
+    decision window (5 s) are counted, and said; every must-keep trace of the
+    burst that reached gateway 1 is complete in Jaeger.
     """
     fleet = result.fleet
-    burst = _app(fleet, "burst", Path(sys.executable), 60, 3.0, 4)
+    bursts: list[Process] = []
     try:
-        _finished(burst, 60)
+        for gateway in range(len(fleet.gateways)):
+            bursts.append(_app(fleet, f"burst-{gateway}", gateway, Path(sys.executable), 30, 3.0, 5 + gateway))
+        for burst in bursts:
+            _finished(burst, 60)
     finally:
-        burst.stop()
+        for burst in bursts:
+            burst.stop()
     fleet.kill_gateway(0)
-    units = [unit for unit in _units(fleet, ["burst"]) if unit.trace_id]
+    units = [unit for unit in _units(fleet, [burst.name for burst in bursts]) if unit.trace_id]
     received = [_fleet.witnessed_trace_ids(fleet.witness(index)) for index in range(len(fleet.gateways))]
     killed = [unit for unit in units if unit.trace_id in received[0]]
     survived = [unit for unit in units if unit.trace_id in received[1] and unit.kind in MUST_KEEP]
