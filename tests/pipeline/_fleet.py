@@ -16,6 +16,7 @@ Every process runs under ``timeout`` and is stopped by its own PID.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -52,23 +53,35 @@ def _address(port: int) -> str:
     return f"{LOCALHOST}:{port}"
 
 
+def oldest_sdk_pins() -> list[str]:
+    """The requirements of the oldest-SDK environment, every one an exact pin.
+
+    `OLDEST_PINS`, and ``openai`` and ``wrapt`` at this environment's versions
+    (the replicas on either environment run the same SDK and the same patching).
+    """
+    return [*OLDEST_PINS, f"openai=={version('openai')}", f"wrapt=={version('wrapt')}"]
+
+
 def oldest_sdk_python() -> Path:
     """A Python with opentelemetry-sdk `OLDEST_SDK` (no service.instance.id detector) and this checkout's deps.
 
     ``AIERRORS_OLDEST_SDK_PYTHON`` names one; otherwise a virtual environment is
-    made once under ``~/.cache/otel-aierrors/venvs/`` (PyPI, pinned versions; the
-    same ``openai`` and ``wrapt`` as this environment) and reused.
+    made once under ``~/.cache/otel-aierrors/venvs/`` from PyPI with
+    `oldest_sdk_pins` and reused; its directory is named by a hash of the pins,
+    so that a new ``openai`` or ``wrapt`` here makes a new one instead of reusing
+    a stale one.
     """
     named = os.environ.get("AIERRORS_OLDEST_SDK_PYTHON")
     if named:
         return Path(named)
-    cache = Path.home() / ".cache" / "otel-aierrors" / "venvs" / f"otel-sdk-{OLDEST_SDK}"
+    pins = oldest_sdk_pins()
+    digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:12]
+    cache = Path.home() / ".cache" / "otel-aierrors" / "venvs" / f"otel-sdk-{OLDEST_SDK}-{digest}"
     python = cache / "bin" / "python"
     if python.is_file():
         return python
     building = cache.with_name(cache.name + ".building")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(building)], check=True, timeout=120)
-    pins = [*OLDEST_PINS, f"openai=={version('openai')}", f"wrapt=={version('wrapt')}"]
     subprocess.run(
         [str(building / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *pins],
         check=True,
