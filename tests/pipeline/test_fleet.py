@@ -18,8 +18,8 @@ Asserted:
   complete (the application span, every call and attempt span, the scope span);
 * the share of kept success traces is within a binomial tolerance (4 sigma) of
   the gateway's ``AIERRORS_KEEP_PERCENT`` (5);
-* every trace reached exactly one gateway (the gateways' witness files), and
-  each gateway received traces;
+* every trace reached exactly one gateway, its replica's (the gateways'
+  witness files), and each gateway received traces;
 * the calls the processes made equal, exactly, the sum over every instance of
   the last value of ``aierrors_calls_total`` (each series starts at 0 within the
   run, so its last value is its increase; ``increase()`` itself extrapolates
@@ -60,6 +60,13 @@ KEEP_PERCENT = 5
 STACK_SECONDS = 480
 #: Kinds a gateway must keep whole; ``ok`` is kept at KEEP_PERCENT.
 MUST_KEEP = {"retried", "failed", "soft", "fallback", "cut_stream"}
+#: The gateway each replica sends to: replica i to gateway i mod 2 (the restarted replica keeps its gateway).
+GATEWAY_OF = {
+    "replica-1-oldest-sdk": 1 % 2,
+    "replica-2": 2 % 2,
+    "replica-3-before-restart": 3 % 2,
+    "replica-3-after-restart": 3 % 2,
+}
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,11 @@ class Unit:
     replica: str
 
 
-def _app(fleet: _fleet.Fleet, name: str, gateway: int, python: Path, units: int, seconds: float, seed: int) -> Process:
-    """Start replica ``name``, sending its OTLP to gateway ``gateway``; return once it is ready."""
+def _app(
+    fleet: _fleet.Fleet, name: str, python: Path, units: int, seconds: float, seed: int, gateway: int | None = None
+) -> Process:
+    """Start replica ``name``, sending its OTLP to ``gateway`` (by default its `GATEWAY_OF`); return once ready."""
+    gateway = GATEWAY_OF[name] if gateway is None else gateway
     env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
     env.update(
         {
@@ -120,15 +130,13 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Result]:
         fleet.start()
         started = time.monotonic()
         half = RUN / 2
-        apps.append(_app(fleet, "replica-1-oldest-sdk", 1 % 2, oldest, UNITS, RUN, 1))
-        apps.append(_app(fleet, "replica-2", 2 % 2, Path(sys.executable), UNITS, RUN, 2))
-        apps.append(_app(fleet, "replica-3-before-restart", 3 % 2, Path(sys.executable), UNITS // 2, half - 5, 3))
+        apps.append(_app(fleet, "replica-1-oldest-sdk", oldest, UNITS, RUN, 1))
+        apps.append(_app(fleet, "replica-2", Path(sys.executable), UNITS, RUN, 2))
+        apps.append(_app(fleet, "replica-3-before-restart", Path(sys.executable), UNITS // 2, half - 5, 3))
         time.sleep(max(0.0, started + OUTAGE_AT - time.monotonic()))
         fleet.stop_jaeger()
         _finished(apps[2], half + 30)
-        apps.append(
-            _app(fleet, "replica-3-after-restart", 3 % 2, Path(sys.executable), UNITS - UNITS // 2, half - 10, 4)
-        )
+        apps.append(_app(fleet, "replica-3-after-restart", Path(sys.executable), UNITS - UNITS // 2, half - 10, 4))
         time.sleep(max(0.0, started + OUTAGE_AT + OUTAGE - time.monotonic()))
         fleet.start_jaeger()
         for app in apps:
@@ -208,6 +216,8 @@ def test_the_fleet(result: Result) -> None:
     assert all(seen), "a gateway received no trace"
     assert not seen[0] & seen[1], f"{len(seen[0] & seen[1])} traces reached both gateways"
     assert ids <= seen[0] | seen[1]
+    strays = [unit for unit in traced if unit.trace_id not in seen[GATEWAY_OF[unit.replica]]]
+    assert not strays, f"{len(strays)} traces not at their replica's gateway, e.g. {strays[:3]}"
     assert exact, f"{query} = {counted}, calls made {calls}"
     assert instances and instances[0]["value"][1] == "4", instances
     assert not anonymous, anonymous[:3]
@@ -217,21 +227,23 @@ def test_a_killed_gateway_loses_the_traces_in_its_window(result: Result) -> None
     """SIGKILL gateway 0 right after a burst: what it held undecided is lost, nothing else.
 
     Runs after `test_the_fleet` (the file's order). A burst of two replicas, one
-    per gateway, at once; the burst's traces that reached gateway 0 in its last
-    decision window (5 s) are counted, and said; every must-keep trace of the
-    burst that reached gateway 1 is complete in Jaeger.
+    per gateway; gateway 0 is killed as soon as its replica ends. The burst's
+    traces that reached gateway 0 in its last decision window (5 s) are counted,
+    and said; every must-keep trace of the burst that reached gateway 1 is
+    complete in Jaeger.
     """
     fleet = result.fleet
     bursts: list[Process] = []
     try:
-        for gateway in range(len(fleet.gateways)):
-            bursts.append(_app(fleet, f"burst-{gateway}", gateway, Path(sys.executable), 30, 3.0, 5 + gateway))
-        for burst in bursts:
-            _finished(burst, 60)
+        # Gateway 1's burst first, so that gateway 0's is the later one and is killed as soon as it ends.
+        for gateway in (1, 0):
+            bursts.append(_app(fleet, f"burst-{gateway}", Path(sys.executable), 30, 3.0, 5 + gateway, gateway))
+        _finished(bursts[1], 60)
+        fleet.kill_gateway(0)
+        _finished(bursts[0], 60)
     finally:
         for burst in bursts:
             burst.stop()
-    fleet.kill_gateway(0)
     units = [unit for unit in _units(fleet, [burst.name for burst in bursts]) if unit.trace_id]
     received = [_fleet.witnessed_trace_ids(fleet.witness(index)) for index in range(len(fleet.gateways))]
     killed = [unit for unit in units if unit.trace_id in received[0]]
