@@ -138,7 +138,7 @@ def witnessed_trace_ids(path: Path) -> set[str]:
     """The trace ids of every span in a ``file`` exporter's OTLP JSON lines (hex, as Jaeger writes them)."""
     if not path.exists():
         return set()
-    found = set()
+    found: set[str] = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
