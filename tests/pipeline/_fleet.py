@@ -1,4 +1,4 @@
-"""The fleet of `test_fleet.py` on 127.0.0.1: Jaeger (on disk), two gateways, one agent, Prometheus.
+"""The fleet of `test_fleet.py` on 127.0.0.1: Jaeger (on disk), two gateways, Prometheus.
 
 * Jaeger runs ``deploy/jaeger/config.yaml`` with its storage on disk (badger)
   instead of in memory, so that it can be stopped and started again on the same
@@ -7,8 +7,8 @@
   addresses moved by a second file, which also adds a witness pipeline: every
   span the gateway *receives* (before tail sampling) is written to a file by the
   ``file`` exporter, so the test sees which gateway each trace went to.
-* The agent runs the shipped ``collector-config/agent.yaml``, the gateways named
-  in ``AIERRORS_GATEWAYS``.
+* There is no agent tier: each replica sends its OTLP straight to one gateway
+  (`Fleet.gateway_otlp_http`), as ``docs/fleet.md`` deploys it.
 * Prometheus scrapes both gateways with the shipped collector job.
 
 Every process runs under ``timeout`` and is stopped by its own PID.
@@ -16,6 +16,7 @@ Every process runs under ``timeout`` and is stopped by its own PID.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -35,7 +36,6 @@ from tests.monitoring._procs import Process, PrometheusAPI, free_port, wait_for
 from . import _binaries, _stack
 from ._jaeger import JaegerAPI
 
-AGENT_CONFIG = _assets.COLLECTOR_DIR / "agent.yaml"
 GATEWAY_CONFIG = _assets.COLLECTOR_DIR / "gateway.yaml"
 #: The oldest opentelemetry-sdk the package's dependencies install with (semantic-conventions 0.63b0 pins 1.42).
 OLDEST_SDK = "1.42.0"
@@ -53,23 +53,35 @@ def _address(port: int) -> str:
     return f"{LOCALHOST}:{port}"
 
 
+def oldest_sdk_pins() -> list[str]:
+    """The requirements of the oldest-SDK environment, every one an exact pin.
+
+    `OLDEST_PINS`, and ``openai`` and ``wrapt`` at this environment's versions
+    (the replicas on either environment run the same SDK and the same patching).
+    """
+    return [*OLDEST_PINS, f"openai=={version('openai')}", f"wrapt=={version('wrapt')}"]
+
+
 def oldest_sdk_python() -> Path:
     """A Python with opentelemetry-sdk `OLDEST_SDK` (no service.instance.id detector) and this checkout's deps.
 
     ``AIERRORS_OLDEST_SDK_PYTHON`` names one; otherwise a virtual environment is
-    made once under ``~/.cache/otel-aierrors/venvs/`` (PyPI, pinned versions; the
-    same ``openai`` and ``wrapt`` as this environment) and reused.
+    made once under ``~/.cache/otel-aierrors/venvs/`` from PyPI with
+    `oldest_sdk_pins` and reused; its directory is named by a hash of the pins,
+    so that a new ``openai`` or ``wrapt`` here makes a new one instead of reusing
+    a stale one.
     """
     named = os.environ.get("AIERRORS_OLDEST_SDK_PYTHON")
     if named:
         return Path(named)
-    cache = Path.home() / ".cache" / "otel-aierrors" / "venvs" / f"otel-sdk-{OLDEST_SDK}"
+    pins = oldest_sdk_pins()
+    digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:12]
+    cache = Path.home() / ".cache" / "otel-aierrors" / "venvs" / f"otel-sdk-{OLDEST_SDK}-{digest}"
     python = cache / "bin" / "python"
     if python.is_file():
         return python
     building = cache.with_name(cache.name + ".building")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(building)], check=True, timeout=120)
-    pins = [*OLDEST_PINS, f"openai=={version('openai')}", f"wrapt=={version('wrapt')}"]
     subprocess.run(
         [str(building / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *pins],
         check=True,
@@ -108,20 +120,6 @@ def gateway_overlay(ports: GatewayPorts, witness: Path) -> dict[str, Any]:
     }
 
 
-def agent_overlay(ports: GatewayPorts) -> dict[str, Any]:
-    return {
-        "receivers": {
-            "otlp": {
-                "protocols": {
-                    "grpc": {"endpoint": _address(ports.otlp_grpc)},
-                    "http": {"endpoint": _address(ports.otlp_http)},
-                }
-            }
-        },
-        "extensions": {"health_check": {"endpoint": _address(ports.health)}},
-    }
-
-
 def jaeger_config(data: Path) -> dict[str, Any]:
     """``deploy/jaeger/config.yaml`` with its one storage backend on disk."""
     config = yaml.safe_load(_stack.JAEGER_CONFIG.read_text(encoding="utf-8"))
@@ -140,7 +138,7 @@ def witnessed_trace_ids(path: Path) -> set[str]:
     """The trace ids of every span in a ``file`` exporter's OTLP JSON lines (hex, as Jaeger writes them)."""
     if not path.exists():
         return set()
-    found = set()
+    found: set[str] = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -158,11 +156,9 @@ class Fleet:
         default_factory=lambda: (free_port(), free_port(), free_port(), free_port())
     )
     gateway_ports: list[GatewayPorts] = field(default_factory=lambda: [GatewayPorts(), GatewayPorts()])
-    agent_ports: GatewayPorts = field(default_factory=GatewayPorts)
     prometheus_port: int = field(default_factory=free_port)
     jaeger: Process | None = None
     gateways: list[Process] = field(default_factory=list)
-    agent: Process | None = None
     prometheus_server: Process | None = None
     jaeger_starts: int = 0
 
@@ -174,9 +170,9 @@ class Fleet:
     def prometheus(self) -> PrometheusAPI:
         return PrometheusAPI(f"http://{_address(self.prometheus_port)}")
 
-    @property
-    def agent_otlp_http(self) -> str:
-        return f"http://{_address(self.agent_ports.otlp_http)}"
+    def gateway_otlp_http(self, index: int) -> str:
+        """The OTLP/HTTP endpoint of gateway ``index`` (what a replica's ``OTEL_EXPORTER_OTLP_ENDPOINT`` names)."""
+        return f"http://{_address(self.gateway_ports[index].otlp_http)}"
 
     def witness(self, index: int) -> Path:
         return self.tmp / f"gateway-{index}-received.jsonl"
@@ -231,15 +227,6 @@ class Fleet:
                     },
                 )
             )
-        overlay = self.tmp / "agent-addresses.yaml"
-        overlay.write_text(yaml.safe_dump(agent_overlay(self.agent_ports)), encoding="utf-8")
-        gateways = ", ".join(_address(ports.otlp_grpc) for ports in self.gateway_ports)
-        self.agent = self._launch(
-            "agent",
-            [str(_binaries.collector()), "--config", str(AGENT_CONFIG), "--config", str(overlay)],
-            lambda: _stack._answers(f"http://{_address(self.agent_ports.health)}/"),
-            {"AIERRORS_GATEWAYS": f"[{gateways}]", "OTELCOL_TELEMETRY_PORT": str(self.agent_ports.telemetry)},
-        )
         config = _stack.prometheus_config(_assets.RULES_DIR, _address(self.gateway_ports[0].prometheus))
         (job,) = config["scrape_configs"]
         job["static_configs"] = [{"targets": [_address(ports.prometheus) for ports in self.gateway_ports]}]
@@ -267,7 +254,7 @@ class Fleet:
         wait_for(f"gateway {index} to die", lambda: not gateway.alive(), 15)
 
     def processes(self) -> list[Process]:
-        found = [self.prometheus_server, self.agent, *self.gateways, self.jaeger]
+        found = [self.prometheus_server, *self.gateways, self.jaeger]
         return [process for process in found if process is not None]
 
     def diagnostics(self) -> str:

@@ -1,7 +1,7 @@
 """One replica of the fleet test (`tests/pipeline/test_fleet.py`), run as its own process.
 
 The real ``openai`` SDK against its own chaos server on 127.0.0.1, instrumented
-with ``otel_aierrors.instrument()`` and the auto set-up (OTLP/HTTP to the agent
+with ``otel_aierrors.instrument()`` and the auto set-up (OTLP/HTTP to the gateway
 named by ``OTEL_EXPORTER_OTLP_ENDPOINT``, head sampler on every call). Each unit
 of work runs in an application span ``work {kind}``, whose trace id is written
 with the kind, the SDK calls it made and the spans its trace must hold, one JSON

@@ -1,8 +1,9 @@
 """The files of the pipeline without Docker agree with each other (no binary needed).
 
 * ``collector-config/builder-config.yaml`` builds exactly the components the
-  shipped configurations use (``otel-collector.yaml``, the fleet's ``agent.yaml``
-  and ``gateway.yaml``; plus ``debug``), every module at one release;
+  shipped configurations use (``otel-collector.yaml``, the fleet's
+  ``gateway.yaml`` and the ``file-export.yaml`` overlay; plus ``debug``, the
+  manifest's troubleshooting exporter), every module at one release;
 * every shipped collector binds 127.0.0.1 unless ``OTELCOL_LISTEN_HOST`` opens
   it, and its own metrics' address is configurable;
 * ``deploy/jaeger/config.yaml`` listens on 127.0.0.1 only, away from the
@@ -27,11 +28,13 @@ from . import _stack
 
 MANIFEST = _assets.COLLECTOR_DIR / "builder-config.yaml"
 LOCAL_PROMETHEUS = _assets.DEPLOY / "prometheus" / "local.yml"
-#: The collector configurations we ship to run as a service (the single node, and the fleet's two tiers).
-SERVICE_CONFIGS = [_stack.COLLECTOR_CONFIG, *(_assets.COLLECTOR_DIR / f"{tier}.yaml" for tier in ("agent", "gateway"))]
-#: What the manifest may add to the configurations' components: ``debug`` for troubleshooting, and
-#: ``file`` for the configuration of the HTML report (another change adds that file to collector-config/).
-TROUBLESHOOTING = {"exporters": {"debug", "file"}}
+#: The collector configurations we ship to run as a service (the single node, and the fleet's gateway).
+SERVICE_CONFIGS = [_stack.COLLECTOR_CONFIG, _assets.COLLECTOR_DIR / "gateway.yaml"]
+#: Overlays merged over a service configuration (``--config base.yaml --config overlay.yaml``).
+OVERLAYS = [_assets.COLLECTOR_DIR / "file-export.yaml"]
+#: What the manifest adds to the configurations' components: ``debug``, switched on with ``--set`` when
+#: troubleshooting (builder-config.yaml says how), so that no configuration has to name it.
+TROUBLESHOOTING = {"exporters": {"debug"}}
 #: Component types whose Go module is named otherwise (0.165: ``otlpexporter`` provides ``otlp_grpc``).
 MODULE_OF_TYPE = {"otlp_grpc": "otlp"}
 _ENV = re.compile(r"^\$\{env:([A-Z_]+):-([^}]+)\}$")
@@ -52,7 +55,7 @@ def _module_component(gomod: str) -> str:
 
 def test_the_manifest_builds_exactly_the_components_the_configurations_use() -> None:
     manifest = _load(MANIFEST)
-    configs = [_load(path) for path in SERVICE_CONFIGS]
+    configs = [_load(path) for path in [*SERVICE_CONFIGS, *OVERLAYS]]
     for kind in ("receivers", "processors", "exporters", "extensions"):
         types = {name.split("/")[0] for config in configs for name in config.get(kind, {})}
         used = {MODULE_OF_TYPE.get(type_, type_).replace("_", "") for type_ in types}
@@ -141,3 +144,9 @@ def test_compose_opens_the_collector_inside_its_container() -> None:
 def test_jaeger_does_not_trace_itself_into_the_pipeline() -> None:
     """Its query service would send its own spans to localhost:4317, the collector's port."""
     assert _load(_stack.JAEGER_CONFIG)["extensions"]["jaeger_query"]["enable_tracing"] is False
+
+
+def test_every_shipped_collector_configuration_is_read_above() -> None:
+    """No configuration in collector-config/ escapes the manifest check (the manifest itself aside)."""
+    shipped = set(_assets.COLLECTOR_DIR.glob("*.yaml")) - {MANIFEST}
+    assert shipped == {*SERVICE_CONFIGS, *OVERLAYS}

@@ -1,14 +1,16 @@
-"""The fleet end to end: three replicas -> one agent -> two gateways (tail sampling) -> Jaeger and Prometheus.
+"""The fleet end to end: three replicas -> two gateways (tail sampling) -> Jaeger and Prometheus.
 
 Everything on 127.0.0.1 (`tests.pipeline._fleet`). Three application processes
 of one service (``tests/pipeline/fleet_app.py``: the instrumented real
 ``openai`` SDK against the chaos server, head sampler on every call, auto
-set-up) send OTLP to the agent: one on the oldest ``opentelemetry-sdk`` the
-package installs with (no ``service.instance.id`` detector: ours gives the id),
-two on this environment's; the third is stopped half-way and a new process takes
-over its share (a restart). Their workload mixes successes with retries,
-failures, soft failures, fallback scopes and cut streams. Jaeger is stopped for
-`OUTAGE` seconds mid-run and started again.
+set-up) send OTLP straight to one gateway each (replica ``i`` to gateway
+``i mod 2``; no agent tier, `docs/fleet.md`): one on the oldest
+``opentelemetry-sdk`` the package installs with (no ``service.instance.id``
+detector: ours gives the id), two on this environment's; the third is stopped
+half-way and a new process takes over its share and its gateway (a restart).
+Their workload mixes successes with retries, failures, soft failures, fallback
+scopes and cut streams. Jaeger is stopped for `OUTAGE` seconds mid-run and
+started again.
 
 Asserted:
 
@@ -16,7 +18,8 @@ Asserted:
   complete (the application span, every call and attempt span, the scope span);
 * the share of kept success traces is within a binomial tolerance (4 sigma) of
   the gateway's ``AIERRORS_KEEP_PERCENT`` (5);
-* every trace reached exactly one gateway (the gateways' witness files);
+* every trace reached exactly one gateway, its replica's (the gateways'
+  witness files), and each gateway received traces;
 * the calls the processes made equal, exactly, the sum over every instance of
   the last value of ``aierrors_calls_total`` (each series starts at 0 within the
   run, so its last value is its increase; ``increase()`` itself extrapolates
@@ -57,6 +60,13 @@ KEEP_PERCENT = 5
 STACK_SECONDS = 480
 #: Kinds a gateway must keep whole; ``ok`` is kept at KEEP_PERCENT.
 MUST_KEEP = {"retried", "failed", "soft", "fallback", "cut_stream"}
+#: The gateway each replica sends to: replica i to gateway i mod 2 (the restarted replica keeps its gateway).
+GATEWAY_OF = {
+    "replica-1-oldest-sdk": 1 % 2,
+    "replica-2": 2 % 2,
+    "replica-3-before-restart": 3 % 2,
+    "replica-3-after-restart": 3 % 2,
+}
 
 
 @dataclass(frozen=True)
@@ -68,13 +78,17 @@ class Unit:
     replica: str
 
 
-def _app(fleet: _fleet.Fleet, name: str, python: Path, units: int, seconds: float, seed: int) -> Process:
+def _app(
+    fleet: _fleet.Fleet, name: str, python: Path, units: int, seconds: float, seed: int, gateway: int | None = None
+) -> Process:
+    """Start replica ``name``, sending its OTLP to ``gateway`` (by default its `GATEWAY_OF`); return once ready."""
+    gateway = GATEWAY_OF[name] if gateway is None else gateway
     env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
     env.update(
         {
             "PYTHONPATH": str(_assets.ROOT),
             "OTEL_SERVICE_NAME": SERVICE,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": fleet.agent_otlp_http,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": fleet.gateway_otlp_http(gateway),
             "OTEL_TRACES_SAMPLER": "parentbased_always_on",
             "OTEL_METRIC_EXPORT_INTERVAL": "1000",
             "OTEL_BSP_SCHEDULE_DELAY": "200",
@@ -202,6 +216,8 @@ def test_the_fleet(result: Result) -> None:
     assert all(seen), "a gateway received no trace"
     assert not seen[0] & seen[1], f"{len(seen[0] & seen[1])} traces reached both gateways"
     assert ids <= seen[0] | seen[1]
+    strays = [unit for unit in traced if unit.trace_id not in seen[GATEWAY_OF[unit.replica]]]
+    assert not strays, f"{len(strays)} traces not at their replica's gateway, e.g. {strays[:3]}"
     assert exact, f"{query} = {counted}, calls made {calls}"
     assert instances and instances[0]["value"][1] == "4", instances
     assert not anonymous, anonymous[:3]
@@ -210,18 +226,25 @@ def test_the_fleet(result: Result) -> None:
 def test_a_killed_gateway_loses_the_traces_in_its_window(result: Result) -> None:
     """SIGKILL gateway 0 right after a burst: what it held undecided is lost, nothing else.
 
-    Runs after `test_the_fleet` (the file's order). The burst's traces that
-    reached gateway 0 in its last decision window (5 s) are counted, and said;
-    every must-keep trace of the burst that reached gateway 1 is complete in Jaeger.
+    Runs after `test_the_fleet` (the file's order). A burst of two replicas, one
+    per gateway; gateway 0 is killed as soon as its replica ends. The burst's
+    traces that reached gateway 0 in its last decision window (5 s) are counted,
+    and said; every must-keep trace of the burst that reached gateway 1 is
+    complete in Jaeger.
     """
     fleet = result.fleet
-    burst = _app(fleet, "burst", Path(sys.executable), 60, 3.0, 4)
+    bursts: list[Process] = []
     try:
-        _finished(burst, 60)
+        # Gateway 1's burst first, so that gateway 0's is the later one and is killed as soon as it ends.
+        for gateway in (1, 0):
+            bursts.append(_app(fleet, f"burst-{gateway}", Path(sys.executable), 30, 3.0, 5 + gateway, gateway))
+        _finished(bursts[1], 60)
+        fleet.kill_gateway(0)
+        _finished(bursts[0], 60)
     finally:
-        burst.stop()
-    fleet.kill_gateway(0)
-    units = [unit for unit in _units(fleet, ["burst"]) if unit.trace_id]
+        for burst in bursts:
+            burst.stop()
+    units = [unit for unit in _units(fleet, [burst.name for burst in bursts]) if unit.trace_id]
     received = [_fleet.witnessed_trace_ids(fleet.witness(index)) for index in range(len(fleet.gateways))]
     killed = [unit for unit in units if unit.trace_id in received[0]]
     survived = [unit for unit in units if unit.trace_id in received[1] and unit.kind in MUST_KEEP]
