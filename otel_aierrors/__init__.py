@@ -46,25 +46,16 @@ Every emitted name is listed in ``docs/telemetry.md``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any, Final
 
-from opentelemetry import metrics, trace
-from opentelemetry.instrumentation.dependencies import DependencyConflict, get_dependency_conflicts
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-
-from otel_aierrors import _app_retries, _setup
-from otel_aierrors._coexistence import call_span_mode
-from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
-from otel_aierrors._genai_metrics import latest_conventions_opted_in
-from otel_aierrors._names import SCHEMA_URL
-from otel_aierrors._patches.on_import import ImportPatcher
-from otel_aierrors._patches.targets import PATCH_TARGETS
-from otel_aierrors._recording import Telemetry
-from otel_aierrors._redaction import content_capture_enabled
-from otel_aierrors._taxonomy import ErrorClass
-from otel_aierrors.package import _instruments_any
+from otel_aierrors._instrumentation import INSTRUMENTATION
 from otel_aierrors.version import __version__
+
+if TYPE_CHECKING:
+    from otel_aierrors._fallback import FallbackScope, awith_fallback, fallback_scope, with_fallback
+    from otel_aierrors._instrumentor import AIErrorsInstrumentor
+    from otel_aierrors._taxonomy import ErrorClass
 
 __all__ = [
     "AIErrorsInstrumentor",
@@ -78,63 +69,38 @@ __all__ = [
     "with_fallback",
 ]
 
+#: The public names imported on first use (PEP 562), by module: ``import otel_aierrors``
+#: loads only what `instrument` needs to register its hooks (issue 28).
+_LAZY: Final = {
+    "AIErrorsInstrumentor": "otel_aierrors._instrumentor",
+    "ErrorClass": "otel_aierrors._taxonomy",
+    "FallbackScope": "otel_aierrors._fallback",
+    "awith_fallback": "otel_aierrors._fallback",
+    "fallback_scope": "otel_aierrors._fallback",
+    "with_fallback": "otel_aierrors._fallback",
+}
 
-class AIErrorsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Instruments every installed generated AI SDK: a span per call, a span per HTTP attempt, metrics.
 
-    Nothing is imported: each SDK (and ``httpx`` / ``httpx2``) is patched when
-    the application imports it, or at once if it already has.
-    """
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
-    _patcher: ImportPatcher | None = None
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments_any
-
-    def _check_dependency_conflicts(self) -> DependencyConflict | None:
-        # Any one installed SDK is enough (``_instruments_any``), whatever the
-        # installed opentelemetry-instrumentation's own support for that.
-        conflicts = [get_dependency_conflicts([requirement]) for requirement in _instruments_any]
-        return None if any(conflict is None for conflict in conflicts) else conflicts[0]
-
-    def _instrument(self, **kwargs: Any) -> None:
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
-        if tracer_provider is None and meter_provider is None:
-            _setup.arm()  # the SDK is set up at the first call, only if the application set none by then
-        tracer = trace.get_tracer(__name__, __version__, tracer_provider, schema_url=SCHEMA_URL)
-        meter = metrics.get_meter(__name__, __version__, meter_provider, schema_url=SCHEMA_URL)
-        telemetry = Telemetry(
-            tracer,
-            meter,
-            call_span_mode(kwargs.get("call_spans")),
-            latest_genai=latest_conventions_opted_in(),
-            capture_content=content_capture_enabled(),
-        )
-        self._patcher = ImportPatcher(PATCH_TARGETS, telemetry)
-        self._patcher.start()
-        _app_retries.install()
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        _setup.disarm()
-        _app_retries.uninstall()
-        patcher, self._patcher = self._patcher, None
-        if patcher is not None:
-            patcher.stop()
-
-    def patch_status(self) -> tuple[frozenset[str], frozenset[str]]:
-        """(modules patched now, modules watched) in this process; both empty when not instrumented."""
-        patcher = self._patcher
-        if patcher is None:
-            return frozenset(), frozenset()
-        return patcher.patched_modules(), patcher.watched_modules()
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def instrument(**kwargs: Any) -> None:
-    """Instrument the installed AI SDKs; see `AIErrorsInstrumentor` for the arguments."""
-    AIErrorsInstrumentor().instrument(**kwargs)
+    """Instrument the installed AI SDKs; see `AIErrorsInstrumentor` for the arguments.
+
+    Registers the post-import hooks and imports nothing else: the recording
+    machinery is loaded by the first hook that fires (an SDK's import).
+    """
+    INSTRUMENTATION.instrument(**kwargs)
 
 
 def uninstrument() -> None:
     """Restore every patched callable."""
-    AIErrorsInstrumentor().uninstrument()
+    INSTRUMENTATION.uninstrument()

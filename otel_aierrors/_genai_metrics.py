@@ -14,13 +14,13 @@ import os
 from typing import TYPE_CHECKING, Final, Protocol
 
 from opentelemetry.context import Context
-from opentelemetry.metrics import Counter, Histogram, Meter
 
 from otel_aierrors import _names as n
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from opentelemetry.metrics import Counter, Histogram, Meter
     from opentelemetry.util.types import AttributeValue
 
     from otel_aierrors._call import CallRecord

@@ -25,7 +25,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
-from opentelemetry.instrumentation.utils import unwrap
 
 from otel_aierrors._patches.targets import PatchTarget
 from otel_aierrors._safety import report_internal_error, swallow
@@ -39,8 +38,16 @@ __all__ = ["ImportPatcher"]
 class ImportPatcher:
     """Applies the patch table for one instrumentation, each module's rows when the module is imported."""
 
-    def __init__(self, targets: Iterable[PatchTarget], telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        targets: Iterable[PatchTarget],
+        telemetry: Telemetry | None = None,
+        *,
+        build: Callable[[], Telemetry | None] | None = None,
+    ) -> None:
+        """``telemetry``, or ``build`` to make it at the first hook (None from it: patch nothing, stop watching)."""
         self._telemetry = telemetry
+        self._build = build
         self._rows: dict[str, list[PatchTarget]] = {}
         for target in targets:
             self._rows.setdefault(target.module, []).append(target)
@@ -65,6 +72,9 @@ class ImportPatcher:
 
     def stop(self) -> None:
         """Unpatch what was patched; hooks that have not fired yet will do nothing."""
+        # Imported here: ``opentelemetry.instrumentation.utils`` is not needed to start, only to undo.
+        from opentelemetry.instrumentation.utils import unwrap
+
         with self._lock:
             self._active = False
             self._patched.clear()
@@ -77,6 +87,11 @@ class ImportPatcher:
         """The modules with a callable wrapped now."""
         with self._lock:
             return frozenset(self._patched)
+
+    @property
+    def active(self) -> bool:
+        """Between `start` and `stop`, unless the telemetry's ``build`` declined."""
+        return self._active
 
     def watched_modules(self) -> frozenset[str]:
         """Every module of the table (patched now, or waiting for its import)."""
@@ -92,11 +107,25 @@ class ImportPatcher:
                 # In the importing thread itself (the usual case) this returns at once.
                 module = importlib.import_module(name)
             with self._lock:
-                if not self._active or name in self._applied:
+                if not self._active or name in self._applied or not self._ready():
                     return
                 self._applied.add(name)
                 for target in self._rows.get(name, ()):
                     self._apply(module, target)
+
+    def _ready(self) -> bool:
+        """Build the telemetry if not yet (under the lock); False, and inactive, when the build declines."""
+        build, self._build = self._build, None
+        if build is not None:
+            try:
+                self._telemetry = build()
+            except Exception:
+                report_internal_error("building the telemetry")
+                self._telemetry = None
+            if self._telemetry is None:
+                self._active = False
+                return False
+        return True
 
     def _apply(self, module: ModuleType, target: PatchTarget) -> None:
         owner_path, _, attribute = target.attribute.rpartition(".")
@@ -106,7 +135,8 @@ class ImportPatcher:
                 owner = getattr(owner, part)
             if target.optional and not hasattr(owner, attribute):
                 return
-            wrapt.wrap_function_wrapper(owner, attribute, target.wrapper(self._telemetry))
+            # None only for a patcher built without telemetry, whose rows need none (the tests' probes).
+            wrapt.wrap_function_wrapper(owner, attribute, target.wrapper(self._telemetry))  # type: ignore[arg-type]
         except Exception:
             report_internal_error(f"patching {target.module}.{target.attribute}")
             return

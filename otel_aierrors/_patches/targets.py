@@ -13,7 +13,6 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from otel_aierrors._patches.calls import call_wrapper
 from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._sdks import ADAPTERS, SdkAdapter
 
@@ -52,6 +51,13 @@ def _fixed(wrapper: Wrapper) -> Callable[[Telemetry], Wrapper]:
     return build
 
 
+def _call_boundary(telemetry: Telemetry, *, adapter: SdkAdapter, is_async: bool) -> Wrapper:
+    """`otel_aierrors._patches.calls.call_wrapper`, imported when the SDK's hook fires (it loads the call records)."""
+    from otel_aierrors._patches.calls import call_wrapper
+
+    return call_wrapper(telemetry, adapter=adapter, is_async=is_async)
+
+
 def _distribution(adapter: SdkAdapter) -> str:
     return adapter.requirement.split()[0]
 
@@ -60,7 +66,7 @@ def _rows() -> tuple[PatchTarget, ...]:
     rows: list[PatchTarget] = []
     for adapter in ADAPTERS:
         for module, attribute, is_async in adapter.targets:
-            build = functools.partial(call_wrapper, adapter=adapter, is_async=is_async)
+            build = functools.partial(_call_boundary, adapter=adapter, is_async=is_async)
             rows.append(PatchTarget(_distribution(adapter), module, attribute, build, call_boundary=True))
         for module, attribute, wrapper in adapter.extra_patches:
             rows.append(PatchTarget(_distribution(adapter), module, attribute, _fixed(wrapper), optional=True))
