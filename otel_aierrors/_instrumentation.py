@@ -21,20 +21,18 @@ is patched.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-import wrapt
-
 from otel_aierrors import _setup
-from otel_aierrors._genai_metrics import latest_conventions_opted_in
 from otel_aierrors._patches.on_import import ImportPatcher
+from otel_aierrors._patches.post_import import HOOKS
 from otel_aierrors._patches.targets import PATCH_TARGETS
-from otel_aierrors._redaction import content_capture_enabled
 from otel_aierrors._safety import swallow
 from otel_aierrors.version import __version__
 
@@ -61,9 +59,9 @@ class _Settings(NamedTuple):
 
     tracer_provider: Any
     meter_provider: Any
-    call_spans: str
-    latest_genai: bool
-    capture_content: bool
+    call_spans: str | None
+    #: The environment at ``instrument()``: the ``OTEL_*`` settings are read as they were then.
+    environ: Mapping[str, str]
     check_dependencies: bool
 
 
@@ -99,9 +97,8 @@ class Instrumentation:
         settings = _Settings(
             kwargs.get("tracer_provider"),
             kwargs.get("meter_provider"),
-            _call_span_mode(kwargs.get("call_spans")),
-            latest_conventions_opted_in(),
-            content_capture_enabled(),
+            kwargs.get("call_spans"),
+            dict(os.environ),
             check_dependencies,
         )
         with self._lock:
@@ -112,7 +109,7 @@ class Instrumentation:
         patcher.start()
         hook = _app_retries_hook(weakref.ref(patcher))
         for library in APP_RETRY_LIBRARIES:
-            wrapt.register_post_import_hook(hook, library)  # runs now if already imported
+            HOOKS.register(hook, library)  # runs now if already imported
 
     def stop(self) -> None:
         """Unpatch everything; the hooks that have not fired will do nothing."""
@@ -131,13 +128,6 @@ class Instrumentation:
         if patcher is None:
             return frozenset(), frozenset()
         return patcher.patched_modules(), patcher.watched_modules()
-
-
-def _call_span_mode(explicit: str | None) -> str:
-    # Imported here: `otel_aierrors._coexistence` imports ``opentelemetry.trace``, needed only by the first call.
-    from otel_aierrors._coexistence import call_span_mode
-
-    return call_span_mode(explicit)
 
 
 def dependency_conflict() -> DependencyConflict | None:
@@ -159,17 +149,20 @@ def _telemetry(settings: _Settings) -> Telemetry | None:
             return None
     from opentelemetry import metrics, trace
 
+    from otel_aierrors._coexistence import call_span_mode
+    from otel_aierrors._genai_metrics import latest_conventions_opted_in
     from otel_aierrors._names import SCHEMA_URL
     from otel_aierrors._recording import Telemetry
+    from otel_aierrors._redaction import content_capture_enabled
 
     tracer = trace.get_tracer(SCOPE_NAME, __version__, settings.tracer_provider, schema_url=SCHEMA_URL)
     meter = metrics.get_meter(SCOPE_NAME, __version__, settings.meter_provider, schema_url=SCHEMA_URL)
     return Telemetry(
         tracer,
         meter,
-        settings.call_spans,
-        latest_genai=settings.latest_genai,
-        capture_content=settings.capture_content,
+        call_span_mode(settings.call_spans, settings.environ),
+        latest_genai=latest_conventions_opted_in(settings.environ),
+        capture_content=content_capture_enabled(settings.environ),
     )
 
 

@@ -6,13 +6,12 @@ imported is patched at once, one imported later when it finishes importing,
 in whatever thread imports it. `ImportPatcher.stop` unpatches what was
 patched and turns the hooks that have not fired into no-ops.
 
-wrapt's post-import hooks (``wrapt.register_post_import_hook``) do the
-watching: wrapt is already what wraps the callables, and its finder is the
-one the OpenTelemetry SDK's own instrumentations share, so a second meta-path
-finder of ours is not needed. wrapt cannot unregister a hook, hence the
-``active`` flag: a hook that fires after `stop` does nothing, and the next
-`instrument` builds a new patcher with hooks of its own. A hook holds its
-patcher weakly, so hooks that never fire keep no telemetry alive.
+The watching is `otel_aierrors._patches.post_import` (wrapt's design,
+without importing wrapt until a hook fires: wrapt wraps the callables). A
+hook cannot be unregistered, hence the ``active`` flag: a hook that fires
+after `stop` does nothing, and the next `instrument` builds a new patcher
+with hooks of its own. A hook holds its patcher weakly, so hooks that never
+fire keep no telemetry alive.
 """
 
 from __future__ import annotations
@@ -24,8 +23,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import wrapt
-
+from otel_aierrors._patches.post_import import HOOKS
 from otel_aierrors._patches.targets import PatchTarget
 from otel_aierrors._safety import report_internal_error, swallow
 
@@ -68,7 +66,7 @@ class ImportPatcher:
         hook = _weak_hook(weakref.ref(self))
         for module in self._rows:
             # Runs the hook now when the module is already imported, else at the end of its import.
-            wrapt.register_post_import_hook(hook, module)
+            HOOKS.register(hook, module)
 
     def stop(self) -> None:
         """Unpatch what was patched; hooks that have not fired yet will do nothing."""
@@ -128,6 +126,8 @@ class ImportPatcher:
         return True
 
     def _apply(self, module: ModuleType, target: PatchTarget) -> None:
+        import wrapt  # here, not at the top: its import is most of what ``instrument()`` would cost (issue 28)
+
         owner_path, _, attribute = target.attribute.rpartition(".")
         try:
             owner: Any = module
