@@ -4,7 +4,6 @@ package index does not serve (openai 3.63.0's lock pins botocore 1.44.9, never s
 from __future__ import annotations
 
 import subprocess
-import sys
 import textwrap
 import venv
 from pathlib import Path
