@@ -39,6 +39,7 @@ HEAVY = (
     "asyncio",
     "wrapt",
     "opentelemetry.metrics",
+    "opentelemetry.trace",
     "opentelemetry.semconv",
     "otel_aierrors._instrumentor",
     "otel_aierrors._fallback",
