@@ -107,7 +107,7 @@ class Instrumentation:
             patcher = ImportPatcher(PATCH_TARGETS, build=lambda: _telemetry(settings))
             self._patcher = patcher
         patcher.start()
-        hook = _app_retries_hook(weakref.ref(patcher))
+        hook = _installer(weakref.ref(patcher), _install_app_retries)
         for library in APP_RETRY_LIBRARIES:
             HOOKS.register(hook, library)  # runs now if already imported
 
@@ -166,17 +166,24 @@ def _telemetry(settings: _Settings) -> Telemetry | None:
     )
 
 
-def _app_retries_hook(patcher: weakref.ref[ImportPatcher]) -> Callable[[ModuleType], None]:
-    """Installs `otel_aierrors._app_retries` when tenacity or backoff is imported, while ``patcher`` is live."""
+def _install_app_retries(_telemetry: Telemetry) -> None:
+    from otel_aierrors import _app_retries
+
+    _app_retries.install()  # idempotent: it patches each library once, and watches the others itself
+
+
+def _installer(
+    patcher: weakref.ref[ImportPatcher], install: Callable[[Telemetry], None]
+) -> Callable[[ModuleType], None]:
+    """A hook for a library outside the patch table (tenacity, backoff): ``install(telemetry)`` when it is
+    imported, while ``patcher`` is live and its telemetry built (the dependency check passed)."""
 
     def on_import(module: ModuleType) -> None:
-        live = patcher()
-        if live is None or not live.active:
-            return
         with swallow(f"patching {getattr(module, '__name__', '')}"):
-            from otel_aierrors import _app_retries
-
-            _app_retries.install()
+            live = patcher()
+            telemetry = None if live is None else live.telemetry()
+            if telemetry is not None:
+                install(telemetry)
 
     return on_import
 

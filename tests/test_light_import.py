@@ -158,11 +158,12 @@ def test_without_a_supported_sdk_the_first_hook_logs_the_conflict_and_patches_no
         logging.basicConfig(level=logging.WARNING, format="%(name)s %(message)s")
         otel_aierrors.package._instruments_any = ("openai >= 999",)  # as if no supported release were installed
         otel_aierrors.instrument()
-        import httpx
+        import sys, httpx, tenacity
         print(type(httpx.Client.__dict__["send"]).__name__, otel_aierrors.AIErrorsInstrumentor().patch_status())
+        print("otel_aierrors._app_retries" in sys.modules, type(vars(tenacity.Retrying)["__call__"]).__name__)
     """)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "function (frozenset(), frozenset())"
+    assert result.stdout.splitlines() == ["function (frozenset(), frozenset())", "False function"]
     # BaseInstrumentor's own message, under its logger.
     assert 'opentelemetry.instrumentation.instrumentor AIErrorsInstrumentor only instruments "openai >= 999"' in (
         result.stderr

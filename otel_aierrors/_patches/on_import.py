@@ -86,11 +86,6 @@ class ImportPatcher:
         with self._lock:
             return frozenset(self._patched)
 
-    @property
-    def active(self) -> bool:
-        """Between `start` and `stop`, unless the telemetry's ``build`` declined."""
-        return self._active
-
     def watched_modules(self) -> frozenset[str]:
         """Every module of the table (patched now, or waiting for its import)."""
         return frozenset(self._rows) if self._active else frozenset()
@@ -110,6 +105,11 @@ class ImportPatcher:
                 self._applied.add(name)
                 for target in self._rows.get(name, ()):
                     self._apply(module, target)
+
+    def telemetry(self) -> Telemetry | None:
+        """The telemetry, built now if no hook has built it; None once stopped or when the build declined."""
+        with self._lock:
+            return self._telemetry if self._active and self._ready() else None
 
     def _ready(self) -> bool:
         """Build the telemetry if not yet (under the lock); False, and inactive, when the build declines."""
