@@ -34,9 +34,9 @@ ENV_CALL_SPANS: Final = "OTEL_AIERRORS_CALL_SPANS"
 _GENAI_MARKERS: Final = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.provider.name", "openinference.span.kind")
 
 
-def call_span_mode(explicit: str | None) -> str:
-    """The mode from ``instrument(call_spans=...)``, else the environment, else ``auto``."""
-    mode = (explicit or os.environ.get(ENV_CALL_SPANS) or "auto").strip().lower()
+def call_span_mode(explicit: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The mode from ``instrument(call_spans=...)``, else the environment (default ``os.environ``), else ``auto``."""
+    mode = (explicit or (os.environ if environ is None else environ).get(ENV_CALL_SPANS) or "auto").strip().lower()
     return mode if mode in CALL_SPAN_MODES else "auto"
 
 

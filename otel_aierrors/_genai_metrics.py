@@ -14,13 +14,13 @@ import os
 from typing import TYPE_CHECKING, Final, Protocol
 
 from opentelemetry.context import Context
-from opentelemetry.metrics import Counter, Histogram, Meter
 
 from otel_aierrors import _names as n
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from opentelemetry.metrics import Counter, Histogram, Meter
     from opentelemetry.util.types import AttributeValue
 
     from otel_aierrors._call import CallRecord
@@ -57,13 +57,14 @@ _OPT_IN_VARIABLE: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
 _LATEST: Final = "gen_ai_latest_experimental"
 
 
-def latest_conventions_opted_in() -> bool:
-    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` lists ``gen_ai_latest_experimental``, read at ``instrument()``.
+def latest_conventions_opted_in(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``OTEL_SEMCONV_STABILITY_OPT_IN`` lists ``gen_ai_latest_experimental`` (in ``environ``, default
+    ``os.environ``), read at ``instrument()``.
 
     Read here rather than through opentelemetry-instrumentation's private
     ``_semconv`` helper, which caches the variable once per process.
     """
-    values = os.environ.get(_OPT_IN_VARIABLE, "").split(",")
+    values = (os.environ if environ is None else environ).get(_OPT_IN_VARIABLE, "").split(",")
     return _LATEST in (value.strip() for value in values)
 
 

@@ -116,6 +116,8 @@ class Telemetry:
         capture_content: bool = False,
     ) -> None:
         self.tracer = tracer
+        #: For the instruments of what is patched apart from the call path (the circuit breakers).
+        self.meter = meter
         #: Whether provider free text (error messages, hints) may be exported, redacted:
         #: the GenAI content-capture switch (see `otel_aierrors._redaction.content_capture_enabled`).
         self.capture_content = capture_content

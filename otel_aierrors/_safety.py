@@ -15,8 +15,6 @@ from contextlib import suppress
 from types import TracebackType
 from typing import Final
 
-from otel_aierrors._redaction import redact
-
 __all__ = ["logger", "report_internal_error", "swallow"]
 
 logger = logging.getLogger("otel_aierrors")
@@ -33,6 +31,9 @@ def report_internal_error(where: str) -> None:
     if key in _reported or len(_reported) >= MAX_REPORTED:
         return
     _reported.add(key)
+    # Imported here: `_safety` is imported by ``instrument()``, `_redaction` only needed to report (issue 28).
+    from otel_aierrors._redaction import redact
+
     # A broken logging handler must not break the call either.
     with suppress(Exception):
         # The frames, and the message redacted: an exception's text may quote a key or a header value.

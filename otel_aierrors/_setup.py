@@ -40,14 +40,11 @@ and nothing is added to it.
 
 from __future__ import annotations
 
-import inspect
 import os
 import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
-
-from opentelemetry import metrics, trace
 
 from otel_aierrors._safety import logger
 
@@ -125,6 +122,9 @@ def auto_setup_enabled(env: Mapping[str, str]) -> bool:
 
 def sdk_configured() -> tuple[bool, bool]:
     """Whether global SDK (not proxy / no-op) tracer and meter providers are set."""
+    # Imported here, as the configurator below: `arm` runs in ``instrument()``, which must stay cheap (issue 28).
+    from opentelemetry import metrics, trace
+
     tracer_set = not isinstance(trace.get_tracer_provider(), (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
     meter_set = type(metrics.get_meter_provider()).__name__ not in ("_ProxyMeterProvider", "NoOpMeterProvider")
     return tracer_set, meter_set
@@ -190,6 +190,8 @@ def _configure_if_unset() -> None:
             "install 'otel-aierrors[sdk]' or configure providers to see telemetry"
         )
         return
+    import inspect
+
     for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
     arguments: dict[str, Any] = {}

@@ -6,13 +6,12 @@ imported is patched at once, one imported later when it finishes importing,
 in whatever thread imports it. `ImportPatcher.stop` unpatches what was
 patched and turns the hooks that have not fired into no-ops.
 
-wrapt's post-import hooks (``wrapt.register_post_import_hook``) do the
-watching: wrapt is already what wraps the callables, and its finder is the
-one the OpenTelemetry SDK's own instrumentations share, so a second meta-path
-finder of ours is not needed. wrapt cannot unregister a hook, hence the
-``active`` flag: a hook that fires after `stop` does nothing, and the next
-`instrument` builds a new patcher with hooks of its own. A hook holds its
-patcher weakly, so hooks that never fire keep no telemetry alive.
+The watching is `otel_aierrors._patches.post_import` (wrapt's design,
+without importing wrapt until a hook fires: wrapt wraps the callables). A
+hook cannot be unregistered, hence the ``active`` flag: a hook that fires
+after `stop` does nothing, and the next `instrument` builds a new patcher
+with hooks of its own. A hook holds its patcher weakly, so hooks that never
+fire keep no telemetry alive.
 """
 
 from __future__ import annotations
@@ -24,9 +23,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import wrapt
-from opentelemetry.instrumentation.utils import unwrap
-
+from otel_aierrors._patches.post_import import HOOKS
 from otel_aierrors._patches.targets import PatchTarget
 from otel_aierrors._safety import report_internal_error, swallow
 
@@ -39,8 +36,16 @@ __all__ = ["ImportPatcher"]
 class ImportPatcher:
     """Applies the patch table for one instrumentation, each module's rows when the module is imported."""
 
-    def __init__(self, targets: Iterable[PatchTarget], telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        targets: Iterable[PatchTarget],
+        telemetry: Telemetry | None = None,
+        *,
+        build: Callable[[], Telemetry | None] | None = None,
+    ) -> None:
+        """``telemetry``, or ``build`` to make it at the first hook (None from it: patch nothing, stop watching)."""
         self._telemetry = telemetry
+        self._build = build
         self._rows: dict[str, list[PatchTarget]] = {}
         for target in targets:
             self._rows.setdefault(target.module, []).append(target)
@@ -61,10 +66,13 @@ class ImportPatcher:
         hook = _weak_hook(weakref.ref(self))
         for module in self._rows:
             # Runs the hook now when the module is already imported, else at the end of its import.
-            wrapt.register_post_import_hook(hook, module)
+            HOOKS.register(hook, module)
 
     def stop(self) -> None:
         """Unpatch what was patched; hooks that have not fired yet will do nothing."""
+        # Imported here: ``opentelemetry.instrumentation.utils`` is not needed to start, only to undo.
+        from opentelemetry.instrumentation.utils import unwrap
+
         with self._lock:
             self._active = False
             self._patched.clear()
@@ -92,13 +100,39 @@ class ImportPatcher:
                 # In the importing thread itself (the usual case) this returns at once.
                 module = importlib.import_module(name)
             with self._lock:
-                if not self._active or name in self._applied:
+                if not self._active or name in self._applied or not self._ready():
                     return
                 self._applied.add(name)
                 for target in self._rows.get(name, ()):
                     self._apply(module, target)
 
+    def telemetry(self) -> Telemetry | None:
+        """The telemetry, built now if no hook has built it; None once stopped or when the build declined."""
+        with self._lock:
+            return self._telemetry if self._active and self._ready() else None
+
+    def built_telemetry(self) -> Telemetry | None:
+        """The telemetry if a hook built it, without building it."""
+        with self._lock:
+            return self._telemetry
+
+    def _ready(self) -> bool:
+        """Build the telemetry if not yet (under the lock); False, and inactive, when the build declines."""
+        build, self._build = self._build, None
+        if build is not None:
+            try:
+                self._telemetry = build()
+            except Exception:
+                report_internal_error("building the telemetry")
+                self._telemetry = None
+            if self._telemetry is None:
+                self._active = False
+                return False
+        return True
+
     def _apply(self, module: ModuleType, target: PatchTarget) -> None:
+        import wrapt  # here, not at the top: its import is most of what ``instrument()`` would cost (issue 28)
+
         owner_path, _, attribute = target.attribute.rpartition(".")
         try:
             owner: Any = module
@@ -106,7 +140,8 @@ class ImportPatcher:
                 owner = getattr(owner, part)
             if target.optional and not hasattr(owner, attribute):
                 return
-            wrapt.wrap_function_wrapper(owner, attribute, target.wrapper(self._telemetry))
+            # None only for a patcher built without telemetry, whose rows need none (the tests' probes).
+            wrapt.wrap_function_wrapper(owner, attribute, target.wrapper(self._telemetry))  # type: ignore[arg-type]
         except Exception:
             report_internal_error(f"patching {target.module}.{target.attribute}")
             return

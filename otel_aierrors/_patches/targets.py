@@ -13,8 +13,6 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from otel_aierrors._patches.calls import call_wrapper
-from otel_aierrors._patches.transport import TRANSPORT_TARGETS
 from otel_aierrors._sdks import ADAPTERS, SdkAdapter
 
 if TYPE_CHECKING:
@@ -52,6 +50,32 @@ def _fixed(wrapper: Wrapper) -> Callable[[Telemetry], Wrapper]:
     return build
 
 
+def _call_boundary(telemetry: Telemetry, *, adapter: SdkAdapter, is_async: bool) -> Wrapper:
+    """`otel_aierrors._patches.calls.call_wrapper`, imported when the SDK's hook fires (it loads the call records)."""
+    from otel_aierrors._patches.calls import call_wrapper
+
+    return call_wrapper(telemetry, adapter=adapter, is_async=is_async)
+
+
+#: (module, attribute path, wrapper's name in `otel_aierrors._patches.transport`): its
+#: ``TRANSPORT_TARGETS``, named here so that building the table does not import the
+#: attempt machinery (issue 28); a test holds the two equal.
+TRANSPORT_ROWS: Final = (
+    ("httpx", "Client.send", "traced_send"),
+    ("httpx", "AsyncClient.send", "traced_async_send"),
+    ("httpx2", "Client.send", "traced_send"),
+    ("httpx2", "AsyncClient.send", "traced_async_send"),
+)
+
+
+def _transport(_telemetry: Telemetry, *, name: str) -> Wrapper:
+    """A transport wrapper (it needs no telemetry: it reads the current call), imported when its hook fires."""
+    from otel_aierrors._patches import transport
+
+    wrapper: Wrapper = getattr(transport, name)
+    return wrapper
+
+
 def _distribution(adapter: SdkAdapter) -> str:
     return adapter.requirement.split()[0]
 
@@ -60,12 +84,12 @@ def _rows() -> tuple[PatchTarget, ...]:
     rows: list[PatchTarget] = []
     for adapter in ADAPTERS:
         for module, attribute, is_async in adapter.targets:
-            build = functools.partial(call_wrapper, adapter=adapter, is_async=is_async)
+            build = functools.partial(_call_boundary, adapter=adapter, is_async=is_async)
             rows.append(PatchTarget(_distribution(adapter), module, attribute, build, call_boundary=True))
         for module, attribute, wrapper in adapter.extra_patches:
             rows.append(PatchTarget(_distribution(adapter), module, attribute, _fixed(wrapper), optional=True))
-    for module, attribute, wrapper in TRANSPORT_TARGETS:
-        rows.append(PatchTarget(module, module, attribute, _fixed(wrapper)))
+    for module, attribute, name in TRANSPORT_ROWS:
+        rows.append(PatchTarget(module, module, attribute, functools.partial(_transport, name=name)))
     return tuple(rows)
 
 

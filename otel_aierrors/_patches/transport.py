@@ -17,12 +17,14 @@ error body is read by the SDK itself, when and if it wants to.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._context import current_call
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import response_body_in_memory, response_status_and_headers, retry_count_of
+
+if TYPE_CHECKING:
+    from otel_aierrors._attempt import AttemptRecord
 
 __all__ = ["TRANSPORT_TARGETS"]
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from opentelemetry.trace import NonRecordingSpan
-
 from otel_aierrors._context import current_call
 from otel_aierrors._results import SOFT_REFUSAL, SOFT_TRUNCATED, ResponseSummary, StreamSummary, soft_failure_of
 
@@ -87,6 +85,9 @@ def sdk_call_span(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, .
     call = current_call()
     if call is None:
         return wrapped(*args, **kwargs)
+    # Imported here: this module is loaded by ``instrument()``, which must not need ``opentelemetry.trace`` (issue 28).
+    from opentelemetry.trace import NonRecordingSpan
+
     return NonRecordingSpan(call.span.get_span_context())
 
 

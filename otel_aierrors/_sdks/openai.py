@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from otel_aierrors import _names as n
 from otel_aierrors._results import ResponseSummary, StreamSummary, soft_failure_of
 
 __all__ = ["read_chunk", "summarize"]
@@ -23,7 +22,9 @@ def summarize(result: Any) -> ResponseSummary | None:
     if kind == "response":
         summary = _summarize_response_api(result)
         if getattr(result, "background", None) is True:
-            summary.job_kind, summary.job_id = n.JOB_KIND_RESPONSE, summary.response_id
+            # The object's type is the job kind, as for videos and batches ("response": _names.JOB_KIND_RESPONSE);
+            # _names is not imported here, as it loads the semantic conventions at instrument().
+            summary.job_kind, summary.job_id = kind, summary.response_id
             summary.job_status = _text(getattr(result, "status", None))
         return summary
     if kind in ("video", "batch"):

@@ -1,0 +1,219 @@
+"""The instrumentation of this process: what ``instrument()`` starts and ``uninstrument()`` stops.
+
+``otel_aierrors.instrument()`` must cost nothing until an SDK is used (issue
+28): it reads its settings and registers the post-import hooks, and imports
+neither an SDK nor the recording machinery (`otel_aierrors._recording`, the
+call and attempt records, the metric API) nor
+``opentelemetry.instrumentation.instrumentor``. Those are imported by the
+first hook that fires, inside an import of an SDK or of ``httpx`` that
+already costs far more. The contrib ``BaseInstrumentor`` is used only by
+`otel_aierrors._instrumentor.AIErrorsInstrumentor` (the
+``opentelemetry-instrument`` entry point, which has imported it already); both
+drive the one `INSTRUMENTATION` of the process, so either can undo the other.
+
+`Instrumentation.instrument` behaves as ``BaseInstrumentor.instrument`` does,
+with one difference of timing: the dependency check (is any supported SDK
+installed?) needs ``importlib.metadata`` and ``packaging``, so it runs at the
+first hook instead; when it fails, that hook logs the same error and nothing
+is patched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from otel_aierrors import _setup
+from otel_aierrors._patches.on_import import ImportPatcher
+from otel_aierrors._patches.post_import import HOOKS
+from otel_aierrors._patches.targets import PATCH_TARGETS
+from otel_aierrors._safety import swallow
+from otel_aierrors.version import __version__
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.dependencies import DependencyConflict
+
+    from otel_aierrors._patches.breakers import BreakerPatches
+    from otel_aierrors._recording import Telemetry
+
+__all__ = ["APP_RETRY_LIBRARIES", "INSTRUMENTATION", "SCOPE_NAME", "Instrumentation", "dependency_conflict"]
+
+#: The instrumentation scope of every span and metric (the package's name, as before the split).
+SCOPE_NAME: Final = "otel_aierrors"
+#: The instrumentor's name in ``BaseInstrumentor``'s messages.
+_INSTRUMENTOR: Final = "AIErrorsInstrumentor"
+#: ``BaseInstrumentor``'s logger: the already-instrumented warnings and the dependency error are logged there.
+_base_logger = logging.getLogger("opentelemetry.instrumentation.instrumentor")
+#: The application retry libraries `otel_aierrors._app_retries` patches; a test holds them equal.
+APP_RETRY_LIBRARIES: Final = ("tenacity", "backoff")
+#: The circuit-breaker libraries `otel_aierrors._patches.breakers` patches; a test holds them equal.
+BREAKER_LIBRARIES: Final = ("pybreaker", "purgatory", "aiobreaker")
+_APP_RETRIES: Final = "otel_aierrors._app_retries"
+
+
+class _Settings(NamedTuple):
+    """What ``instrument()`` read from its arguments and the environment, applied at the first hook."""
+
+    tracer_provider: Any
+    meter_provider: Any
+    call_spans: str | None
+    #: The environment at ``instrument()``: the ``OTEL_*`` settings are read as they were then.
+    environ: Mapping[str, str]
+    check_dependencies: bool
+
+
+class Instrumentation:
+    """Whether this process is instrumented, and the patcher of the modules it watches."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._patcher: ImportPatcher | None = None
+        #: The circuit-breaker patches, made by the first breaker library's import (see `_install_breakers`).
+        self._breakers: BreakerPatches | None = None
+
+    @property
+    def instrumented(self) -> bool:
+        return self._patcher is not None
+
+    def instrument(self, **kwargs: Any) -> None:
+        """``BaseInstrumentor.instrument``, without importing it; the dependency check runs at the first hook."""
+        if self.instrumented:
+            _base_logger.warning("Attempting to instrument while already instrumented")
+            return
+        check_dependencies = not kwargs.pop("skip_dep_check", False)
+        kwargs.pop("raise_exception_on_conflict", None)  # asked only by auto-instrumentation, via BaseInstrumentor
+        self.start(check_dependencies=check_dependencies, **kwargs)
+
+    def uninstrument(self) -> None:
+        """``BaseInstrumentor.uninstrument``, without importing it."""
+        if not self.instrumented:
+            _base_logger.warning("Attempting to uninstrument while already uninstrumented")
+            return
+        self.stop()
+
+    def start(self, *, check_dependencies: bool, **kwargs: Any) -> None:
+        """Read the settings, arm the SDK auto set-up and register the hooks; imports nothing else."""
+        settings = _Settings(
+            kwargs.get("tracer_provider"),
+            kwargs.get("meter_provider"),
+            kwargs.get("call_spans"),
+            dict(os.environ),
+            check_dependencies,
+        )
+        with self._lock:
+            if settings.tracer_provider is None and settings.meter_provider is None:
+                _setup.arm()  # the SDK is set up at the first call, only if the application set none by then
+            patcher = ImportPatcher(PATCH_TARGETS, build=lambda: _telemetry(settings))
+            self._patcher = patcher
+        patcher.start()
+        hook = _installer(weakref.ref(patcher), _install_app_retries)
+        for library in APP_RETRY_LIBRARIES:
+            HOOKS.register(hook, library)  # runs now if already imported
+        breakers = _installer(weakref.ref(patcher), self._install_breakers)
+        for library in BREAKER_LIBRARIES:
+            HOOKS.register(breakers, library)
+
+    def _install_breakers(self, telemetry: Telemetry) -> None:
+        """Patch the breaker libraries, once per instrumentation (the first one imported installs all)."""
+        from otel_aierrors._breakers import BreakerRecorder
+        from otel_aierrors._patches.breakers import BreakerPatches
+
+        with self._lock:
+            if self._breakers is not None or self._patcher is None:
+                return
+            self._breakers = BreakerPatches(BreakerRecorder(telemetry, telemetry.meter))
+            breakers = self._breakers
+        breakers.install()  # patches each library imported now, and the others when imported
+
+    def stop(self) -> None:
+        """Unpatch everything; the hooks that have not fired will do nothing."""
+        with self._lock:
+            patcher, self._patcher = self._patcher, None
+            breakers, self._breakers = self._breakers, None
+        _setup.disarm()
+        if breakers is not None:
+            breakers.uninstall()
+        app_retries = sys.modules.get(_APP_RETRIES)
+        if app_retries is not None:
+            app_retries.uninstall()
+        if patcher is not None:
+            telemetry = patcher.built_telemetry()
+            if telemetry is not None:
+                telemetry.enabled = False  # what reaches it later (a rejection of an earlier call) records nothing
+            patcher.stop()
+
+    def patch_status(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(modules patched now, modules watched) in this process; both empty when not instrumented."""
+        patcher = self._patcher
+        if patcher is None:
+            return frozenset(), frozenset()
+        return patcher.patched_modules(), patcher.watched_modules()
+
+
+def dependency_conflict() -> DependencyConflict | None:
+    """None when any one supported SDK is installed (``_instruments_any``), whatever contrib's own support for that."""
+    from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+
+    from otel_aierrors.package import _instruments_any
+
+    conflicts = [get_dependency_conflicts([requirement]) for requirement in _instruments_any]
+    return None if any(conflict is None for conflict in conflicts) else conflicts[0]
+
+
+def _telemetry(settings: _Settings) -> Telemetry | None:
+    """The telemetry of one instrumentation, built by its first hook; None when no supported SDK is installed."""
+    if settings.check_dependencies:
+        conflict = dependency_conflict()
+        if conflict is not None:
+            _base_logger.error(conflict._format_message(_INSTRUMENTOR))
+            return None
+    from opentelemetry import metrics, trace
+
+    from otel_aierrors._coexistence import call_span_mode
+    from otel_aierrors._genai_metrics import latest_conventions_opted_in
+    from otel_aierrors._names import SCHEMA_URL
+    from otel_aierrors._recording import Telemetry
+    from otel_aierrors._redaction import content_capture_enabled
+
+    tracer = trace.get_tracer(SCOPE_NAME, __version__, settings.tracer_provider, schema_url=SCHEMA_URL)
+    meter = metrics.get_meter(SCOPE_NAME, __version__, settings.meter_provider, schema_url=SCHEMA_URL)
+    return Telemetry(
+        tracer,
+        meter,
+        call_span_mode(settings.call_spans, settings.environ),
+        latest_genai=latest_conventions_opted_in(settings.environ),
+        capture_content=content_capture_enabled(settings.environ),
+    )
+
+
+def _install_app_retries(_telemetry: Telemetry) -> None:
+    from otel_aierrors import _app_retries
+
+    _app_retries.install()  # idempotent: it patches each library once, and watches the others itself
+
+
+def _installer(
+    patcher: weakref.ref[ImportPatcher], install: Callable[[Telemetry], None]
+) -> Callable[[ModuleType], None]:
+    """A hook for a library outside the patch table (tenacity, backoff): ``install(telemetry)`` when it is
+    imported, while ``patcher`` is live and its telemetry built (the dependency check passed)."""
+
+    def on_import(module: ModuleType) -> None:
+        with swallow(f"patching {getattr(module, '__name__', '')}"):
+            live = patcher()
+            telemetry = None if live is None else live.telemetry()
+            if telemetry is not None:
+                install(telemetry)
+
+    return on_import
+
+
+#: The one instrumentation of the process, as ``BaseInstrumentor`` keeps one instance per class:
+#: ``instrument()`` and ``AIErrorsInstrumentor()`` share it.
+INSTRUMENTATION: Final = Instrumentation()
