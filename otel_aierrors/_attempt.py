@@ -156,7 +156,7 @@ class AttemptRecord:
             metric_attributes[n.RETRYABLE] = classification.retryable
             span_attributes[n.ERROR_CLASS] = error_value
             span_attributes[n.RETRYABLE] = classification.retryable
-            span_attributes[n.ERROR_TYPE] = error_value
+            span_attributes[n.ERROR_TYPE] = classification.error_class.error_type
         if status is not None:
             span_attributes[n.HTTP_RESPONSE_STATUS_CODE] = status
             metric_attributes[n.HTTP_RESPONSE_STATUS_CODE] = status

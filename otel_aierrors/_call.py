@@ -222,6 +222,7 @@ class CallRecord:
         self._ended = True
         self.error_class = classification.error_class
         error_value = classification.error_class.value
+        error_type = classification.error_class.error_type
         span_attributes: Attributes = {n.ERROR_CLASS: error_value, n.RETRYABLE: classification.retryable}
         calls_attributes = self._calls_attributes(n.OUTCOME_ERROR)
         calls_attributes[n.ERROR_CLASS] = error_value
@@ -232,7 +233,7 @@ class CallRecord:
             if extra:
                 span_attributes.update(extra)
             if self.recording and self.owns_span:
-                span_attributes[n.ERROR_TYPE] = error_value
+                span_attributes[n.ERROR_TYPE] = error_type
                 self.span.set_status(Status(StatusCode.ERROR, error_value))
                 if exception is not None:
                     add_exception_event(
@@ -244,7 +245,7 @@ class CallRecord:
                     )
         except Exception:
             report_internal_error("recording a call failure")
-        self._finish(n.OUTCOME_ERROR, span_attributes, calls_attributes, error_value, summary, None)
+        self._finish(n.OUTCOME_ERROR, span_attributes, calls_attributes, error_type, summary, None)
 
     def cancel(self, extra: Attributes | None = None) -> None:
         """End a call the application itself stopped: not a failure of the provider."""
