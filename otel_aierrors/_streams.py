@@ -94,9 +94,7 @@ class _CallEnd:
         if complete:
             call.end(final, chunks)
             return
-        final.finish_reasons = summary.interrupted_reasons()
-        final.soft_failure = None
-        call.fail(_INTERRUPTED, None, chunks, final)
+        call.fail(_INTERRUPTED, None, chunks, self._interrupted_summary())
 
     def stream_failed(self, exception: BaseException) -> None:
         self.untrack()
@@ -114,7 +112,7 @@ class _CallEnd:
             classification = classify(provider_error=parse_error_body(body), default=ErrorClass.STREAM_INTERRUPTED)
         except Exception:
             report_internal_error("classifying a stream's failure")
-        call.fail(classification, exception, chunks, self._summary())
+        call.fail(classification, exception, chunks, self._interrupted_summary())
 
     def abandoned(self) -> None:
         self.untrack()
@@ -141,6 +139,17 @@ class _CallEnd:
         except Exception:
             report_internal_error("summarizing a stream")
             return None
+
+    def _interrupted_summary(self) -> ResponseSummary | None:
+        """The summary of a stream that broke: each unfinished choice says ``error``."""
+        try:
+            final = self.summary.to_summary()
+            final.finish_reasons = self.summary.interrupted_reasons()
+            final.soft_failure = None
+        except Exception:
+            report_internal_error("summarizing a broken stream")
+            return None
+        return final
 
     def parsed(self, value: Any, adapter: SdkAdapter) -> None:
         self.untrack()

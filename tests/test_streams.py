@@ -113,6 +113,19 @@ def test_a_stream_cut_after_3_chunks_is_stream_interrupted(streams: StreamDriver
     assert telemetry.count("aierrors.calls", aierrors__error__class="stream_interrupted") == 1
 
 
+@pytest.mark.parametrize("script", ["stream_cut;after=3", "stream_error;after=2;code=server_overloaded"])
+def test_a_stream_that_raises_mid_way_has_finish_reason_error(
+    streams: StreamDriver, telemetry: Telemetry, script: str
+) -> None:
+    with pytest.raises(openai.APIError):
+        streams.consume(script)
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "error"
+    assert call.attributes["gen_ai.response.finish_reasons"] == ("error",)
+    assert telemetry.count("aierrors.calls", aierrors__outcome="error") == 1
+
+
 def test_an_error_event_names_its_class(streams: StreamDriver, telemetry: Telemetry) -> None:
     with pytest.raises(openai.APIError):
         streams.consume("stream_error;after=2;code=server_overloaded")
