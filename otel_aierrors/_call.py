@@ -185,8 +185,13 @@ class CallRecord:
         *,
         abandoned: bool = False,
         end_time: float | None = None,
+        end_wall_ns: int | None = None,
     ) -> None:
-        """End a call whose response arrived; the summary decides ok, soft failure or in-band failure."""
+        """End a call whose response arrived; the summary decides ok, soft failure or in-band failure.
+
+        ``end_time`` (perf counter) and ``end_wall_ns`` (``time.time_ns()``) are when the call
+        ended, if not now: a raw response parsed later, a stream the application dropped.
+        """
         if self._ended:
             return
         if summary is not None and summary.failed:
@@ -207,7 +212,7 @@ class CallRecord:
                 span_attributes.update(extra)
         except Exception:
             report_internal_error("summarizing a call")
-        self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time)
+        self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time, end_wall_ns)
 
     def fail(
         self,
@@ -323,11 +328,15 @@ class CallRecord:
         error_type: str | None,
         summary: ResponseSummary | None,
         end_time: float | None,
+        end_wall_ns: int | None = None,
     ) -> None:
         end = time.perf_counter() if end_time is None else end_time
-        # The span's end is taken now, not after the metrics; an explicit end (a raw response
-        # parsed later) is converted to the wall clock.
-        wall_end = time.time_ns() if end_time is None else _wall_ns(end_time)
+        # The span's end is taken now, not after the metrics; an explicit end is the wall clock
+        # taken with it, or (a raw response parsed later) converted to it.
+        if end_wall_ns is not None:
+            wall_end = end_wall_ns
+        else:
+            wall_end = time.time_ns() if end_time is None else _wall_ns(end_time)
         telemetry = self.telemetry
         try:
             served = self.response_model

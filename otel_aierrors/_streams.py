@@ -21,7 +21,8 @@ context-manager protocol behave as before) that end the call
 
 The garbage collector runs anywhere, even inside the OpenTelemetry SDK while
 it holds a lock; a finalizer therefore only appends to a queue (no lock, no
-SDK call), drained at the next instrumented call and by a small daemon thread.
+SDK call), drained at the next instrumented call and by a small daemon thread;
+it notes the time it ran, which is when the call ends.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ _INTERRUPTED: Final = Classification(ErrorClass.STREAM_INTERRUPTED, ErrorClass.S
 class _CallEnd:
     """Everything needed to end the call, and nothing that keeps the stream or response alive."""
 
-    __slots__ = ("__weakref__", "call", "finalizer", "handed_to_stream", "returned_at", "summary")
+    __slots__ = ("__weakref__", "call", "dropped_at", "finalizer", "handed_to_stream", "returned_at", "summary")
 
     def __init__(self, call: CallRecord, returned_at: float | None = None) -> None:
         self.call = call
@@ -70,6 +71,8 @@ class _CallEnd:
         self.returned_at = returned_at
         #: Ends the call if the proxy is garbage first (`_track`); detached once the call ends otherwise.
         self.finalizer: weakref.finalize[Any, Any] | None = None
+        #: When the garbage collector took the proxy (perf counter, wall clock ns): the abandoned call's end.
+        self.dropped_at: tuple[float, int] | None = None
 
     def untrack(self) -> None:
         """The proxy is done with: its finalizer has nothing left to do."""
@@ -125,7 +128,12 @@ class _CallEnd:
         summary = self._summary()
         if summary is not None and not summary.finish_reasons:
             summary.soft_failure = None
-        call.end(summary, {**self._chunks(), n.STREAM_ABANDONED: True}, abandoned=True)
+        dropped = self.dropped_at
+        extra = {**self._chunks(), n.STREAM_ABANDONED: True}
+        if dropped is None:  # closed, or left by ``break`` in a generator: now
+            call.end(summary, extra, abandoned=True)
+        else:  # when the application let go, not when the drain got to it
+            call.end(summary, extra, abandoned=True, end_time=dropped[0], end_wall_ns=dropped[1])
 
     def _chunks(self) -> Attributes:
         """The chunk count as a span attribute, told to the call first (its metrics time the chunks)."""
@@ -183,12 +191,18 @@ def _track(proxy: object, end: _CallEnd) -> None:
     the finalizer (`_CallEnd.untrack`), so a drain only ever sees abandoned calls.
     """
     global _drainer, _tracked
-    end.finalizer = weakref.finalize(proxy, _abandoned.append, end)
+    end.finalizer = weakref.finalize(proxy, _queue_abandoned, end)
     _finalizers.add(end.finalizer)
     _tracked += 1
     if _drainer is None or not _drainer.is_alive():
         _drainer = threading.Thread(target=_drain_while_tracking, name="otel-aierrors-drain", daemon=True)
         _drainer.start()
+
+
+def _queue_abandoned(end: _CallEnd) -> None:
+    """The finalizer: note when the proxy was dropped and queue its end (two clock reads, no lock)."""
+    end.dropped_at = (time.perf_counter(), time.time_ns())
+    _abandoned.append(end)
 
 
 def drain_abandoned() -> None:
