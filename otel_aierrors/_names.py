@@ -60,6 +60,8 @@ HTTP_RESPONSE_STATUS_CODE: Final = _http.HTTP_RESPONSE_STATUS_CODE
 
 # --- aierrors.*: call span -------------------------------------------------
 OUTCOME: Final = "aierrors.outcome"
+#: The class of an exception raised inside the instrumentation while ending the span (call, attempt).
+INTERNAL_ERROR: Final = "aierrors.internal_error"
 ERROR_CLASS: Final = "aierrors.error.class"
 RETRYABLE: Final = "aierrors.retryable"
 ATTEMPT_COUNT: Final = "aierrors.attempt.count"

@@ -34,6 +34,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
@@ -43,7 +44,6 @@ from otel_aierrors._call import CallRecord
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes
 from otel_aierrors._results import ResponseSummary, StreamSummary
-from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import ResultKind, error_facts, result_kind
 from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
 
@@ -91,7 +91,7 @@ class _CallEnd:
             complete = summary.failed or summary.is_complete()
             final = summary.to_summary()
         except Exception:
-            report_internal_error("summarizing a stream")
+            call.fault("summarizing a stream")
             call.end(None, chunks)
             return
         if complete:
@@ -114,7 +114,7 @@ class _CallEnd:
             _status, body = error_facts(exception)
             classification = classify(provider_error=parse_error_body(body), default=ErrorClass.STREAM_INTERRUPTED)
         except Exception:
-            report_internal_error("classifying a stream's failure")
+            call.fault("classifying a stream's failure")
         call.fail(classification, exception, chunks, self._interrupted_summary())
 
     def abandoned(self) -> None:
@@ -145,7 +145,7 @@ class _CallEnd:
         try:
             return self.summary.to_summary()
         except Exception:
-            report_internal_error("summarizing a stream")
+            self.call.fault("summarizing a stream")
             return None
 
     def _interrupted_summary(self) -> ResponseSummary | None:
@@ -155,7 +155,7 @@ class _CallEnd:
             final.finish_reasons = self.summary.interrupted_reasons()
             final.soft_failure = None
         except Exception:
-            report_internal_error("summarizing a broken stream")
+            self.call.fault("summarizing a broken stream")
             return None
         return final
 
@@ -168,7 +168,7 @@ class _CallEnd:
         try:
             summary = adapter.summarize(value)
         except Exception:
-            report_internal_error("summarizing a parsed raw response")
+            call.fault("summarizing a parsed raw response")
         call.end(summary, end_time=self.returned_at)
 
 
@@ -214,8 +214,7 @@ def drain_abandoned() -> None:
             end = _abandoned.popleft()
         except IndexError:
             break
-        with swallow("ending an abandoned call"):
-            end.abandoned()  # untracks the end: its finalizer, dead now, leaves `_finalizers`
+        _safely(end, end.abandoned, "ending an abandoned call")  # untracks the end: its finalizer leaves `_finalizers`
 
 
 def _drain_while_tracking() -> None:
@@ -247,7 +246,7 @@ class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
         try:
             self.__wrapped__.close()
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
     def __enter__(self) -> Any:
         self.__wrapped__.__enter__()
@@ -257,7 +256,7 @@ class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
 
 class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
@@ -269,7 +268,7 @@ class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
         try:
             await self.__wrapped__.close()
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
     async def __aenter__(self) -> Any:
         await self.__wrapped__.__aenter__()
@@ -279,7 +278,7 @@ class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
 
 class TracedStream(_EndsWhenClosed):
@@ -299,14 +298,13 @@ class TracedStream(_EndsWhenClosed):
         try:
             chunk = self.__wrapped__.__next__()
         except StopIteration:
-            _safely(end.stream_ended, "ending a stream's call")
+            _safely(end, end.stream_ended, "ending a stream's call")
             raise
         except GeneratorExit:
-            _safely(end.abandoned, "ending an abandoned stream's call")
+            _safely(end, end.abandoned, "ending an abandoned stream's call")
             raise
         except BaseException as exception:
-            with swallow("ending a failed stream's call"):
-                end.stream_failed(exception)
+            _safely(end, partial(end.stream_failed, exception), "ending a failed stream's call")
             raise
         _read(end, self._self_read_chunk, chunk)
         return chunk
@@ -329,14 +327,13 @@ class TracedAsyncStream(_EndsWhenClosedAsync):
         try:
             chunk = await self.__wrapped__.__anext__()
         except StopAsyncIteration:
-            _safely(end.stream_ended, "ending a stream's call")
+            _safely(end, end.stream_ended, "ending a stream's call")
             raise
         except GeneratorExit:
-            _safely(end.abandoned, "ending an abandoned stream's call")
+            _safely(end, end.abandoned, "ending an abandoned stream's call")
             raise
         except BaseException as exception:
-            with swallow("ending a failed stream's call"):
-                end.stream_failed(exception)
+            _safely(end, partial(end.stream_failed, exception), "ending a failed stream's call")
             raise
         _read(end, self._self_read_chunk, chunk)
         return chunk
@@ -350,12 +347,15 @@ def _read(end: _CallEnd, read_chunk: ChunkReader, chunk: Any) -> None:
         summary.chunks += 1
         read_chunk(summary, chunk)
     except Exception:
-        report_internal_error("reading a stream chunk")
+        end.call.fault("reading a stream chunk")
 
 
-def _safely(action: Callable[[], None], where: str) -> None:
-    with swallow(where):
+def _safely(end: _CallEnd, action: Callable[[], None], where: str) -> None:
+    """Run one of ``end``'s ends; should it raise, the call is aborted: its span ends all the same."""
+    try:
         action()
+    except Exception:
+        end.call.abort(where)
 
 
 class _TracedRawResponse(wrapt.ObjectProxy[Any]):
@@ -378,7 +378,7 @@ class _TracedRawResponse(wrapt.ObjectProxy[Any]):
                 return stream_type(parsed, _CallEnd(end.call), self._self_adapter.read_chunk)
             end.parsed(parsed, self._self_adapter)
         except Exception:
-            report_internal_error("summarizing a parsed raw response")
+            end.call.abort("following a parsed raw response")
         return parsed
 
 
@@ -407,6 +407,6 @@ def wrap_result(result: Any, call: CallRecord, adapter: SdkAdapter, is_async: bo
     try:
         summary = adapter.summarize(result)
     except Exception:
-        report_internal_error("summarizing a call's result")
+        call.fault("summarizing a call's result")
     call.end(summary)
     return result

@@ -47,6 +47,7 @@ from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, ProviderError
 
 __all__ = [
     "RETRYABLE_CLASSES",
+    "UNCLASSIFIED",
     "Classification",
     "ErrorClass",
     "classify",
@@ -201,6 +202,10 @@ class Classification(NamedTuple):
 
     error_class: ErrorClass
     retryable: bool
+
+
+#: What a failure is when classifying it raised inside the instrumentation.
+UNCLASSIFIED: Final = Classification(ErrorClass.UNKNOWN, False)
 
 
 def classify(
