@@ -122,9 +122,7 @@ def _outcome(mode: str, base_url: str, scenario: str) -> Any:
         async with openai.AsyncOpenAI(base_url=base_url, api_key=API_KEY, max_retries=2) as client:
             shown: list[Any] = []
             try:
-                result = await client.chat.completions.create(
-                    stream=streamed, extra_headers=headers, **CHAT, **options
-                )
+                result = await client.chat.completions.create(stream=streamed, extra_headers=headers, **CHAT, **options)
                 if not streamed:
                     return shape_of_result(result)
                 shown.extend([shape_of_chunk(chunk) async for chunk in result])
