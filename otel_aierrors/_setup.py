@@ -30,6 +30,7 @@ and nothing is added to it.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import threading
@@ -64,6 +65,8 @@ DEFAULTS: Final[Mapping[str, str]] = {
 #: The SDK's exporter entry point for ``otlp`` per protocol.
 _OTLP_ENTRY_POINTS: Final = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
+#: The package of the OTLP/HTTP exporters.
+_OTLP_HTTP_MODULE: Final = "opentelemetry.exporter.otlp.proto.http."
 
 _lock = threading.Lock()
 #: True from `arm` until the first `ensure_configured`: the one check made on every call.
@@ -71,9 +74,32 @@ _pending = False
 
 
 def arm() -> None:
-    """Ask for the auto set-up at the first instrumented call (``instrument()`` without providers)."""
+    """Ask for the auto set-up at the first instrumented call (``instrument()`` without providers).
+
+    The one-time work that does not depend on the application's own set-up (importing the
+    SDK's configurator and the exporters it will load, about 0.3 s) is done now, so that
+    the first call pays only for the set-up itself.
+    """
     global _pending
     _pending = auto_setup_enabled(os.environ)
+    if _pending:
+        _preload()
+
+
+def _preload() -> None:
+    """Import the configurator and the exporter classes `_configure_if_unset` will use; never raises."""
+    try:
+        from opentelemetry.sdk._configuration import _import_exporters
+
+        env = {**DEFAULTS, **os.environ}
+        spans, metric_exporters, _ = _import_exporters(
+            selected_exporters("traces", env), selected_exporters("metrics", env), []
+        )
+        exporters = [*spans.values(), *metric_exporters.values()]
+        if any(exporter.__module__.startswith(_OTLP_HTTP_MODULE) for exporter in exporters):
+            importlib.import_module("requests")  # what the OTLP/HTTP exporters import only when built
+    except Exception:  # not installed or misconfigured: the first call reports it, as before
+        pass
 
 
 def disarm() -> None:
