@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -119,8 +120,9 @@ def test_switches_turn_the_auto_setup_off(collector: FakeCollector, variable: di
     assert not collector.received
 
 
-def _seconds_to_exit_after_the_call(env: dict[str, str]) -> tuple[float, str]:
-    program = _CALL + "\notel_aierrors.instrument()\none_call()\nprint('CALLED', flush=True)\n"
+def _seconds_to_exit_after_the_call(env: dict[str, str], instrument: bool = True) -> tuple[float, str]:
+    setup = "otel_aierrors.instrument()" if instrument else ""
+    program = _CALL + f"\n{setup}\none_call()\nprint('CALLED', flush=True)\n"
     with subprocess.Popen(
         [sys.executable, "-c", program], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -136,13 +138,18 @@ def _seconds_to_exit_after_the_call(env: dict[str, str]) -> tuple[float, str]:
 
 
 def test_exit_is_bounded_when_the_collector_is_down() -> None:
-    """Without the bound, exit waits out the exporters' retries: about 12 s more (10 s export timeouts)."""
+    """Without the bound, exit waits out the exporters' retries: about 12 s more (10 s export timeouts);
+    with the 2 s timeout of before, about 2.6 s more than the bare SDK."""
     down = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{closed_port()}")
-    baseline, _ = _seconds_to_exit_after_the_call({**down, "OTEL_SDK_DISABLED": "true"})
-    seconds, stderr = _seconds_to_exit_after_the_call(down)
-    # Two exports (spans, metrics), each bounded by EXPORT_TIMEOUT (2 s): about 2-3 s more than no SDK at all.
-    assert seconds - baseline < 6.0, (seconds, baseline, stderr)
-    assert "Connection refused" in stderr  # it did try to export, and said it failed
+    bare, ours, stderr = [], [], ""
+    for _ in range(3):  # medians: a loaded machine moves single runs by tenths of a second
+        bare.append(_seconds_to_exit_after_the_call(down, instrument=False)[0])
+        seconds, stderr = _seconds_to_exit_after_the_call(down)
+        ours.append(seconds)
+    # The two flushes at exit (spans, metrics) side by side, bounded by EXPORT_TIMEOUT together:
+    # at most 2 s more than the bare SDK.
+    assert statistics.median(ours) - statistics.median(bare) < 2.0, (ours, bare, stderr)
+    assert "Failed to export" in stderr  # it did try to export, and said it failed
 
 
 def test_bad_protocol_is_one_warning_and_the_call_goes_on() -> None:
