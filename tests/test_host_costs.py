@@ -17,6 +17,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from otel_aierrors.chaos import ChaosServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,3 +87,47 @@ def test_a_hanging_error_body_on_the_first_call_adds_no_wait(chaos: ChaosServer)
 
     bare, ours = statistics.median(times[False]), statistics.median(times[True])
     assert ours - bare < 0.1, times
+
+
+#: A call whose error body is 20 MB of JSON; the peak of Python allocations during the call.
+BIG_ERROR_BODY = """
+    import os, tracemalloc
+    import openai
+    if {instrumented}:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        tracer_provider = TracerProvider()
+        exporter = InMemorySpanExporter()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        otel_aierrors.instrument(tracer_provider=tracer_provider, meter_provider=MeterProvider())
+    client = openai.OpenAI(base_url="{base_url}", api_key="sk-test", max_retries={retries})
+    chat = dict(model="gpt-4o", messages=[{{"role": "user", "content": "hi"}}])
+    client.chat.completions.create(extra_headers={{"x-chaos-script": "ok"}}, **chat)  # warm: imports, pools
+    tracemalloc.start()
+    try:
+        client.chat.completions.create(extra_headers={{"x-chaos-script": "{script}"}}, **chat)
+    except openai.InternalServerError:
+        pass
+    print(tracemalloc.get_traced_memory()[1])
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("retries", [0, 2], ids=["one-attempt", "three-attempts"])
+def test_a_20_mb_error_body_costs_no_more_memory_than_bare(chaos: ChaosServer, retries: int) -> None:
+    script = "huge;size=20971520;retry_after_ms=1"
+    peaks: dict[bool, int] = {}
+    for instrumented in (False, True):
+        code = BIG_ERROR_BODY.format(
+            instrumented=instrumented,
+            base_url=chaos.base_url,
+            retries=retries,
+            script=script,
+        )
+        stdout, _ = _run("import otel_aierrors\n" + textwrap.dedent(code), instrumented=False)
+        peaks[instrumented] = int(stdout)
+
+    assert peaks[False] > 20_000_000  # the SDK itself holds the body
+    assert peaks[True] - peaks[False] < 10_000_000, peaks
