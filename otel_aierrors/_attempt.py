@@ -136,13 +136,15 @@ class AttemptRecord:
                 header_attributes(headers, span_attributes)
             except Exception:
                 fault = fault or report_internal_error("reading an attempt's headers")
-        self._end(end, wall_end, span_attributes, classification, status, headers, n.OUTCOME_ERROR, body, fault)
+        self._end(
+            end, wall_end, span_attributes, classification, status, headers, n.OUTCOME_ERROR, body is not None, fault
+        )
 
     def end_exception(self, exception: BaseException) -> None:
         """End the attempt with the exception raised before any response arrived."""
         end, wall_end = time.perf_counter(), time.time_ns()
         if is_cancellation(exception):
-            self._end(end, wall_end, {}, None, None, NO_HEADERS, n.OUTCOME_CANCELLED, None, None)
+            self._end(end, wall_end, {}, None, None, NO_HEADERS, n.OUTCOME_CANCELLED, False, None)
             return
         fault: str | None = None
         try:
@@ -161,7 +163,7 @@ class AttemptRecord:
                 )
             except Exception:
                 fault = fault or report_internal_error("recording an attempt's exception")
-        self._end(end, wall_end, {}, classification, None, NO_HEADERS, n.OUTCOME_ERROR, None, fault)
+        self._end(end, wall_end, {}, classification, None, NO_HEADERS, n.OUTCOME_ERROR, False, fault)
 
     def abort(self, fault: str) -> None:
         """The last resort when ending the attempt itself raised: end its span if still open."""
@@ -182,12 +184,12 @@ class AttemptRecord:
         status: int | None,
         headers: AttemptHeaders,
         outcome_if_not_ok: str,
-        body: bytes | None,
+        read_body: bool,
         fault: str | None,
     ) -> None:
         """Record the attempt's metrics, then end its span (with any internal error met on the way)."""
         call = self.call
-        call.attempt_ended(classification, end, body is not None)
+        call.attempt_ended(classification, end, read_body)
         metric_attributes = dict(call.series.base)
         if classification is None:
             metric_attributes[n.OUTCOME] = n.OUTCOME_OK if status is not None else outcome_if_not_ok
