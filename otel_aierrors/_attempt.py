@@ -17,10 +17,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from otel_aierrors import _names as n
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders, read_headers
-from otel_aierrors._provider_errors import parse_error_body
+from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, parse_error_body
 from otel_aierrors._recording import Attributes, add_exception_event, header_attributes, provider_error_attributes
-from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
+from otel_aierrors._safety import report_internal_error
+from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, classify, is_cancellation
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -85,20 +85,41 @@ class AttemptRecord:
         if token is not None:
             otel_context.detach(token)  # type: ignore[arg-type]
 
-    def end_response(self, status: int, lowered_headers: Iterable[tuple[bytes, bytes]], body: bytes | None) -> None:
-        """End the attempt with the response the server sent (``body`` only if already in memory)."""
-        end = time.perf_counter()
+    def end_response(
+        self,
+        status: int | None,
+        lowered_headers: Iterable[tuple[bytes, bytes]],
+        body: bytes | None,
+        fault: str | None = None,
+    ) -> None:
+        """End the attempt with the response the server sent (``body`` only if already in memory).
+
+        ``status`` is None, and ``fault`` the exception's class, when reading the response
+        itself failed. Each step below is guarded on its own: whatever raises, the span ends.
+        """
+        end, wall_end = time.perf_counter(), time.time_ns()
         classification: Classification | None = None
         headers = NO_HEADERS
         span_attributes: Attributes = {}
+        is_error = status is None or status >= 400
         try:
-            is_error = status >= 400
             headers = read_headers(lowered_headers, with_retry_after=is_error)
-            if is_error:
+        except Exception:
+            fault = fault or report_internal_error("reading an attempt's headers")
+        if is_error:
+            provider_error = EMPTY_PROVIDER_ERROR
+            try:
                 provider_error = parse_error_body(body)
+            except Exception:
+                fault = fault or report_internal_error("reading an attempt's error body")
+            try:
                 classification = classify(
                     status=status, provider_error=provider_error, should_retry=headers.should_retry
                 )
+            except Exception:
+                fault = fault or report_internal_error("classifying an attempt")
+                classification = UNCLASSIFIED
+            try:
                 if headers.retry_after is None and provider_error.retry_after is not None:
                     headers = headers._replace(retry_after=provider_error.retry_after)
                 if self.span is not None:
@@ -108,23 +129,31 @@ class AttemptRecord:
                         self.call.target.secrets,
                         capture_content=self.call.telemetry.capture_content,
                     )
-            if self.span is not None:
+            except Exception:
+                fault = fault or report_internal_error("reading an attempt's provider error")
+        if self.span is not None:
+            try:
                 header_attributes(headers, span_attributes)
-        except Exception:
-            report_internal_error("reading an attempt's response")
-            if status >= 400 and classification is None:
-                classification = Classification(ErrorClass.UNKNOWN, False)
-        self._end(end, span_attributes, classification, status, headers, n.OUTCOME_ERROR, body is not None)
+            except Exception:
+                fault = fault or report_internal_error("reading an attempt's headers")
+        self._end(
+            end, wall_end, span_attributes, classification, status, headers, n.OUTCOME_ERROR, body is not None, fault
+        )
 
     def end_exception(self, exception: BaseException) -> None:
         """End the attempt with the exception raised before any response arrived."""
-        end = time.perf_counter()
+        end, wall_end = time.perf_counter(), time.time_ns()
         if is_cancellation(exception):
-            self._end(end, {}, None, None, NO_HEADERS, n.OUTCOME_CANCELLED, False)
+            self._end(end, wall_end, {}, None, None, NO_HEADERS, n.OUTCOME_CANCELLED, False, None)
             return
-        classification = classify(exception=exception)
+        fault: str | None = None
+        try:
+            classification = classify(exception=exception)
+        except Exception:
+            fault = report_internal_error("classifying an attempt's exception")
+            classification = UNCLASSIFIED
         if self.span is not None:
-            with swallow("recording an attempt's exception"):
+            try:
                 add_exception_event(
                     self.span,
                     exception,
@@ -132,18 +161,33 @@ class AttemptRecord:
                     classification,
                     capture_content=self.call.telemetry.capture_content,
                 )
-        self._end(end, {}, classification, None, NO_HEADERS, n.OUTCOME_ERROR, False)
+            except Exception:
+                fault = fault or report_internal_error("recording an attempt's exception")
+        self._end(end, wall_end, {}, classification, None, NO_HEADERS, n.OUTCOME_ERROR, False, fault)
+
+    def abort(self, fault: str) -> None:
+        """The last resort when ending the attempt itself raised: end its span if still open."""
+        span = self.span
+        try:
+            if span is not None and span.is_recording():
+                span.set_attribute(n.INTERNAL_ERROR, fault)
+                span.end()
+        except Exception:
+            report_internal_error("ending an attempt span")
 
     def _end(
         self,
         end: float,
+        wall_end: int,
         span_attributes: Attributes,
         classification: Classification | None,
         status: int | None,
         headers: AttemptHeaders,
         outcome_if_not_ok: str,
         read_body: bool,
+        fault: str | None,
     ) -> None:
+        """Record the attempt's metrics, then end its span (with any internal error met on the way)."""
         call = self.call
         call.attempt_ended(classification, end, read_body)
         metric_attributes = dict(call.series.base)
@@ -156,26 +200,27 @@ class AttemptRecord:
             metric_attributes[n.RETRYABLE] = classification.retryable
             span_attributes[n.ERROR_CLASS] = error_value
             span_attributes[n.RETRYABLE] = classification.retryable
-            span_attributes[n.ERROR_TYPE] = error_value
+            span_attributes[n.ERROR_TYPE] = classification.error_class.error_type
         if status is not None:
             span_attributes[n.HTTP_RESPONSE_STATUS_CODE] = status
             metric_attributes[n.HTTP_RESPONSE_STATUS_CODE] = status
         if self.wasted:
             metric_attributes[n.RETRY_WASTED] = True
+        # Metrics first: an instrument that raises is named on the span.
+        fault = call.telemetry.record_attempt(self, metric_attributes, end, headers) or fault
         span = self.span
-        if span is not None:
-            try:
-                if classification is not None:
-                    span.set_status(Status(StatusCode.ERROR, classification.error_class.value))
-                span.set_attributes(span_attributes)
-            except Exception:
-                report_internal_error("enriching an attempt span")
-            # Plain try blocks, not `swallow`: this runs on every attempt.
-            try:
-                span.end()
-            except Exception:
-                report_internal_error("ending an attempt span")
+        if span is None:
+            return
+        if fault is not None:
+            span_attributes[n.INTERNAL_ERROR] = fault
+        # Plain try blocks, not `swallow`: this runs on every attempt.
         try:
-            call.telemetry.record_attempt(self, metric_attributes, end, headers)
+            if classification is not None:
+                span.set_status(Status(StatusCode.ERROR, classification.error_class.value))
+            span.set_attributes(span_attributes)
         except Exception:
-            report_internal_error("recording attempt metrics")
+            report_internal_error("enriching an attempt span")
+        try:
+            span.end(end_time=wall_end)
+        except Exception:
+            report_internal_error("ending an attempt span")

@@ -28,12 +28,12 @@ from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._coexistence import host_call_span, is_own_attribute
 from otel_aierrors._context import call_ended_here, current_observer
 from otel_aierrors._hops import is_gateway_hop
-from otel_aierrors._provider_errors import ProviderError, parse_error_body
+from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, ProviderError, parse_error_body
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
 from otel_aierrors._redaction import NO_CREDENTIALS, Credentials
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
+from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -77,6 +77,7 @@ class CallRecord:
         "backoff_total",
         "error_class",
         "first_chunk_at",
+        "internal_error",
         "last_attempt_end",
         "last_classification",
         "last_read_body",
@@ -152,11 +153,30 @@ class CallRecord:
         self.response_id: str | None = None
         #: The reason the application rejected this call's answer (`otel_aierrors.reject`), if it did.
         self.rejection: str | None = None
+        #: The class of the first exception raised inside the instrumentation on the call's end path.
+        self.internal_error: str | None = None
         self._ended = False
 
     @property
     def ended(self) -> bool:
         return self._ended
+
+    def fault(self, where: str) -> None:
+        """Report the exception being handled; its class goes on the call span (``aierrors.internal_error``)."""
+        name = report_internal_error(where)
+        if self.internal_error is None:
+            self.internal_error = name
+
+    def abort(self, where: str) -> None:
+        """The last resort when ending the call itself raised: end its span if still open, never raise."""
+        self.fault(where)
+        self._ended = True
+        try:
+            if self.owns_span and self.span.is_recording():
+                self.span.set_attribute(n.INTERNAL_ERROR, self.internal_error or "")
+                self.span.end()
+        except Exception:
+            report_internal_error("ending a call span")
 
     # --- attempts ----------------------------------------------------------
     def start_attempt(self, method: str, resend_count: int | None) -> AttemptRecord:
@@ -193,8 +213,13 @@ class CallRecord:
         *,
         abandoned: bool = False,
         end_time: float | None = None,
+        end_wall_ns: int | None = None,
     ) -> None:
-        """End a call whose response arrived; the summary decides ok, soft failure or in-band failure."""
+        """End a call whose response arrived; the summary decides ok, soft failure or in-band failure.
+
+        ``end_time`` (perf counter) and ``end_wall_ns`` (``time.time_ns()``) are when the call
+        ended, if not now: a raw response parsed later, a stream the application dropped.
+        """
         if self._ended:
             return
         job = self._job(summary) if summary is not None and summary.job_kind is not None else None
@@ -203,9 +228,14 @@ class CallRecord:
             if job.repeat and summary is not None and summary.failed:
                 summary = replace(summary, failed=False, failure_code=None)  # counted by the poll that saw it
         if summary is not None and summary.failed:
-            failure = ProviderError(code=summary.failure_code)
-            default = ErrorClass.JOB_FAILED if job is not None else ErrorClass.SERVER_ERROR
-            self.fail(classify(provider_error=failure, default=default), None, extra, summary)
+            try:
+                failure = ProviderError(code=summary.failure_code)
+                default = ErrorClass.JOB_FAILED if job is not None else ErrorClass.SERVER_ERROR
+                classification = classify(provider_error=failure, default=default)
+            except Exception:
+                self.fault("classifying a call's in-band failure")
+                classification = UNCLASSIFIED
+            self.fail(classification, None, extra, summary)
             return
         self._ended = True
         soft = summary.soft_failure if summary is not None else None
@@ -222,8 +252,8 @@ class CallRecord:
             if extra:
                 span_attributes.update(extra)
         except Exception:
-            report_internal_error("summarizing a call")
-        self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time)
+            self.fault("summarizing a call")
+        self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time, end_wall_ns)
 
     def _job(self, summary: ResponseSummary) -> JobVerdict | None:
         """Follow the job the response shows; the poll that sees its end is linked to its creation."""
@@ -232,7 +262,7 @@ class CallRecord:
             if job is not None and job.created_by is not None and self.recording and self.owns_span:
                 self.span.add_link(job.created_by, {n.JOB_ID: summary.job_id or ""})
         except Exception:
-            report_internal_error("following a job")
+            self.fault("following a job")
             return None
         return job
 
@@ -249,6 +279,7 @@ class CallRecord:
         self._ended = True
         self.error_class = classification.error_class
         error_value = classification.error_class.value
+        error_type = classification.error_class.error_type
         span_attributes: Attributes = {n.ERROR_CLASS: error_value, n.RETRYABLE: classification.retryable}
         calls_attributes = self._calls_attributes(n.OUTCOME_ERROR)
         calls_attributes[n.ERROR_CLASS] = error_value
@@ -258,8 +289,11 @@ class CallRecord:
                 self._summary_attributes(summary, span_attributes, calls_attributes)
             if extra:
                 span_attributes.update(extra)
-            if self.recording and self.owns_span:
-                span_attributes[n.ERROR_TYPE] = error_value
+        except Exception:
+            self.fault("summarizing a failed call")
+        if self.recording and self.owns_span:
+            span_attributes[n.ERROR_TYPE] = error_type
+            try:
                 self.span.set_status(Status(StatusCode.ERROR, error_value))
                 if exception is not None:
                     add_exception_event(
@@ -269,9 +303,9 @@ class CallRecord:
                         classification,
                         capture_content=self.telemetry.capture_content,
                     )
-        except Exception:
-            report_internal_error("recording a call failure")
-        self._finish(n.OUTCOME_ERROR, span_attributes, calls_attributes, error_value, summary, None)
+            except Exception:
+                self.fault("recording a call failure")
+        self._finish(n.OUTCOME_ERROR, span_attributes, calls_attributes, error_type, summary, None)
 
     def cancel(self, extra: Attributes | None = None) -> None:
         """End a call the application itself stopped: not a failure of the provider."""
@@ -289,8 +323,8 @@ class CallRecord:
         try:
             classification = self.classify_exception(exception, status, body)
         except Exception:
-            report_internal_error("classifying a call's exception")
-            classification = Classification(ErrorClass.UNKNOWN, False)
+            self.fault("classifying a call's exception")
+            classification = UNCLASSIFIED
         if classification is None:
             self.cancel()
         else:
@@ -305,7 +339,12 @@ class CallRecord:
         if status is not None:
             if last is not None and self.last_read_body:
                 return last
-            found = classify(status=status, provider_error=parse_error_body(body))
+            provider_error = EMPTY_PROVIDER_ERROR
+            try:
+                provider_error = parse_error_body(body)
+            except Exception:
+                self.fault("reading a call's error body")
+            found = classify(status=status, provider_error=provider_error)
             # The body the SDK read names the class; the attempt's headers keep their say on retrying.
             return found if last is None or found.error_class.permanent else found._replace(retryable=last.retryable)
         found = classify(exception=exception)
@@ -350,18 +389,33 @@ class CallRecord:
         error_type: str | None,
         summary: ResponseSummary | None,
         end_time: float | None,
+        end_wall_ns: int | None = None,
     ) -> None:
         end = time.perf_counter() if end_time is None else end_time
-        # The span's end is taken now, not after the metrics; an explicit end (a raw response
-        # parsed later) is converted to the wall clock.
-        wall_end = time.time_ns() if end_time is None else _wall_ns(end_time)
+        # The span's end is taken now, not after the metrics; an explicit end is the wall clock
+        # taken with it, or (a raw response parsed later) converted to it.
+        if end_wall_ns is not None:
+            wall_end = end_wall_ns
+        else:
+            wall_end = time.time_ns() if end_time is None else _wall_ns(end_time)
         telemetry = self.telemetry
         try:
             served = self.response_model
-            hop = is_gateway_hop(self.target.request_model, served, self.target.provider)
-            if hop:
+            if is_gateway_hop(self.target.request_model, served, self.target.provider):
                 owned_by_scope = self._observer is not None and self._observer.is_later_hop(self)
                 telemetry.record_gateway_hop(self.target.request_model, served, span_attributes, owned_by_scope)
+        except Exception:
+            self.fault("recording a gateway hop")
+        # Metrics before the span's end: whoever sees the span (an exporter, a test) sees the call
+        # counted, and an instrument that raised is named on the span. Each instrument is guarded
+        # on its own (plain try blocks, not `swallow`: this runs on every call).
+        try:
+            fault = telemetry.record_call(self, calls_attributes, end - self.start, error_type, summary)
+            if fault is not None and self.internal_error is None:
+                self.internal_error = fault
+        except Exception:
+            self.fault("recording call metrics")
+        try:
             if self.recording:
                 span_attributes[n.OUTCOME] = outcome
                 span_attributes[n.ATTEMPT_COUNT] = self.attempt_count
@@ -370,18 +424,14 @@ class CallRecord:
                     span_attributes[n.RETRY_WASTED_COUNT] = self.wasted_retries
                 if self.first_chunk_at is not None:
                     span_attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_at - self.start
+                if self.internal_error is not None:
+                    span_attributes[n.INTERNAL_ERROR] = self.internal_error
                 if self.owns_span:
                     self.span.set_attributes(span_attributes)
                 else:
                     self._attributes_on_host(span_attributes)
         except Exception:
             report_internal_error("enriching a call span")
-        # Metrics before the span's end: whoever sees the span (an exporter, a test) sees the call counted.
-        # Plain try blocks, not `swallow`: this runs on every call.
-        try:
-            telemetry.record_call(self, calls_attributes, end - self.start, error_type, summary)
-        except Exception:
-            report_internal_error("recording call metrics")
         if self.owns_span:
             try:
                 self.span.end(end_time=wall_end)

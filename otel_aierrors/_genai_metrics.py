@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from opentelemetry.context import Context
 
 from otel_aierrors import _names as n
+from otel_aierrors._safety import report_internal_error
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,7 +70,11 @@ def latest_conventions_opted_in(environ: Mapping[str, str] | None = None) -> boo
 
 
 class GenAIMetrics(Protocol):
-    """Records the ``gen_ai.client.*`` metrics of one ended call."""
+    """Records the ``gen_ai.client.*`` metrics of one ended call.
+
+    Each instrument is guarded on its own (a plain try costs nothing until it raises);
+    ``record`` returns the class of the first exception met, if any, and never raises.
+    """
 
     def record(
         self,
@@ -77,7 +82,7 @@ class GenAIMetrics(Protocol):
         attributes: Mapping[str, AttributeValue],
         duration: float,
         summary: ResponseSummary | None,
-    ) -> None: ...
+    ) -> str | None: ...
 
 
 class _OperationMetrics:
@@ -98,18 +103,32 @@ class _OperationMetrics:
         attributes: Mapping[str, AttributeValue],
         duration: float,
         summary: ResponseSummary | None,
-    ) -> None:
+    ) -> str | None:
         context = call.span_context
         base = call.series.base
+        fault = None
         if call.first_chunk_at is not None:
-            self.time_to_first_chunk.record(call.first_chunk_at - call.start, base, context)
-        self.duration.record(duration, attributes, context)
+            try:
+                self.time_to_first_chunk.record(call.first_chunk_at - call.start, base, context)
+            except Exception:
+                fault = report_internal_error("recording the time to first chunk")
+        try:
+            self.duration.record(duration, attributes, context)
+        except Exception:
+            fault = fault or report_internal_error("recording the operation duration")
         if summary is None:
-            return
-        if summary.input_tokens is not None:
-            self.tokens.record(summary.input_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "input"}, NO_EXEMPLAR)
-        if summary.output_tokens is not None:
-            self.tokens.record(summary.output_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "output"}, NO_EXEMPLAR)
+            return fault
+        try:
+            if summary.input_tokens is not None:
+                self.tokens.record(summary.input_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "input"}, NO_EXEMPLAR)
+        except Exception:
+            fault = fault or report_internal_error("recording the token usage")
+        try:
+            if summary.output_tokens is not None:
+                self.tokens.record(summary.output_tokens, {**base, n.GEN_AI_TOKEN_TYPE: "output"}, NO_EXEMPLAR)
+        except Exception:
+            fault = fault or report_internal_error("recording the token usage")
+        return fault
 
 
 class _InferenceMetrics:
@@ -160,22 +179,32 @@ class _InferenceMetrics:
         attributes: Mapping[str, AttributeValue],
         duration: float,
         summary: ResponseSummary | None,
-    ) -> None:
+    ) -> str | None:
         context = call.span_context
         embeddings = call.target.operation == "embeddings"
-        (self.embeddings_duration if embeddings else self.inference_duration).record(duration, attributes, context)
+        fault = None
+        try:
+            (self.embeddings_duration if embeddings else self.inference_duration).record(duration, attributes, context)
+        except Exception:
+            fault = report_internal_error("recording the operation duration")
         if call.first_chunk_at is not None:
-            self.time_to_first_chunk.record(call.first_chunk_at - call.start, attributes, context)
-            chunks = call.stream_chunks
-            if chunks > 1:
-                per_chunk = (call.start + duration - call.first_chunk_at) / (chunks - 1)
-                self.time_per_output_chunk.record(per_chunk, attributes, context)
+            try:
+                self.time_to_first_chunk.record(call.first_chunk_at - call.start, attributes, context)
+                chunks = call.stream_chunks
+                if chunks > 1:
+                    per_chunk = (call.start + duration - call.first_chunk_at) / (chunks - 1)
+                    self.time_per_output_chunk.record(per_chunk, attributes, context)
+            except Exception:
+                fault = fault or report_internal_error("recording the stream's chunk times")
         if summary is None:
-            return
+            return fault
         if embeddings:
-            if summary.input_tokens is not None:
-                self.embeddings_input.record(summary.input_tokens, attributes, NO_EXEMPLAR)
-            return
+            try:
+                if summary.input_tokens is not None:
+                    self.embeddings_input.record(summary.input_tokens, attributes, NO_EXEMPLAR)
+            except Exception:
+                fault = fault or report_internal_error("recording the token usage")
+            return fault
         for value, counter, histogram in (
             (summary.input_tokens, self.usage_input, self.operation_input),
             (summary.output_tokens, self.usage_output, self.operation_output),
@@ -185,9 +214,13 @@ class _InferenceMetrics:
         ):
             if value is None:
                 continue
-            counter.add(value, attributes, NO_EXEMPLAR)
-            if histogram is not None:
-                histogram.record(value, attributes, NO_EXEMPLAR)
+            try:
+                counter.add(value, attributes, NO_EXEMPLAR)
+                if histogram is not None:
+                    histogram.record(value, attributes, NO_EXEMPLAR)
+            except Exception:
+                fault = fault or report_internal_error("recording the token usage")
+        return fault
 
 
 def genai_metrics(meter: Meter, latest: bool) -> GenAIMetrics:

@@ -181,6 +181,7 @@ def _telemetry(settings: _Settings) -> Telemetry | None:
     from otel_aierrors._recording import Telemetry
     from otel_aierrors._redaction import content_capture_enabled
 
+    _setup.preload()  # the auto set-up's imports, now that an SDK is being imported, not at its first call
     tracer = trace.get_tracer(SCOPE_NAME, __version__, settings.tracer_provider, schema_url=SCHEMA_URL)
     meter = metrics.get_meter(SCOPE_NAME, __version__, settings.meter_provider, schema_url=SCHEMA_URL)
     return Telemetry(

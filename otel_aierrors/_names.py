@@ -52,12 +52,16 @@ OPENAI_RESPONSE_SERVICE_TIER: Final = _openai.OPENAI_RESPONSE_SERVICE_TIER
 SERVER_ADDRESS: Final = _server.SERVER_ADDRESS
 SERVER_PORT: Final = _server.SERVER_PORT
 ERROR_TYPE: Final = _error.ERROR_TYPE
+#: ``error.type`` of a failure no error class names (the conventions' fallback value).
+ERROR_TYPE_OTHER: Final = _error.ErrorTypeValues.OTHER.value
 HTTP_REQUEST_METHOD: Final = _http.HTTP_REQUEST_METHOD
 HTTP_REQUEST_RESEND_COUNT: Final = _http.HTTP_REQUEST_RESEND_COUNT
 HTTP_RESPONSE_STATUS_CODE: Final = _http.HTTP_RESPONSE_STATUS_CODE
 
 # --- aierrors.*: call span -------------------------------------------------
 OUTCOME: Final = "aierrors.outcome"
+#: The class of an exception raised inside the instrumentation while ending the span (call, attempt).
+INTERNAL_ERROR: Final = "aierrors.internal_error"
 ERROR_CLASS: Final = "aierrors.error.class"
 RETRYABLE: Final = "aierrors.retryable"
 ATTEMPT_COUNT: Final = "aierrors.attempt.count"

@@ -24,6 +24,7 @@ from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
 from otel_aierrors._rejections import Rejections
 from otel_aierrors._results import ResponseSummary
+from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import error_facts
 from otel_aierrors._taxonomy import Classification, ErrorClass
 
@@ -253,32 +254,60 @@ class Telemetry:
         duration: float,
         error_type: str | None,
         summary: ResponseSummary | None,
-    ) -> None:
-        """The metric records of one ended call, in its span's context (so exemplars lead to the trace)."""
-        self.instruments.calls.add(1, calls_attributes, call.span_context)
+    ) -> str | None:
+        """The metric records of one ended call, in its span's context (so exemplars lead to the trace).
+
+        Each instrument is guarded on its own; returns the class of the first exception met, if any.
+        """
+        fault = None
+        try:
+            self.instruments.calls.add(1, calls_attributes, call.span_context)
+        except Exception:
+            fault = report_internal_error("recording aierrors.calls")
         if call.outcome == n.OUTCOME_CANCELLED or not call.owns_span:
-            return  # the gen_ai.* metrics belong to whoever owns the call span
+            return fault  # the gen_ai.* metrics belong to whoever owns the call span
         attributes = call.series.genai
         if error_type is not None:
             attributes = {**attributes, n.ERROR_TYPE: error_type}
-        self.genai.record(call, attributes, duration, summary)
+        return self.genai.record(call, attributes, duration, summary) or fault
 
     def record_attempt(
         self, attempt: AttemptRecord, metric_attributes: Attributes, end: float, headers: AttemptHeaders
-    ) -> None:
-        """The metric records of one ended attempt."""
+    ) -> str | None:
+        """The metric records of one ended attempt, each guarded on its own.
+
+        Returns the class of the first exception met, if any (plain try blocks: they cost
+        nothing until one raises, and this runs on every attempt).
+        """
         instruments = self.instruments
         base = attempt.call.series.base
-        instruments.attempts.add(1, metric_attributes, attempt.context)
-        instruments.attempt_duration.record(end - attempt.start, metric_attributes, attempt.context)
+        fault = None
+        try:
+            instruments.attempts.add(1, metric_attributes, attempt.context)
+        except Exception:
+            fault = report_internal_error("recording aierrors.attempts")
+        try:
+            instruments.attempt_duration.record(end - attempt.start, metric_attributes, attempt.context)
+        except Exception:
+            fault = fault or report_internal_error("recording aierrors.attempt.duration")
         if attempt.number > 1:
-            instruments.retry_backoff.record(attempt.backoff, base)
+            try:
+                instruments.retry_backoff.record(attempt.backoff, base)
+            except Exception:
+                fault = fault or report_internal_error("recording aierrors.retry.backoff")
         if headers is NO_HEADERS:
-            return
+            return fault
         if headers.retry_after is not None:
-            instruments.retry_after.record(max(0.0, headers.retry_after), base)
+            try:
+                instruments.retry_after.record(max(0.0, headers.retry_after), base)
+            except Exception:
+                fault = fault or report_internal_error("recording aierrors.retry_after")
         if headers.remaining_requests is not None or headers.remaining_tokens is not None:
-            self.record_ratelimit(attempt.call.series, headers)
+            try:
+                self.record_ratelimit(attempt.call.series, headers)
+            except Exception:
+                fault = fault or report_internal_error("recording the rate-limit budget")
+        return fault
 
 
 def header_attributes(headers: AttemptHeaders, attributes: Attributes) -> None:

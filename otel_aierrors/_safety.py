@@ -15,21 +15,33 @@ from contextlib import suppress
 from types import TracebackType
 from typing import Final
 
-__all__ = ["logger", "report_internal_error", "swallow"]
+__all__ = ["MAX_INTERNAL_ERROR_LENGTH", "logger", "report_internal_error", "swallow"]
 
 logger = logging.getLogger("otel_aierrors")
 
 #: Distinct errors logged so far; past `MAX_REPORTED` nothing more is logged.
 _reported: set[tuple[str, str, str]] = set()
 MAX_REPORTED: Final = 256
+#: Longest ``aierrors.internal_error`` value (an exception's class name).
+MAX_INTERNAL_ERROR_LENGTH: Final = 64
 
 
-def report_internal_error(where: str) -> None:
-    """Log the exception being handled, once per distinct error, and never raise."""
+def report_internal_error(where: str) -> str:
+    """Log the exception being handled, once per distinct error, and never raise.
+
+    Returns:
+        The exception's class name, cut to `MAX_INTERNAL_ERROR_LENGTH`: the value of
+        ``aierrors.internal_error`` on the span whose end path it broke.
+    """
     error = sys.exc_info()[1]
-    key = (where, type(error).__qualname__, str(error)[:200])
+    name = type(error).__qualname__
+    try:
+        text = str(error)[:200]
+    except Exception:  # an exception whose ``__str__`` raises
+        text = ""
+    key = (where, name, text)
     if key in _reported or len(_reported) >= MAX_REPORTED:
-        return
+        return name[:MAX_INTERNAL_ERROR_LENGTH]
     _reported.add(key)
     # Imported here: `_safety` is imported by ``instrument()``, `_redaction` only needed to report (issue 28).
     from otel_aierrors._redaction import redact
@@ -45,6 +57,7 @@ def report_internal_error(where: str) -> None:
             redact(str(error)),
             frames,
         )
+    return name[:MAX_INTERNAL_ERROR_LENGTH]
 
 
 class swallow:

@@ -21,7 +21,8 @@ context-manager protocol behave as before) that end the call
 
 The garbage collector runs anywhere, even inside the OpenTelemetry SDK while
 it holds a lock; a finalizer therefore only appends to a queue (no lock, no
-SDK call), drained at the next instrumented call and by a small daemon thread.
+SDK call), drained at the next instrumented call and by a small daemon thread;
+it notes the time it ran, which is when the call ends.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
@@ -42,7 +44,6 @@ from otel_aierrors._call import CallRecord
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes
 from otel_aierrors._results import ResponseSummary, StreamSummary
-from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._sdks.stainless import ResultKind, error_facts, result_kind
 from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
 
@@ -59,7 +60,7 @@ _INTERRUPTED: Final = Classification(ErrorClass.STREAM_INTERRUPTED, ErrorClass.S
 class _CallEnd:
     """Everything needed to end the call, and nothing that keeps the stream or response alive."""
 
-    __slots__ = ("__weakref__", "call", "finalizer", "handed_to_stream", "returned_at", "summary")
+    __slots__ = ("__weakref__", "call", "dropped_at", "finalizer", "handed_to_stream", "returned_at", "summary")
 
     def __init__(self, call: CallRecord, returned_at: float | None = None) -> None:
         self.call = call
@@ -70,6 +71,8 @@ class _CallEnd:
         self.returned_at = returned_at
         #: Ends the call if the proxy is garbage first (`_track`); detached once the call ends otherwise.
         self.finalizer: weakref.finalize[Any, Any] | None = None
+        #: When the garbage collector took the proxy (perf counter, wall clock ns): the abandoned call's end.
+        self.dropped_at: tuple[float, int] | None = None
 
     def untrack(self) -> None:
         """The proxy is done with: its finalizer has nothing left to do."""
@@ -88,15 +91,13 @@ class _CallEnd:
             complete = summary.failed or summary.is_complete()
             final = summary.to_summary()
         except Exception:
-            report_internal_error("summarizing a stream")
+            call.fault("summarizing a stream")
             call.end(None, chunks)
             return
         if complete:
             call.end(final, chunks)
             return
-        final.finish_reasons = summary.interrupted_reasons()
-        final.soft_failure = None
-        call.fail(_INTERRUPTED, None, chunks, final)
+        call.fail(_INTERRUPTED, None, chunks, self._interrupted_summary())
 
     def stream_failed(self, exception: BaseException) -> None:
         self.untrack()
@@ -113,8 +114,8 @@ class _CallEnd:
             _status, body = error_facts(exception)
             classification = classify(provider_error=parse_error_body(body), default=ErrorClass.STREAM_INTERRUPTED)
         except Exception:
-            report_internal_error("classifying a stream's failure")
-        call.fail(classification, exception, chunks, self._summary())
+            call.fault("classifying a stream's failure")
+        call.fail(classification, exception, chunks, self._interrupted_summary())
 
     def abandoned(self) -> None:
         self.untrack()
@@ -127,7 +128,12 @@ class _CallEnd:
         summary = self._summary()
         if summary is not None and not summary.finish_reasons:
             summary.soft_failure = None
-        call.end(summary, {**self._chunks(), n.STREAM_ABANDONED: True}, abandoned=True)
+        dropped = self.dropped_at
+        extra = {**self._chunks(), n.STREAM_ABANDONED: True}
+        if dropped is None:  # closed, or left by ``break`` in a generator: now
+            call.end(summary, extra, abandoned=True)
+        else:  # when the application let go, not when the drain got to it
+            call.end(summary, extra, abandoned=True, end_time=dropped[0], end_wall_ns=dropped[1])
 
     def _chunks(self) -> Attributes:
         """The chunk count as a span attribute, told to the call first (its metrics time the chunks)."""
@@ -139,8 +145,19 @@ class _CallEnd:
         try:
             return self.summary.to_summary()
         except Exception:
-            report_internal_error("summarizing a stream")
+            self.call.fault("summarizing a stream")
             return None
+
+    def _interrupted_summary(self) -> ResponseSummary | None:
+        """The summary of a stream that broke: each unfinished choice says ``error``."""
+        try:
+            final = self.summary.to_summary()
+            final.finish_reasons = self.summary.interrupted_reasons()
+            final.soft_failure = None
+        except Exception:
+            self.call.fault("summarizing a broken stream")
+            return None
+        return final
 
     def parsed(self, value: Any, adapter: SdkAdapter) -> None:
         self.untrack()
@@ -151,7 +168,7 @@ class _CallEnd:
         try:
             summary = adapter.summarize(value)
         except Exception:
-            report_internal_error("summarizing a parsed raw response")
+            call.fault("summarizing a parsed raw response")
         call.end(summary, end_time=self.returned_at)
 
 
@@ -174,12 +191,18 @@ def _track(proxy: object, end: _CallEnd) -> None:
     the finalizer (`_CallEnd.untrack`), so a drain only ever sees abandoned calls.
     """
     global _drainer, _tracked
-    end.finalizer = weakref.finalize(proxy, _abandoned.append, end)
+    end.finalizer = weakref.finalize(proxy, _queue_abandoned, end)
     _finalizers.add(end.finalizer)
     _tracked += 1
     if _drainer is None or not _drainer.is_alive():
         _drainer = threading.Thread(target=_drain_while_tracking, name="otel-aierrors-drain", daemon=True)
         _drainer.start()
+
+
+def _queue_abandoned(end: _CallEnd) -> None:
+    """The finalizer: note when the proxy was dropped and queue its end (two clock reads, no lock)."""
+    end.dropped_at = (time.perf_counter(), time.time_ns())
+    _abandoned.append(end)
 
 
 def drain_abandoned() -> None:
@@ -191,8 +214,7 @@ def drain_abandoned() -> None:
             end = _abandoned.popleft()
         except IndexError:
             break
-        with swallow("ending an abandoned call"):
-            end.abandoned()  # untracks the end: its finalizer, dead now, leaves `_finalizers`
+        _safely(end, end.abandoned, "ending an abandoned call")  # untracks the end: its finalizer leaves `_finalizers`
 
 
 def _drain_while_tracking() -> None:
@@ -224,7 +246,7 @@ class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
         try:
             self.__wrapped__.close()
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
     def __enter__(self) -> Any:
         self.__wrapped__.__enter__()
@@ -234,7 +256,7 @@ class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
         try:
             return self.__wrapped__.__exit__(*exc_info)
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
 
 class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
@@ -246,7 +268,7 @@ class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
         try:
             await self.__wrapped__.close()
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
     async def __aenter__(self) -> Any:
         await self.__wrapped__.__aenter__()
@@ -256,7 +278,7 @@ class _EndsWhenClosedAsync(wrapt.ObjectProxy[Any]):
         try:
             return await self.__wrapped__.__aexit__(*exc_info)
         finally:
-            _safely(self._self_end.abandoned, "ending a closed stream's call")
+            _safely(self._self_end, self._self_end.abandoned, "ending a closed stream's call")
 
 
 class TracedStream(_EndsWhenClosed):
@@ -276,14 +298,13 @@ class TracedStream(_EndsWhenClosed):
         try:
             chunk = self.__wrapped__.__next__()
         except StopIteration:
-            _safely(end.stream_ended, "ending a stream's call")
+            _safely(end, end.stream_ended, "ending a stream's call")
             raise
         except GeneratorExit:
-            _safely(end.abandoned, "ending an abandoned stream's call")
+            _safely(end, end.abandoned, "ending an abandoned stream's call")
             raise
         except BaseException as exception:
-            with swallow("ending a failed stream's call"):
-                end.stream_failed(exception)
+            _safely(end, partial(end.stream_failed, exception), "ending a failed stream's call")
             raise
         _read(end, self._self_read_chunk, chunk)
         return chunk
@@ -306,14 +327,13 @@ class TracedAsyncStream(_EndsWhenClosedAsync):
         try:
             chunk = await self.__wrapped__.__anext__()
         except StopAsyncIteration:
-            _safely(end.stream_ended, "ending a stream's call")
+            _safely(end, end.stream_ended, "ending a stream's call")
             raise
         except GeneratorExit:
-            _safely(end.abandoned, "ending an abandoned stream's call")
+            _safely(end, end.abandoned, "ending an abandoned stream's call")
             raise
         except BaseException as exception:
-            with swallow("ending a failed stream's call"):
-                end.stream_failed(exception)
+            _safely(end, partial(end.stream_failed, exception), "ending a failed stream's call")
             raise
         _read(end, self._self_read_chunk, chunk)
         return chunk
@@ -327,12 +347,15 @@ def _read(end: _CallEnd, read_chunk: ChunkReader, chunk: Any) -> None:
         summary.chunks += 1
         read_chunk(summary, chunk)
     except Exception:
-        report_internal_error("reading a stream chunk")
+        end.call.fault("reading a stream chunk")
 
 
-def _safely(action: Callable[[], None], where: str) -> None:
-    with swallow(where):
+def _safely(end: _CallEnd, action: Callable[[], None], where: str) -> None:
+    """Run one of ``end``'s ends; should it raise, the call is aborted: its span ends all the same."""
+    try:
         action()
+    except Exception:
+        end.call.abort(where)
 
 
 class _TracedRawResponse(wrapt.ObjectProxy[Any]):
@@ -355,7 +378,7 @@ class _TracedRawResponse(wrapt.ObjectProxy[Any]):
                 return stream_type(parsed, _CallEnd(end.call), self._self_adapter.read_chunk)
             end.parsed(parsed, self._self_adapter)
         except Exception:
-            report_internal_error("summarizing a parsed raw response")
+            end.call.abort("following a parsed raw response")
         return parsed
 
 
@@ -384,6 +407,6 @@ def wrap_result(result: Any, call: CallRecord, adapter: SdkAdapter, is_async: bo
     try:
         summary = adapter.summarize(result)
     except Exception:
-        report_internal_error("summarizing a call's result")
+        call.fault("summarizing a call's result")
     call.end(summary)
     return result

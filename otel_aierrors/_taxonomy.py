@@ -46,10 +46,12 @@ import enum
 from collections.abc import Mapping
 from typing import Final, NamedTuple
 
+from otel_aierrors import _names as n
 from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, ProviderError
 
 __all__ = [
     "RETRYABLE_CLASSES",
+    "UNCLASSIFIED",
     "Classification",
     "ErrorClass",
     "classify",
@@ -84,6 +86,11 @@ class ErrorClass(str, enum.Enum):
     def retryable(self) -> bool:
         """Whether this class may succeed when the same request is sent again."""
         return self in RETRYABLE_CLASSES
+
+    @property
+    def error_type(self) -> str:
+        """The ``error.type`` value: the class, or the conventions' ``_OTHER`` for `UNKNOWN`."""
+        return n.ERROR_TYPE_OTHER if self is ErrorClass.UNKNOWN else self.value
 
     @property
     def permanent(self) -> bool:
@@ -201,6 +208,10 @@ class Classification(NamedTuple):
 
     error_class: ErrorClass
     retryable: bool
+
+
+#: What a failure is when classifying it raised inside the instrumentation.
+UNCLASSIFIED: Final = Classification(ErrorClass.UNKNOWN, False)
 
 
 def classify(

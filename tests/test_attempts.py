@@ -311,3 +311,18 @@ def test_the_rate_limit_gauge_reports_the_latest_budget_at_each_collection(sdk: 
         sdk.call(script="rate_limit;remaining_requests=0;retry_after_ms=1", max_retries=0)
     assert requests_budget() == [0]
     assert requests_budget() == [0]  # observed again at the next collection, not recorded once
+
+
+def test_a_failure_no_class_names_has_error_type_other(sdk: SDK, telemetry: Telemetry) -> None:
+    # A 302 answer with no code or type in its body: the SDK raises, and nothing in the taxonomy matches.
+    with pytest.raises(openai.APIStatusError) as caught:
+        sdk.call(script="server_error;status=302;code=null;type=null", max_retries=0)
+
+    assert caught.value.status_code == 302
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.error.class"] == "unknown"
+    assert call.attributes["error.type"] == "_OTHER"
+    assert call.status.description == "unknown"
+    durations = telemetry.points("gen_ai.client.operation.duration")
+    assert [point.attributes.get("error.type") for point in durations] == ["_OTHER"]
+    assert telemetry.count("aierrors.calls", aierrors__error__class="unknown") == 1

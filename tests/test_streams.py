@@ -113,6 +113,19 @@ def test_a_stream_cut_after_3_chunks_is_stream_interrupted(streams: StreamDriver
     assert telemetry.count("aierrors.calls", aierrors__error__class="stream_interrupted") == 1
 
 
+@pytest.mark.parametrize("script", ["stream_cut;after=3", "stream_error;after=2;code=server_overloaded"])
+def test_a_stream_that_raises_mid_way_has_finish_reason_error(
+    streams: StreamDriver, telemetry: Telemetry, script: str
+) -> None:
+    with pytest.raises(openai.APIError):
+        streams.consume(script)
+
+    call = telemetry.call_span()
+    assert call.attributes["aierrors.outcome"] == "error"
+    assert call.attributes["gen_ai.response.finish_reasons"] == ("error",)
+    assert telemetry.count("aierrors.calls", aierrors__outcome="error") == 1
+
+
 def test_an_error_event_names_its_class(streams: StreamDriver, telemetry: Telemetry) -> None:
     with pytest.raises(openai.APIError):
         streams.consume("stream_error;after=2;code=server_overloaded")
@@ -146,6 +159,55 @@ def test_an_abandoned_stream_ends_once_and_releases_its_connection(
     assert call.attributes["aierrors.outcome"] == "ok"
     assert telemetry.count("aierrors.calls", aierrors__stream__abandoned=True) == 1
     assert chaos.wait_for(lambda: chaos.requests[-1].client_closed, timeout=5)
+
+
+def _drop_after_one_chunk(mode: str, chaos: ChaosServer) -> tuple[int, int]:
+    """Read one chunk of a long stream, drop it; ``time.time_ns()`` right before and right after the drop.
+
+    The finalizer runs inside the drop: at ``del`` (reference count) or in ``gc.collect()``,
+    which alone may take a few hundred milliseconds on a busy machine.
+    """
+    headers = {"x-chaos-script": "ok;chunks=50;chunk_delay=0.01"}
+    if mode == "sync":
+        with openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client:
+            stream = client.chat.completions.create(stream=True, extra_headers=headers, **CHAT)
+            next(iter(stream))
+            time.sleep(0.1)  # the call's end must be the drop, not the last chunk read
+            before = time.time_ns()
+            del stream
+            gc.collect()
+            return before, time.time_ns()
+
+    async def run() -> tuple[int, int]:
+        async with openai.AsyncOpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client:
+            stream = await client.chat.completions.create(stream=True, extra_headers=headers, **CHAT)
+            await stream.__anext__()
+            await asyncio.sleep(0.1)
+            before = time.time_ns()
+            del stream
+            gc.collect()
+            dropped = time.time_ns()
+            await asyncio.sleep(0.05)  # let the event loop run the stream's async cleanup
+            return before, dropped
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_abandoned_stream_ends_when_the_application_drops_it(
+    mode: str, chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    before, dropped = _drop_after_one_chunk(mode, chaos)
+
+    call = telemetry.call_span()  # ended by the drainer, up to a second later
+    assert call.attributes["aierrors.stream.abandoned"] is True
+    assert call.end_time is not None and call.start_time is not None
+    assert before <= call.end_time <= dropped + 10_000_000, ((call.end_time - before) / 1e9, (dropped - before) / 1e9)
+    (attempt,) = telemetry.attempt_spans(call)
+    assert attempt.end_time is not None and attempt.end_time <= dropped
+    (duration,) = telemetry.points("gen_ai.client.operation.duration")
+    assert duration.count == 1
+    assert duration.sum == pytest.approx((call.end_time - call.start_time) / 1e9, abs=0.01)
 
 
 def test_the_drainer_thread_stops_by_itself_once_streams_stop(streams: StreamDriver, telemetry: Telemetry) -> None:

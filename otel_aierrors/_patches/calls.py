@@ -16,7 +16,7 @@ from otel_aierrors._breakers import note_call_target
 from otel_aierrors._call import CallRecord, CallTarget
 from otel_aierrors._context import enter_call, exit_call
 from otel_aierrors._redaction import Credentials
-from otel_aierrors._safety import report_internal_error, swallow
+from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import (
     client_facts,
     error_facts,
@@ -66,9 +66,16 @@ def _start_call(
 
 
 def _end_with_exception(call: CallRecord, exception: BaseException) -> None:
-    with swallow("ending a failed call"):
+    """End the call the SDK raised from; the exception's status and body are read on their own guard."""
+    status, body = None, None
+    try:
         status, body = error_facts(exception)
+    except Exception:
+        call.fault("reading a call's exception")
+    try:
         call.end_with_exception(exception, status, body)
+    except Exception:
+        call.abort("ending a failed call")
 
 
 def _end_with_result(call: CallRecord, adapter: SdkAdapter, result: Any, is_async: bool) -> Any:
@@ -76,9 +83,11 @@ def _end_with_result(call: CallRecord, adapter: SdkAdapter, result: Any, is_asyn
     try:
         return wrap_result(result, call, adapter, is_async)
     except Exception:
-        report_internal_error("ending a call")
-        with swallow("ending a call"):
+        call.fault("ending a call")
+        try:
             call.end(None)
+        except Exception:
+            call.abort("ending a call")
         return result
 
 

@@ -20,8 +20,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_aierrors._context import current_call
-from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._sdks.stainless import response_body_in_memory, response_status_and_headers, retry_count_of
+from otel_aierrors._safety import report_internal_error
+from otel_aierrors._sdks.stainless import (
+    response_body_in_memory,
+    response_headers,
+    response_status,
+    retry_count_of,
+)
 
 if TYPE_CHECKING:
     from otel_aierrors._attempt import AttemptRecord
@@ -42,17 +47,38 @@ def _start_attempt(instance: object, args: tuple[Any, ...], kwargs: dict[str, An
 
 
 def _end_with_response(attempt: AttemptRecord, response: Any) -> None:
-    try:  # a plain try, not `swallow`: this runs on every attempt
-        status, headers = response_status_and_headers(response)
-        body = response_body_in_memory(response) if status >= 400 else None
-        attempt.end_response(status, headers, body)
+    """Read the status, the headers and a body in memory, each guarded on its own, then end the attempt.
+
+    Plain try blocks, not `swallow`: this runs on every attempt. Whatever raises, the span ends.
+    """
+    fault: str | None = None
+    status: int | None = None
+    headers: list[tuple[bytes, bytes]] = []
+    body: bytes | None = None
+    try:
+        status = response_status(response)
     except Exception:
-        report_internal_error("ending an attempt")
+        fault = report_internal_error("reading an attempt's status")
+    try:
+        headers = response_headers(response)
+    except Exception:
+        fault = fault or report_internal_error("reading an attempt's headers")
+    if status is not None and status >= 400:
+        try:
+            body = response_body_in_memory(response)
+        except Exception:
+            fault = fault or report_internal_error("reading an attempt's error body")
+    try:
+        attempt.end_response(status, headers, body, fault)
+    except Exception:
+        attempt.abort(report_internal_error("ending an attempt"))
 
 
 def _end_with_exception(attempt: AttemptRecord, exception: BaseException) -> None:
-    with swallow("ending a failed attempt"):
+    try:
         attempt.end_exception(exception)
+    except Exception:
+        attempt.abort(report_internal_error("ending a failed attempt"))
 
 
 def traced_send(wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 
@@ -31,7 +31,8 @@ __all__ = [
     "provider_for_host",
     "request_facts",
     "response_body_in_memory",
-    "response_status_and_headers",
+    "response_headers",
+    "response_status",
     "result_kind",
     "retry_count_of",
     "server_of",
@@ -258,7 +259,7 @@ def retry_count_of(request: Any) -> int | None:
     """The SDK's own retry counter on an outgoing HTTP request."""
     headers = request.headers
     items = getattr(headers, "_list", None)
-    if _is_lowered_list(items):  # see `response_status_and_headers`; ``get`` would decode every header first
+    if _is_lowered_list(items):  # see `response_headers`; ``get`` would decode every header first
         value = None
         for _, lowered, found in items:
             if lowered == _RETRY_COUNT_HEADER:
@@ -270,14 +271,22 @@ def retry_count_of(request: Any) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def response_status_and_headers(response: Any) -> tuple[int, Iterable[tuple[bytes, bytes]]]:
-    """The status and (lower-cased name, value) header pairs of an ``httpx`` / ``httpx2`` response.
+def response_status(response: Any) -> int:
+    """The status of an ``httpx`` / ``httpx2`` response."""
+    status = response.status_code
+    if not isinstance(status, int):
+        raise TypeError(f"status_code is a {type(status).__qualname__}")
+    return status
+
+
+def response_headers(response: Any) -> list[tuple[bytes, bytes]]:
+    """The (lower-cased name, value) header pairs of an ``httpx`` / ``httpx2`` response.
 
     Both libraries keep the lower-cased names they already computed in
     ``Headers._list``; reusing them saves lower-casing every header of every
     response again. Should a release drop that private list, ``raw`` is used.
     """
-    return response.status_code, lowered_headers(response.headers)
+    return lowered_headers(response.headers)
 
 
 def lowered_headers(headers: Any) -> list[tuple[bytes, bytes]]:

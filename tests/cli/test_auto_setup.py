@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -120,8 +121,9 @@ def test_switches_turn_the_auto_setup_off(collector: FakeCollector, variable: di
     assert not collector.received
 
 
-def _seconds_to_exit_after_the_call(env: dict[str, str]) -> tuple[float, str]:
-    program = _CALL + "\notel_aierrors.instrument()\none_call()\nprint('CALLED', flush=True)\n"
+def _seconds_to_exit_after_the_call(env: dict[str, str], instrument: bool = True) -> tuple[float, str]:
+    setup = "otel_aierrors.instrument()" if instrument else ""
+    program = _CALL + f"\n{setup}\none_call()\nprint('CALLED', flush=True)\n"
     with subprocess.Popen(
         [sys.executable, "-c", program], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -136,14 +138,32 @@ def _seconds_to_exit_after_the_call(env: dict[str, str]) -> tuple[float, str]:
                 process.kill()
 
 
-def test_exit_is_bounded_when_the_collector_is_down() -> None:
-    """Without the bound, exit waits out the exporters' retries: about 12 s more (10 s export timeouts)."""
+def _median_exit_seconds(env: dict[str, str], instrument: bool = True) -> tuple[float, str]:
+    """Median of three (a loaded machine moves single runs by tenths of a second), and the last stderr."""
+    runs = [_seconds_to_exit_after_the_call(env, instrument) for _ in range(3)]
+    return statistics.median(seconds for seconds, _ in runs), runs[-1][1]
+
+
+def test_the_flush_at_exit_is_bounded_when_the_collector_is_down() -> None:
+    """Without the bound, exit waits out the exporters' retries: about 12 s more (10 s export timeouts);
+    with the 2 s timeout one flush after the other of before, about 2.4 s more.
+
+    Measured against the same instrumented program with the SDK off, so that only the flush
+    counts (not the import and teardown of the SDKs `instrument()` imports).
+    """
     down = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{closed_port()}")
-    baseline, _ = _seconds_to_exit_after_the_call({**down, "OTEL_SDK_DISABLED": "true"})
-    seconds, stderr = _seconds_to_exit_after_the_call(down)
-    # Two exports (spans, metrics), each bounded by EXPORT_TIMEOUT (2 s): about 2-3 s more than no SDK at all.
-    assert seconds - baseline < 6.0, (seconds, baseline, stderr)
-    assert "Connection refused" in stderr  # it did try to export, and said it failed
+    without_sdk, _ = _median_exit_seconds({**down, "OTEL_SDK_DISABLED": "true"})
+    seconds, stderr = _median_exit_seconds(down)
+    # The two flushes at exit (spans, metrics) side by side, within EXPORT_TIMEOUT (1 s) together.
+    assert seconds - without_sdk < 1.5, (seconds, without_sdk, stderr)
+    assert "Failed to export" in stderr  # it did try to export, and said it failed
+
+
+def test_exit_is_at_most_2_s_later_than_bare_when_the_collector_is_down() -> None:
+    down = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{closed_port()}")
+    bare, _ = _median_exit_seconds(down, instrument=False)
+    seconds, stderr = _median_exit_seconds(down)
+    assert seconds - bare < 2.0, (seconds, bare, stderr)
 
 
 def test_bad_protocol_is_one_warning_and_the_call_goes_on() -> None:
