@@ -13,7 +13,6 @@ import gc
 import importlib
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -29,6 +28,7 @@ import pytest
 from otel_aierrors._patches.on_import import ImportPatcher
 from otel_aierrors._patches.targets import PatchTarget
 from otel_aierrors.chaos import ChaosServer
+from tests.processes import run_code
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Top-level modules of the SDKs instrumented and of their HTTP libraries.
@@ -37,21 +37,7 @@ SDK_PACKAGES = frozenset({"openai", "anthropic", "groq", "together", "cerebras",
 TOOLING = ("otel_aierrors.cli", "otel_aierrors.chaos")
 
 
-def _python(
-    code: str, *flags: str, launcher: str | None = None, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter (with ``flags``, under ``launcher``), from the repository root."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
-    environment.update(extra_env or {})
-    return subprocess.run(
-        [*([launcher] if launcher else []), sys.executable, *flags, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+_python = run_code
 
 
 def _unwanted(modules: list[str]) -> list[str]:

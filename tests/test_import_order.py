@@ -8,31 +8,20 @@ error with openai, a retried Messages call with anthropic.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from otel_aierrors.chaos import ChaosServer
+from tests.processes import fresh_python
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = ("before", "after")
 
 
 def _run(order: str, url: str) -> dict[str, Any]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.import_order_app", order, url],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = fresh_python("-m", "tests.import_order_app", order, url)
     assert result.returncode == 0, result.stderr
     exported: dict[str, Any] = json.loads(result.stdout)
     return exported

@@ -13,10 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
-import subprocess
 import sys
-import textwrap
 import uuid
 from pathlib import Path
 
@@ -27,6 +24,7 @@ import otel_aierrors
 from otel_aierrors import _app_retries, _instrumentation
 from otel_aierrors._patches import targets, transport
 from otel_aierrors._patches.post_import import PostImportHooks
+from tests.processes import run_code
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Modules ``instrument()`` no longer needs, each loaded later when used.
@@ -59,18 +57,7 @@ HEAVY = (
 RECORDING = ("wrapt", "otel_aierrors._call", "otel_aierrors._attempt", "otel_aierrors._recording")
 
 
-def _python(code: str) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter from the repository root, without the caller's ``OTEL_*``."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+_python = run_code
 
 
 def _loaded(names: tuple[str, ...]) -> str:
