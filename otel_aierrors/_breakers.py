@@ -142,7 +142,7 @@ class BreakerRecorder:
         self._telemetry = telemetry
         self._status = meter.create_gauge(
             n.METRIC_BREAKER_STATUS,
-            unit="1",
+            unit="{state}",  # not "1": the collector's Prometheus exporter would name it ..._ratio
             description="1 for a circuit breaker's current state, 0 for the state it left.",
         )
         self._transitions = meter.create_counter(
