@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from otel_aierrors.chaos import ChaosServer
+from tests.import_order_app import SDKS
 from tests.processes import fresh_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,7 @@ def _call_spans(exported: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_sdks_are_loaded_by_the_application_only(exported_by_order: dict[str, dict[str, Any]]) -> None:
-    assert exported_by_order["before"]["loaded"]["after_instrument"] == ["anthropic", "openai"]
+    assert exported_by_order["before"]["loaded"]["after_instrument"] == sorted(SDKS)
     assert exported_by_order["after"]["loaded"] == {"at_instrument": [], "after_instrument": []}
 
 
@@ -68,11 +69,11 @@ def test_the_core_calls_are_recorded_in_either_order(exported: dict[str, Any]) -
             ("chat gpt-4o", 3, "", False),  # async, 429, 429, 200
             ("chat gpt-4o", 1, "stream_interrupted", True),  # async stream cut after 3 chunks
             ("chat gpt-4o", 1, "server_error", False),
-            ("chat claude-sonnet-4-5", 2, "", False),
+            *([("chat claude-sonnet-4-5", 2, "", False)] if "anthropic" in SDKS else []),
         ]
     )
     attempts = [span for span in exported["spans"] if "aierrors.attempt.number" in span["attributes"]]
-    assert len(attempts) == 12
+    assert len(attempts) == 10 + (2 if "anthropic" in SDKS else 0)
     assert {point["metric"] for point in exported["points"]} >= {"aierrors.calls", "aierrors.attempts"}
 
 
