@@ -35,12 +35,22 @@ done
 [[ ${#envs[@]} -gt 0 ]] || envs=("${ENV_NAMES[@]}")
 mkdir -p "$LOGS"
 
-# pinned_version ENV PACKAGE: the version .ci/pins/ENV.txt holds, or "none".
-pinned_version() {
-  local line
-  line=$(grep -i -E "^$2==" "$PINNED/$1.txt" 2>/dev/null | head -n 1) || true
-  [[ -n $line ]] && echo "${line#*==}" || echo none
+# norm NAME: a package name as pip compares them (case, "_" and "." fold to "-").
+norm() { printf '%s' "$1" | tr 'A-Z_.' 'a-z--'; }
+
+# version_in FILE PACKAGE: the version a name==version FILE holds for PACKAGE, or "none".
+version_in() {
+  local want name _ version
+  want=$(norm "$2")
+  [[ -f $1 ]] || { echo none; return; }
+  while IFS='=' read -r name _ version; do
+    [[ $(norm "$name") == "$want" ]] && { echo "$version"; return; }
+  done <"$1"
+  echo none
 }
+
+# pinned_version ENV PACKAGE: the version .ci/pins/ENV.txt holds, or "none".
+pinned_version() { version_in "$PINNED/$1.txt" "$2"; }
 
 # differences ENV: the packages whose newest version is not the pinned one, one line.
 differences() {
@@ -82,8 +92,7 @@ for env in "${envs[@]}"; do
   [[ -f $VENVS/$env.freeze ]] || { printf '%s: not installed (see %s)\n' "$env" "$LOGS"; continue; }
   printf '%s:' "$env"
   for sdk in ${ENV_SDKS[$env]}; do
-    newest=$(grep -i -E "^$sdk==" "$VENVS/$env.freeze" | head -n 1)
-    printf ' %s %s (pinned %s)' "$sdk" "${newest#*==}" "$(pinned_version "$env" "$sdk")"
+    printf ' %s %s (pinned %s)' "$sdk" "$(version_in "$VENVS/$env.freeze" "$sdk")" "$(pinned_version "$env" "$sdk")"
   done
   printf '\n  other packages that differ from the pins: %s\n' "$(differences "$env")"
   if $write_pins; then
