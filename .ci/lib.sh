@@ -132,8 +132,10 @@ suites_of() {
   esac
 }
 
+# -rP: what passing tests printed goes to the log too (the fleet test's kept/dropped counts, metric
+# totals against the calls made, and the loss to the Jaeger outage).
 suite_pipeline() {
-  step "tests through the built collector and Jaeger (openai 3.x)" pytest_in openai3 -m pipeline
+  step "tests through the built collector and Jaeger (openai 3.x)" pytest_in openai3 -m pipeline -rP
 }
 
 # The SDK's own tests, once plain and once instrumented (sdk_tests/run.py).
