@@ -114,7 +114,7 @@ failed_in() {
 pytest_in() {
   local env=$1
   shift
-  "$VENVS/$env/bin/python" -m pytest -q -p no:cacheprovider "$@"
+  "$VENVS/$env/bin/python" -m pytest -q -rs -p no:cacheprovider "$@"
 }
 
 # The suites of one environment. openai3 runs everything but the pipeline tests here; those wait
@@ -123,7 +123,7 @@ suites_of() {
   case $1 in
     # REQUIRE_BROWSER: here the browser test fails, not skips, without Chromium.
     openai3) step "tests, openai 3.x (httpx2) and the other SDKs, end-to-end Prometheus and the browser" \
-      env REQUIRE_BROWSER=1 "$VENVS/openai3/bin/python" -m pytest -q -p no:cacheprovider -m "not pipeline" ;;
+      env REQUIRE_BROWSER=1 "$VENVS/openai3/bin/python" -m pytest -q -rs -p no:cacheprovider -m "not pipeline" ;;
     openai2) step "tests, openai 2.x (httpx)" pytest_in openai2 -m "not e2e" ;;
     openai1) step "tests, openai 1.x (httpx)" pytest_in openai1 -m "not e2e" ;;
     openai1-oldest) step "tests, openai 1.66.0 (the oldest supported): the instrumentation's own" \
