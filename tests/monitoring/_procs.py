@@ -9,6 +9,7 @@ waits, then SIGKILL: never a broad ``pkill``.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -33,10 +34,39 @@ def require(*tools: str) -> None:
         )
 
 
+#: Ports handed out in this test process: never twice, even once their server has stopped.
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1, free now and outside the kernel's ephemeral range.
+
+    Not port 0's pick: that comes from the ephemeral range, where the source port of any
+    outgoing connection (a collector exporting to Jaeger) may take it before the test's
+    server binds it, which failed the fleet test once ("address already in use").
+    """
+    low, high = _ephemeral_range()
+    candidates = range(10000, low) if low > 11000 else range(high + 1, 65536)
+    for _ in range(500):
+        port = random.choice(candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise AssertionError(f"no free port on 127.0.0.1 in {candidates}")
 
 
 class Process:
