@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import socket
 import subprocess
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from otel_aierrors.cli import doctor
 from otel_aierrors.cli._main import main
 from otel_aierrors.cli.doctor import Check, Status, diagnose, exit_code, probe_endpoint
 from tests.conftest import HTTP
@@ -136,14 +136,6 @@ def test_patched_now_sees_this_process(telemetry: Any) -> None:
     assert by_name(diagnose({}, timeout=0.1))["patched now"].status is Status.OK
 
 
-def _installed(distribution: str) -> bool:
-    try:
-        importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
 def test_patched_now_names_the_sdks_patched_and_those_waiting_for_their_import() -> None:
     code = """
 import sys
@@ -166,7 +158,7 @@ print("anthropic" in sys.modules)
     assert status == "ok"
     assert f"patched now: openai, {HTTP.__name__};" in summary
     others = ("anthropic", "groq", "together", "cerebras-cloud-sdk", "fireworks-ai")
-    waiting = [name for name in others if _installed(name)]
+    waiting = [name for name in others if doctor._installed(name)]
     assert "waiting for their import: " + (", ".join(waiting) or "none") in summary
     assert anthropic_loaded == "False"  # doctor reports without importing
 
