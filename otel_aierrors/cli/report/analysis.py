@@ -331,7 +331,7 @@ def _waterfalls(spans: Iterable[Span]) -> list[Waterfall]:
     traces: dict[str, list[Span]] = defaultdict(list)
     for span in spans:
         traces[span.trace_id].append(span)
-    summaries = sorted(traces.items(), key=lambda item: (-_duration(item[1]), item[0]))
+    summaries = sorted(traces.items(), key=lambda item: (-_nanoseconds(item[1]), item[0]))
     chosen: list[tuple[str, str]] = [(trace_id, "slowest") for trace_id, _ in summaries[:SLOWEST_TRACES]]
     failing = [
         (trace_id, members)
@@ -356,8 +356,9 @@ def _story_key(members: Sequence[Span]) -> tuple[str, ...]:
     return (roots[0].name if roots else "", *(call_kind(s.attributes) for s in calls))
 
 
-def _duration(members: Sequence[Span]) -> float:
-    return (max(span.end_ns for span in members) - min(span.start_ns for span in members)) / 1e9
+def _nanoseconds(members: Sequence[Span]) -> int:
+    """From the first span's start to the last span's end, as the terminal report ranks traces."""
+    return max(span.end_ns for span in members) - min(span.start_ns for span in members)
 
 
 def _waterfall(trace_id: str, why: str, members: list[Span]) -> Waterfall:
@@ -381,7 +382,7 @@ def _waterfall(trace_id: str, why: str, members: list[Span]) -> Waterfall:
         n.OUTCOME_OK if text(s.attributes, n.OUTCOME) == n.OUTCOME_OK else call_kind(s.attributes) for s in calls
     )
     rows = [_row(depth, span, start) for depth, span in ordered[:MAX_ROWS]]
-    return Waterfall(trace_id, title, why, _duration(members), story, rows, max(0, len(ordered) - MAX_ROWS))
+    return Waterfall(trace_id, title, why, _nanoseconds(members) / 1e9, story, rows, max(0, len(ordered) - MAX_ROWS))
 
 
 def _row(depth: int, span: Span, trace_start: int) -> Row:
