@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
+from otel_aierrors._frameworks import FRAMEWORK_ROWS, FrameworkRow
 from otel_aierrors._sdks import ADAPTERS, SdkAdapter
 
 if TYPE_CHECKING:
@@ -76,6 +77,14 @@ def _transport(_telemetry: Telemetry, *, name: str) -> Wrapper:
     return wrapper
 
 
+def _framework(telemetry: Telemetry, *, row: FrameworkRow) -> Wrapper:
+    """A framework's wrapper, its module imported when its hook fires (the framework is being imported)."""
+    import importlib
+
+    factory: Callable[[Telemetry], Wrapper] = getattr(importlib.import_module(row.factory_module), row.factory)
+    return factory(telemetry)
+
+
 def _distribution(adapter: SdkAdapter) -> str:
     return adapter.requirement.split()[0]
 
@@ -90,11 +99,15 @@ def _rows() -> tuple[PatchTarget, ...]:
             rows.append(PatchTarget(_distribution(adapter), module, attribute, _fixed(wrapper), optional=True))
     for module, attribute, name in TRANSPORT_ROWS:
         rows.append(PatchTarget(module, module, attribute, functools.partial(_transport, name=name)))
+    for row in FRAMEWORK_ROWS:
+        build = functools.partial(_framework, row=row)
+        rows.append(PatchTarget(row.library, row.module, row.attribute, build, optional=row.optional))
     return tuple(rows)
 
 
 #: Every callable this package wraps: the SDKs' ``request()`` (their call
-#: boundary), their extra hooks, then ``send`` of the HTTP clients.
+#: boundary), their extra hooks, ``send`` of the HTTP clients, then the
+#: frameworks' fallback, retry and re-ask entry points (`otel_aierrors._frameworks`).
 PATCH_TARGETS: Final = _rows()
 
 
