@@ -46,7 +46,6 @@ import importlib
 import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -287,6 +286,8 @@ def instance_id_attributes() -> dict[str, str]:
 
     if SERVICE_INSTANCE_ID in Resource.create().attributes:
         return {}
+    import uuid  # here: at import it would load platform too, and instrument() must stay light (issue 28)
+
     return {SERVICE_INSTANCE_ID: str(uuid.uuid4())}
 
 

@@ -48,7 +48,7 @@ from otel_aierrors._sdks.stainless import ResultKind, error_facts, result_kind
 from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
-    from otel_aierrors._sdks import ChunkReader, SdkAdapter
+    from otel_aierrors._sdks.adapters import ChunkReader, SdkAdapter
 
 __all__ = ["drain_abandoned", "wrap_result"]
 

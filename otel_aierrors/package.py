@@ -1,5 +1,5 @@
 #: The SDKs instrumented when installed; any one of them is enough (contrib's
-#: ``_instruments_any``). Each is a row of `otel_aierrors._sdks.ADAPTERS`.
+#: ``_instruments_any``). Each is a row of `otel_aierrors._sdks.SDK_ROWS`.
 _instruments_any = (
     "openai >= 1.66.0",
     "anthropic >= 0.50.0",

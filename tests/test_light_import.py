@@ -52,6 +52,14 @@ HEAVY = (
     "otel_aierrors._redaction",
     "otel_aierrors._patches.calls",
     "otel_aierrors._patches.transport",
+    # The adapters and what they read results with: built by the first SDK's hook.
+    "otel_aierrors._sdks.adapters",
+    "otel_aierrors._sdks.openai",
+    "otel_aierrors._sdks.anthropic",
+    "otel_aierrors._results",
+    "otel_aierrors._context",
+    "dataclasses",
+    "uuid",
 )
 #: What the first SDK import loads: the call boundary's wrapper and what it records with.
 RECORDING = ("wrapt", "otel_aierrors._call", "otel_aierrors._attempt", "otel_aierrors._recording")

@@ -29,7 +29,7 @@ from otel_aierrors._streams import drain_abandoned, wrap_result
 
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
-    from otel_aierrors._sdks import SdkAdapter
+    from otel_aierrors._sdks.adapters import SdkAdapter
 
 __all__ = ["call_wrapper"]
 

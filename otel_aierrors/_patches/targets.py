@@ -4,7 +4,8 @@ Each row names the module that holds a callable, the callable's path in it
 and how to build its wrapper for one instrumentation's telemetry. A row is
 applied when its module is imported (`otel_aierrors._patches.on_import`), so
 building the table imports no SDK and no HTTP library: it only reads
-`otel_aierrors._sdks.ADAPTERS` and the transport wrappers.
+`otel_aierrors._sdks.SDK_ROWS` and the frameworks' rows, whose wrappers it
+names instead of importing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from otel_aierrors._frameworks import FRAMEWORK_ROWS, FrameworkRow
-from otel_aierrors._sdks import ADAPTERS, SdkAdapter
+from otel_aierrors._sdks import SDK_ROWS, SdkRow
 
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
@@ -42,20 +43,19 @@ class PatchTarget(NamedTuple):
     call_boundary: bool = False
 
 
-def _fixed(wrapper: Wrapper) -> Callable[[Telemetry], Wrapper]:
-    """A wrapper that needs no telemetry (the transport and the SDK-span hooks read the current call)."""
-
-    def build(_telemetry: Telemetry) -> Wrapper:
-        return wrapper
-
-    return build
-
-
-def _call_boundary(telemetry: Telemetry, *, adapter: SdkAdapter, is_async: bool) -> Wrapper:
-    """`otel_aierrors._patches.calls.call_wrapper`, imported when the SDK's hook fires (it loads the call records)."""
+def _call_boundary(telemetry: Telemetry, *, row: SdkRow, is_async: bool) -> Wrapper:
+    """`otel_aierrors._patches.calls.call_wrapper` with the row's adapter, both imported when the SDK's hook fires."""
     from otel_aierrors._patches.calls import call_wrapper
+    from otel_aierrors._sdks.adapters import adapter_of
 
-    return call_wrapper(telemetry, adapter=adapter, is_async=is_async)
+    return call_wrapper(telemetry, adapter=adapter_of(row), is_async=is_async)
+
+
+def _extra(_telemetry: Telemetry, *, row: SdkRow, name: str) -> Wrapper:
+    """An SDK's extra hook (it needs no telemetry: it reads the current call), imported when its hook fires."""
+    from otel_aierrors._sdks.adapters import extra_patch
+
+    return extra_patch(row, name)
 
 
 #: (module, attribute path, wrapper's name in `otel_aierrors._patches.transport`): its
@@ -85,23 +85,20 @@ def _framework(telemetry: Telemetry, *, row: FrameworkRow) -> Wrapper:
     return factory(telemetry)
 
 
-def _distribution(adapter: SdkAdapter) -> str:
-    return adapter.requirement.split()[0]
-
-
 def _rows() -> tuple[PatchTarget, ...]:
     rows: list[PatchTarget] = []
-    for adapter in ADAPTERS:
-        for module, attribute, is_async in adapter.targets:
-            build = functools.partial(_call_boundary, adapter=adapter, is_async=is_async)
-            rows.append(PatchTarget(_distribution(adapter), module, attribute, build, call_boundary=True))
-        for module, attribute, wrapper in adapter.extra_patches:
-            rows.append(PatchTarget(_distribution(adapter), module, attribute, _fixed(wrapper), optional=True))
+    for row in SDK_ROWS:
+        for module, attribute, is_async in row.targets:
+            build = functools.partial(_call_boundary, row=row, is_async=is_async)
+            rows.append(PatchTarget(row.distribution, module, attribute, build, call_boundary=True))
+        for module, attribute, name in row.extra_patches:
+            extra = functools.partial(_extra, row=row, name=name)
+            rows.append(PatchTarget(row.distribution, module, attribute, extra, optional=True))
     for module, attribute, name in TRANSPORT_ROWS:
         rows.append(PatchTarget(module, module, attribute, functools.partial(_transport, name=name)))
-    for row in FRAMEWORK_ROWS:
-        build = functools.partial(_framework, row=row)
-        rows.append(PatchTarget(row.library, row.module, row.attribute, build, optional=row.optional))
+    for framework in FRAMEWORK_ROWS:
+        build = functools.partial(_framework, row=framework)
+        rows.append(PatchTarget(framework.library, framework.module, framework.attribute, build, framework.optional))
     return tuple(rows)
 
 

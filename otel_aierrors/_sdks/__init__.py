@@ -10,28 +10,22 @@ one `SdkAdapter` row: the module to patch, the provider name and how to read
 a result and a streamed chunk. Adding the next generated SDK is one row.
 
 No other module of the package reads an SDK or HTTP-library object.
+
+This module is the table only: its rows name the shapes modules and the
+patches' factories instead of importing them, so that the patch table, read by
+``instrument()``, loads no adapter (issue 28). `otel_aierrors._sdks.adapters`
+builds each row's `SdkAdapter` when the row's SDK is imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, NamedTuple
 
-from otel_aierrors._results import ResponseSummary, StreamSummary
-from otel_aierrors._sdks import anthropic, openai
-
-__all__ = ["ADAPTERS", "SdkAdapter"]
-
-#: Reads one streamed chunk into the summary.
-ChunkReader = Callable[[StreamSummary, Any], None]
-#: A ``wrapt`` function wrapper: (wrapped, instance, args, kwargs) -> result.
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+__all__ = ["SDK_ROWS", "SdkRow"]
 
 
-@dataclass(frozen=True, slots=True)
-class SdkAdapter:
-    """What one SDK family needs beyond the shared generated-SDK mechanics."""
+class SdkRow(NamedTuple):
+    """One SDK family: what the patch table needs, and where its adapter's pieces live."""
 
     #: The distribution and its oldest supported version, as in ``_instruments_any``.
     requirement: str
@@ -39,16 +33,19 @@ class SdkAdapter:
     base_client_module: str
     #: ``gen_ai.provider.name`` when the host says nothing more specific.
     provider: str
-    #: Summarizes what a non-streamed call returned (never reads content).
-    summarize: Callable[[Any], ResponseSummary | None]
-    #: Folds one streamed chunk or event into the stream's summary.
-    read_chunk: ChunkReader
+    #: The module under `otel_aierrors._sdks` with its ``summarize`` and ``read_chunk``.
+    shapes: str
     #: Request paths the SDK sends for itself, not for the caller: not calls.
     internal_paths: frozenset[str] = frozenset()
     #: (client module prefix, provider) for clients of other clouds sharing the SDK.
     client_modules: tuple[tuple[str, str], ...] = ()
-    #: (module, function, wrapper) patched beside the call boundary, when the module has it.
-    extra_patches: tuple[tuple[str, str, Wrapper], ...] = ()
+    #: (module, function, wrapper's name in the shapes module) patched beside the call
+    #: boundary, when the module has it.
+    extra_patches: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def distribution(self) -> str:
+        return self.requirement.split()[0]
 
     @property
     def targets(self) -> tuple[tuple[str, str, bool], ...]:
@@ -58,53 +55,31 @@ class SdkAdapter:
             (self.base_client_module, "AsyncAPIClient.request", True),
         )
 
-    def provider_of(self, client: Any) -> str:
-        """The client's provider: its class's own GenAI name, else its module's, else the row's.
-
-        anthropic's ``AnthropicBedrock`` / ``AnthropicVertex`` share the base client; 2.x
-        names their providers in ``_gen_ai_provider_name``, older releases only by module.
-        """
-        client_class = type(client)
-        name = getattr(client_class, "_gen_ai_provider_name", None)
-        if isinstance(name, str) and name:
-            return name
-        module = client_class.__module__
-        for prefix, provider in self.client_modules:
-            if module.startswith(prefix):
-                return provider
-        return self.provider
-
-    def is_call(self, path: str) -> bool:
-        """Whether a request to ``path`` is the caller's (and not the SDK's own housekeeping)."""
-        return path not in self.internal_paths
-
 
 #: Every SDK family instrumented. An SDK that is not installed is skipped. The
 #: minimum versions are the oldest releases checked to have this structure: the
 #: retry loop inside ``request()`` and ``x-stainless-retry-count`` on every attempt
 #: (older releases retried through a recursive ``_retry_request``).
-ADAPTERS: Final = (
-    SdkAdapter("openai >= 1.66.0", "openai._base_client", "openai", openai.summarize, openai.read_chunk),
-    SdkAdapter(
+SDK_ROWS: Final = (
+    SdkRow("openai >= 1.66.0", "openai._base_client", "openai", "openai"),
+    SdkRow(
         "anthropic >= 0.50.0",
         "anthropic._base_client",
         "anthropic",
-        anthropic.summarize,
-        anthropic.read_chunk,
+        "anthropic",
         client_modules=(("anthropic.lib.bedrock", "aws.bedrock"), ("anthropic.lib.vertex", "gcp.vertex_ai")),
         # anthropic >= 2.0 starts its own CLIENT span inside ``request()``; one call, one call span.
-        extra_patches=(("anthropic._base_client", "start_api_call_span", anthropic.sdk_call_span),),
+        extra_patches=(("anthropic._base_client", "start_api_call_span", "sdk_call_span"),),
     ),
-    SdkAdapter("groq >= 0.28.0", "groq._base_client", "groq", openai.summarize, openai.read_chunk),
-    SdkAdapter("together >= 2.0.0", "together._base_client", "together", openai.summarize, openai.read_chunk),
-    SdkAdapter(
+    SdkRow("groq >= 0.28.0", "groq._base_client", "groq", "openai"),
+    SdkRow("together >= 2.0.0", "together._base_client", "together", "openai"),
+    SdkRow(
         "cerebras-cloud-sdk >= 1.35.0",
         "cerebras.cloud.sdk._base_client",
         "cerebras",
-        openai.summarize,
-        openai.read_chunk,
+        "openai",
         # The client warms a TCP connection at construction (``warm_tcp_connection=True``).
         internal_paths=frozenset({"/v1/tcp_warming"}),
     ),
-    SdkAdapter("fireworks-ai >= 1.2.0", "fireworks._base_client", "fireworks", openai.summarize, openai.read_chunk),
+    SdkRow("fireworks-ai >= 1.2.0", "fireworks._base_client", "fireworks", "openai"),
 )

@@ -14,7 +14,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from otel_aierrors._sdks import ADAPTERS, SdkAdapter
+from otel_aierrors._sdks.adapters import ADAPTERS, SdkAdapter
 from otel_aierrors._sdks.stainless import operation_of
 from otel_aierrors.package import _instruments_any
 
@@ -29,14 +29,14 @@ def test_the_installed_release_has_what_the_row_patches(adapter: SdkAdapter) -> 
     module = pytest.importorskip(adapter.base_client_module)
     installed = version(requirement.name)
     assert requirement.specifier.contains(installed, prereleases=True)
-    for _, dotted, is_async in adapter.targets:
+    for _, dotted, is_async in adapter.row.targets:
         owner_name, method = dotted.split(".")
         request = getattr(getattr(module, owner_name), method)
         assert inspect.iscoroutinefunction(inspect.unwrap(request)) is is_async
         assert list(inspect.signature(request).parameters)[:3] == ["self", "cast_to", "options"]
         assert "stream" in inspect.signature(request).parameters
     # anthropic's own call span, and the function that starts it, came with 2.0.
-    for patch_module, function, _ in adapter.extra_patches:
+    for patch_module, function, _ in adapter.row.extra_patches:
         if Version(installed) >= Version("2"):
             assert callable(getattr(importlib.import_module(patch_module), function))
 

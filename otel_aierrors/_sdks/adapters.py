@@ -1,0 +1,89 @@
+"""Each SDK row's adapter: the row's facts and its shapes module's readers, in one object.
+
+Built when the row's SDK is imported (the patch table's hook for its call
+boundary), never by ``instrument()``: the shapes modules and `_results` load
+only then (issue 28).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from otel_aierrors._results import ResponseSummary, StreamSummary
+from otel_aierrors._sdks import SDK_ROWS, SdkRow
+
+__all__ = ["ADAPTERS", "ChunkReader", "SdkAdapter", "Wrapper", "adapter_of", "extra_patch"]
+
+#: Reads one streamed chunk into the summary.
+ChunkReader = Callable[[StreamSummary, Any], None]
+#: A ``wrapt`` function wrapper: (wrapped, instance, args, kwargs) -> result.
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SdkAdapter:
+    """What one SDK family needs beyond the shared generated-SDK mechanics."""
+
+    #: The table's row: requirement, modules, provider, internal paths, other clouds' clients.
+    row: SdkRow
+    #: Summarizes what a non-streamed call returned (never reads content).
+    summarize: Callable[[Any], ResponseSummary | None]
+    #: Folds one streamed chunk or event into the stream's summary.
+    read_chunk: ChunkReader
+
+    @property
+    def requirement(self) -> str:
+        return self.row.requirement
+
+    @property
+    def base_client_module(self) -> str:
+        return self.row.base_client_module
+
+    @property
+    def provider(self) -> str:
+        return self.row.provider
+
+    def provider_of(self, client: Any) -> str:
+        """The client's provider: its class's own GenAI name, else its module's, else the row's.
+
+        anthropic's ``AnthropicBedrock`` / ``AnthropicVertex`` share the base client; 2.x
+        names their providers in ``_gen_ai_provider_name``, older releases only by module.
+        """
+        client_class = type(client)
+        name = getattr(client_class, "_gen_ai_provider_name", None)
+        if isinstance(name, str) and name:
+            return name
+        module = client_class.__module__
+        for prefix, provider in self.row.client_modules:
+            if module.startswith(prefix):
+                return provider
+        return self.row.provider
+
+    def is_call(self, path: str) -> bool:
+        """Whether a request to ``path`` is the caller's (and not the SDK's own housekeeping)."""
+        return path not in self.row.internal_paths
+
+
+def _shapes(row: SdkRow) -> Any:
+    return importlib.import_module(f"otel_aierrors._sdks.{row.shapes}")
+
+
+@functools.cache
+def adapter_of(row: SdkRow) -> SdkAdapter:
+    """The row's adapter, made once."""
+    shapes = _shapes(row)
+    return SdkAdapter(row, shapes.summarize, shapes.read_chunk)
+
+
+def extra_patch(row: SdkRow, name: str) -> Wrapper:
+    """The wrapper ``name`` of the row's shapes module (an ``extra_patches`` entry)."""
+    wrapper: Wrapper = getattr(_shapes(row), name)
+    return wrapper
+
+
+#: The adapter of every row, in table order (loads every shapes module).
+ADAPTERS: Final = tuple(adapter_of(row) for row in SDK_ROWS)
