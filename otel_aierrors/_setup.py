@@ -17,12 +17,10 @@ with backoff until its export timeout (10 s by default) runs out, once for
 spans and once for metrics, one after the other: about 12 s added to the exit
 of a process whose collector is down. The auto set-up flushes the two side by
 side and gives its OTLP exporters an export timeout of `EXPORT_TIMEOUT` seconds
-(1 s: the exit waits at most about that much more than the bare SDK's) instead (the exporters' ``timeout`` argument,
-passed through the configurator's ``exporter_args_map``, opentelemetry-sdk 1.35
-and later), unless ``OTEL_EXPORTER_OTLP_TIMEOUT`` or its per-signal variable
-says otherwise. (The exporters of older SDKs do not retry a refused connection,
-so they exit at once without it; their backoff on a 503 is not bounded by any
-timeout they accept.)
+(1 s: the exit waits at most about that much more than the bare SDK's) instead
+(the exporters' ``timeout`` argument, passed through the configurator's
+``exporter_args_map``), unless ``OTEL_EXPORTER_OTLP_TIMEOUT`` or its per-signal
+variable says otherwise.
 
 One process, one series: the resource of the auto set-up always has a
 ``service.instance.id``, which the collector's Prometheus exporter turns into
