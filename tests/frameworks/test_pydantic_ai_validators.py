@@ -47,12 +47,16 @@ class Runner:
         self.mode = mode
         self.chaos = chaos
 
-    def __call__(self, build: Callable[[OpenAIChatModel], Agent[None, Any]], *steps: str) -> Any:
+    def __call__(
+        self, build: Callable[[OpenAIChatModel], Agent[None, Any]], *steps: str, instrument: Any = None
+    ) -> Any:
         headers = script_headers(*steps, sequence=uuid.uuid4().hex)
         client = openai.AsyncOpenAI(
             base_url=self.chaos.base_url, api_key=API_KEY, max_retries=0, default_headers=headers
         )
         agent = build(OpenAIChatModel("gpt-4o", provider=OpenAIProvider(openai_client=client)))
+        if instrument is not None:
+            agent.instrument = instrument  # pydantic-ai's own OpenTelemetry spans
         if self.mode == "sync":
             # run_sync drives the thread's event loop; the test owns it, and closes it.
             loop = asyncio.new_event_loop()
@@ -172,6 +176,28 @@ def test_a_run_whose_answer_is_accepted_rejects_nothing(run: Runner, telemetry: 
     assert span.attributes["aierrors.app_retry.attempt"] == 1
     assert rejections(telemetry) == []
     assert telemetry.count("aierrors.rejections") == 0
+
+
+def test_with_pydantic_ais_own_instrumentation_its_chat_spans_carry_the_attempts_and_the_rejection_links_to_one(
+    run: Runner, telemetry: Telemetry
+) -> None:
+    from pydantic_ai.models.instrumented import InstrumentationSettings
+
+    settings = InstrumentationSettings(tracer_provider=telemetry.tracer_provider)
+    assert run(rejecting(1), TOOL_CALL, instrument=settings) == Weather(location="Paris")
+
+    span = retry_span(telemetry)
+    agent_span = next(s for s in telemetry.spans() if s.name == "invoke_agent weather")
+    calls = sorted(
+        (s for s in telemetry.spans() if s.kind is SpanKind.CLIENT and s.name == "chat gpt-4o"),
+        key=lambda s: s.start_time or 0,
+    )
+    assert len(calls) == 2  # pydantic-ai's chat spans are the call spans: none duplicated
+    assert all(c.parent is not None and c.parent.span_id == agent_span.context.span_id for c in calls)
+    assert [c.attributes["aierrors.app_retry.attempt"] for c in calls] == [1, 2]
+    assert calls[1].attributes["aierrors.app_retry.reason"] == "invalid_output"
+    [rejection] = under(telemetry, span, rejections(telemetry))
+    assert [link.context.span_id for link in rejection.links] == [calls[0].context.span_id]
 
 
 def test_uninstrument_restores_the_agent_and_its_state(telemetry: Telemetry) -> None:
