@@ -212,3 +212,24 @@ def test_uninstrument_restores_instructors_retry_functions(telemetry: Telemetry)
         assert patch.retry_async_v2 is retry.retry_async_v2
     finally:
         otel_aierrors.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+
+
+def test_instructors_own_tenacity_loop_is_no_second_scope_and_an_app_retry_around_it_nests(
+    chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    import tenacity
+
+    ask = Ask("sync", chaos)
+
+    @tenacity.retry(stop=tenacity.stop_after_attempt(2), reraise=True)
+    def city() -> Any:
+        return ask(WRONG_SHAPE, GOOD)
+
+    assert city().model_dump() == {"city": "Paris", "population": 2}
+
+    retries = {s.name: s for s in telemetry.spans() if s.name.startswith("retry ")}
+    assert sorted(retries) == ["retry city", "retry create"]  # tenacity's, instructor's; none for instructor's loop
+    outer, inner = retries["retry city"], retries["retry create"]
+    assert outer.attributes["aierrors.app_retry.library"] == "tenacity"
+    assert inner.parent is not None and inner.parent.span_id == outer.context.span_id
+    assert [c.attributes["aierrors.app_retry.library"] for c in calls_under(telemetry, inner)] == ["instructor"] * 2
