@@ -96,7 +96,8 @@ class InstructorScope(AppRetryScope):
             reject_call(call, n.REJECTION_VALIDATION)
 
     def failure(self, exception: BaseException) -> ErrorClass | str:
-        if self._answered is not None and _last_failed_completion(exception) is self._answer:
+        answer = self._answer
+        if self._answered is not None and answer is not None and _last_failed_completion(exception) is answer:
             self._reject_answered()
             return n.SOFT_INVALID_OUTPUT
         error_class = classify_exception(exception)
