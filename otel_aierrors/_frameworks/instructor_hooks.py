@@ -12,7 +12,8 @@ does not link: no second scope). The wrapper around ``retry_sync_v2`` /
 - each SDK call instructor makes is attempt k (``aierrors.app_retry.attempt``),
   counted by wrapping the ``func`` instructor calls once per attempt;
 - when instructor asks again, the answer before was rejected: it is recorded
-  on the call that gave it (`reject_call`, reason ``validation``, the
+  on the call that gave it (the last call that ended in the scope since that
+  attempt began: a streamed answer's call ends as instructor reads it) (`reject_call`, reason ``validation``, the
   rejection span under the retry span), so the next attempt's
   ``aierrors.app_retry.reason`` (and, in a fallback scope, the hop's reason)
   is ``invalid_output``;
@@ -59,9 +60,10 @@ class InstructorScope(AppRetryScope):
         super().__init__(n.APP_RETRY_INSTRUCTOR, function)
         #: Attempts started so far (instructor's ``func`` calls).
         self.attempt = 0
-        #: The call whose answer the last attempt returned, until instructor judges it.
-        self._answered: CallRecord | None = None
+        #: What the last attempt's ``func`` returned (None: it raised, or is running), until instructor judges it.
         self._answer: object = None
+        #: The last call that had ended when that attempt started.
+        self._ended_before: CallRecord | None = None
 
     def attempt_number(self) -> int:
         return max(self.attempt, 1)
@@ -69,24 +71,19 @@ class InstructorScope(AppRetryScope):
     def attempt_started(self) -> None:
         """Instructor calls the SDK again: the answer before was rejected."""
         with swallow("recording an instructor re-ask"):
-            self._reject_answered()
+            self._reject_answer()
+            self._ended_before = self._last_call
             self.attempt += 1
 
-    def attempt_answered(self, answer: object, before: CallRecord | None) -> None:
-        """The SDK call of the attempt returned ``answer``; ``before`` is the last call that ended earlier."""
-        with swallow("recording an instructor answer"):
-            call = self._last_call
-            if call is not None and call is not before:
-                self._answered, self._answer = call, answer
+    def attempt_answered(self, answer: object) -> None:
+        """The attempt's ``func`` returned ``answer`` (a stream ends later, as instructor reads it)."""
+        self._answer = answer
 
-    @property
-    def last_call(self) -> CallRecord | None:
-        return self._last_call
-
-    def _reject_answered(self) -> None:
-        call, self._answered = self._answered, None
-        self._answer = None
-        if call is None:
+    def _reject_answer(self) -> None:
+        """Reject the call of the last attempt, if it returned an answer (its call ended by now)."""
+        answer, self._answer = self._answer, None
+        call = self._last_call
+        if answer is None or call is None or call is self._ended_before:
             return
         span = self.open_span
         if span is None:
@@ -97,8 +94,8 @@ class InstructorScope(AppRetryScope):
 
     def failure(self, exception: BaseException) -> ErrorClass | str:
         answer = self._answer
-        if self._answered is not None and answer is not None and _last_failed_completion(exception) is answer:
-            self._reject_answered()
+        if answer is not None and _last_failed_completion(exception) is answer:
+            self._reject_answer()
             return n.SOFT_INVALID_OUTPUT
         error_class = classify_exception(exception)
         cause = exception.__cause__
@@ -151,9 +148,8 @@ def _counted(func: Callable[..., Any], scope: InstructorScope) -> Callable[..., 
     @functools.wraps(func)
     def attempt(*args: Any, **kwargs: Any) -> Any:
         scope.attempt_started()
-        before = scope.last_call
         answer = func(*args, **kwargs)
-        scope.attempt_answered(answer, before)
+        scope.attempt_answered(answer)
         return answer
 
     return attempt
@@ -163,9 +159,8 @@ def _counted_async(func: Callable[..., Any], scope: InstructorScope) -> Callable
     @functools.wraps(func)
     async def attempt(*args: Any, **kwargs: Any) -> Any:
         scope.attempt_started()
-        before = scope.last_call
         answer = await func(*args, **kwargs)
-        scope.attempt_answered(answer, before)
+        scope.attempt_answered(answer)
         return answer
 
     return attempt
