@@ -5,7 +5,11 @@ an unrelated call span unless something ties them together. While the
 retrying library runs a function, an `AppRetryScope` holds an INTERNAL span
 ``retry {function name}`` (made current, so the call spans nest under it) and
 puts the application's 1-based attempt number and the library's name on each
-call span. Inside a fallback scope the calls are also that scope's hops.
+call span; the first call of attempt 2 and later also says why the attempt
+before was retried (``aierrors.app_retry.reason``: the error class of its last
+call, ``invalid_output`` when its answer was rejected). Inside a fallback
+scope the calls are also that scope's hops. Frameworks that re-ask
+(Instructor, pydantic-ai) open the same scope (`otel_aierrors._frameworks`).
 The span is opened by the first instrumented call inside the run (with the
 run's start time): a retried function that never calls an AI SDK (a database
 query) emits nothing.
@@ -48,8 +52,9 @@ from otel_aierrors._fallback import FallbackScope
 from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._scopes import ObservingScope, classify_exception
+from otel_aierrors._taxonomy import ErrorClass
 
-__all__ = ["AppRetryScope", "install", "uninstall"]
+__all__ = ["AppRetryScope", "install", "retry_reason", "uninstall"]
 
 
 class AppRetryScope(ObservingScope):
@@ -74,6 +79,10 @@ class AppRetryScope(ObservingScope):
         #: What created the scope (a backoff decoration), so its handler finds only its own scopes.
         self.owner = owner
         self._fallback: FallbackScope | None = None
+        #: The latest call that ended in the scope: the next attempt's reason.
+        self._last_call: CallRecord | None = None
+        #: The latest attempt whose first call has been given its reason.
+        self._reasoned_attempt = 1
 
     @property
     def fallback_scope(self) -> FallbackScope | None:
@@ -100,11 +109,21 @@ class AppRetryScope(ObservingScope):
             if self._fallback is not None:
                 attributes.update(self._fallback.call_started(call))
             attributes.update(self.attempt_attributes())
+            number = self.attempt_number()
+            previous = self._last_call
+            if number > self._reasoned_attempt and previous is not None:
+                self._reasoned_attempt = number
+                attributes[n.APP_RETRY_REASON] = retry_reason(previous)
         return attributes
 
     def call_ended(self, call: CallRecord) -> None:
+        self._last_call = call
         if self._fallback is not None:
             self._fallback.call_ended(call)
+
+    def failure(self, exception: BaseException) -> ErrorClass | str:
+        """The span's error when the retried operation finally raised ``exception``: its class."""
+        return classify_exception(exception)
 
     def is_later_hop(self, call: CallRecord) -> bool:
         return self._fallback is not None and self._fallback.is_later_hop(call)
@@ -121,8 +140,11 @@ class AppRetryScope(ObservingScope):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         with swallow("closing an application retry span"):
-            error_class = classify_exception(exc) if exc is not None else None
-            self._close({n.APP_RETRY_ATTEMPT: self.attempt_number()}, error_class)
+            error = self.failure(exc) if exc is not None else None
+            attributes: Attributes = {n.APP_RETRY_ATTEMPT: self.attempt_number()}
+            if error == n.SOFT_INVALID_OUTPUT:
+                attributes[n.SOFT_FAILURE] = n.SOFT_INVALID_OUTPUT
+            self._close(attributes, error)
 
     async def __aenter__(self) -> AppRetryScope:
         return self.__enter__()
@@ -131,6 +153,15 @@ class AppRetryScope(ObservingScope):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.__exit__(exc_type, exc, tb)
+
+
+def retry_reason(previous: CallRecord) -> str:
+    """Why the attempt whose last call was ``previous`` was retried, as a fallback hop's reason says it."""
+    if previous.error_class is not None:
+        return previous.error_class.value
+    if previous.rejection is not None:
+        return n.SOFT_INVALID_OUTPUT
+    return ErrorClass.UNKNOWN.value
 
 
 def _function_name(function: object) -> str:

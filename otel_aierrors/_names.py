@@ -106,6 +106,7 @@ FALLBACK_SUCCEEDED_HOP: Final = "aierrors.fallback.succeeded_hop"
 FALLBACK_NAME: Final = "aierrors.fallback.name"
 APP_RETRY_ATTEMPT: Final = "aierrors.app_retry.attempt"
 APP_RETRY_LIBRARY: Final = "aierrors.app_retry.library"
+APP_RETRY_REASON: Final = "aierrors.app_retry.reason"
 
 # --- aierrors.*: circuit breakers (the application's pybreaker / purgatory) ---
 BREAKER_NAME: Final = "aierrors.breaker.name"
@@ -178,6 +179,8 @@ RATELIMIT_KIND_TOKENS: Final = "tokens"
 
 APP_RETRY_TENACITY: Final = "tenacity"
 APP_RETRY_BACKOFF: Final = "backoff"
+APP_RETRY_INSTRUCTOR: Final = "instructor"
+APP_RETRY_PYDANTIC_AI: Final = "pydantic-ai"
 
 BREAKER_STATE_CLOSED: Final = "closed"
 BREAKER_STATE_OPEN: Final = "open"

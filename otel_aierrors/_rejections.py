@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from otel_aierrors._call import CallRecord
 
-__all__ = ["KNOWN_REASONS", "Rejections", "answer_check", "reject"]
+__all__ = ["KNOWN_REASONS", "Rejections", "answer_check", "reject", "reject_call"]
 
 #: The reasons the documentation names; others pass a limit of `MAX_OTHER_REASONS` on metrics.
 KNOWN_REASONS: Final = frozenset({n.REJECTION_PARSE, n.REJECTION_SCHEMA, n.REJECTION_VALIDATION, n.REJECTION_GUARD})
@@ -87,9 +87,16 @@ def reject(result: object = None, *, reason: str = n.REJECTION_VALIDATION) -> No
     """
     with swallow("recording a rejected answer"):
         call = last_ended_call()
-        if call is None or call.rejection is not None or not call.telemetry.enabled:
+        if call is None or not _is_answer_of(result, call):
             return
-        if not _is_answer_of(result, call):
+        reject_call(call, reason)
+
+
+def reject_call(call: CallRecord, reason: str) -> None:
+    """Reject the answer of ``call`` itself: for a framework that knows which call gave the answer
+    (its check may run in another thread or task than the call)."""
+    with swallow("recording a rejected answer"):
+        if call.rejection is not None or not call.telemetry.enabled:
             return
         call.rejection = reason
         call.telemetry.rejections.record(call, reason)

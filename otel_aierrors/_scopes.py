@@ -121,8 +121,13 @@ class ObservingScope:
         self._outer, self._observer_token = observe(self)
         return self._outer
 
-    def _close(self, attributes: Attributes, error_class: ErrorClass | None) -> None:
-        """Stop observing; end the span, if a call opened it, with these final attributes."""
+    def _close(self, attributes: Attributes, error_class: ErrorClass | str | None) -> None:
+        """Stop observing; end the span, if a call opened it, with these final attributes.
+
+        ``error_class`` is the status description of a scope that failed: an
+        error class, or ``invalid_output`` when a framework's re-asks ran out on
+        rejected answers.
+        """
         token, self._observer_token = self._observer_token, None
         if token is not None:
             with swallow("resetting the call observer"):
@@ -132,7 +137,8 @@ class ObservingScope:
             return
         try:
             if error_class is not None:
-                span.set_status(Status(StatusCode.ERROR, error_class.value))
+                description = error_class.value if isinstance(error_class, ErrorClass) else error_class
+                span.set_status(Status(StatusCode.ERROR, description))
             span.set_attributes(attributes)
         finally:
             span.end()

@@ -31,7 +31,9 @@ The public surface
 ``serve``
     Run a server in the foreground until Ctrl-C or ``max_seconds``.
 ``script_headers``
-    The ``extra_headers`` that script one call, one step per attempt.
+    The ``extra_headers`` that script one call, one step per attempt; with
+    ``sequence=key`` (the ``x-chaos-sequence`` header), one step per request
+    sent with that key, for a framework's re-asks made as new calls.
 ``SCRIPT_HEADER``, ``TAG_HEADER``
     The ``x-chaos-script`` and ``x-chaos-tag`` request header names.
 ``Profile``, ``PROFILES``, ``get_profile``

@@ -28,7 +28,15 @@ from .exchange import ChaosRequest, Endpoint, Outcome, Reply, json_bytes
 from .faults import build_fault
 from .records import Ledger, Note, RequestRecord
 from .routes import CONTROL_PATH, route
-from .script import RETRY_COUNT_HEADER, SCRIPT_HEADER, TAG_HEADER, Step, parse_script, step_for_attempt
+from .script import (
+    RETRY_COUNT_HEADER,
+    SCRIPT_HEADER,
+    SEQUENCE_HEADER,
+    TAG_HEADER,
+    Step,
+    parse_script,
+    step_for_attempt,
+)
 from .wire import CLIENT_GONE, Wire
 
 __all__ = ["Backend", "ChaosHTTPServer"]
@@ -219,7 +227,10 @@ class _Handler(BaseHTTPRequestHandler):
         script = headers.get(SCRIPT_HEADER)
         try:
             if script is not None:
-                step = step_for_attempt(parse_script(script), note.retry_count)
+                steps = parse_script(script)
+                sequence = headers.get(SEQUENCE_HEADER)
+                index = backend.ledger.next_in_sequence(sequence) if sequence else note.retry_count
+                step = step_for_attempt(steps, index)
                 note.scripted = True
             else:
                 step = backend.draw_step()

@@ -21,6 +21,8 @@ from typing import Any
 __all__ = ["Ledger", "Note", "RequestRecord"]
 
 _POLL = 0.05
+#: ``x-chaos-sequence`` keys remembered at once.
+MAX_SEQUENCES = 10_000
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class Ledger:
         self._opened = 0
         self._closed = 0
         self._threads: list[threading.Thread] = []
+        #: Requests seen per ``x-chaos-sequence`` key, the oldest keys dropped past `MAX_SEQUENCES`.
+        self._sequences: dict[str, int] = {}
 
     # -- records -------------------------------------------------------------------
 
@@ -129,9 +133,19 @@ class Ledger:
             return tuple(record for record in self._records if tag is None or record.tag == tag)
 
     def clear(self) -> None:
-        """Forget the records (connection counters are kept)."""
+        """Forget the records and the sequences (connection counters are kept)."""
         with self._cond:
             self._records.clear()
+            self._sequences.clear()
+
+    def next_in_sequence(self, key: str) -> int:
+        """How many requests came before this one with the ``x-chaos-sequence`` ``key`` (0 for the first)."""
+        with self._cond:
+            seen = self._sequences.pop(key, 0)
+            self._sequences[key] = seen + 1
+            while len(self._sequences) > MAX_SEQUENCES:
+                del self._sequences[next(iter(self._sequences))]
+            return seen
 
     def publish(self, note: Note) -> RequestRecord:
         """Freeze ``note`` and add its record."""

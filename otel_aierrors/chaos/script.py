@@ -6,6 +6,11 @@ A script is a comma-separated list of steps, one per attempt of the same call::
 
 Step *i* answers the request whose ``x-stainless-retry-count`` header is *i*
 (the openai SDK sends 0, 1, 2... on its own retries); the last step repeats.
+With an ``x-chaos-sequence: key`` header, step *i* answers instead the *i*-th
+request the server has seen with that key (0 for the first): the re-asks of a
+framework (Instructor, pydantic-ai), which the SDK sends as new calls with the
+same headers and a retry count of 0, then get one step each, e.g. an answer of
+the wrong shape and then a good one.
 A step is a fault name followed by ``;key=value`` parameters. Values are
 form-decoded, so ``content=hello+there`` carries a space, ``content=a%2Cb`` a
 comma and ``%2B`` a plus sign; a bare ``;key`` means ``key=1``.
@@ -26,6 +31,7 @@ from urllib.parse import quote, unquote_plus
 __all__ = [
     "RETRY_COUNT_HEADER",
     "SCRIPT_HEADER",
+    "SEQUENCE_HEADER",
     "TAG_HEADER",
     "Param",
     "Params",
@@ -43,6 +49,10 @@ RETRY_COUNT_HEADER = "x-stainless-retry-count"
 #: Optional request header copied into the server's request records, so a
 #: test sharing a session-wide server can find its own requests.
 TAG_HEADER = "x-chaos-tag"
+
+#: Optional request header naming a sequence: the n-th request with the same
+#: value gets step n of its script, whatever its retry count.
+SEQUENCE_HEADER = "x-chaos-sequence"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -232,12 +242,14 @@ def step_for_attempt(steps: tuple[Step, ...], retry_count: int) -> Step:
     return steps[min(max(retry_count, 0), len(steps) - 1)]
 
 
-def script_headers(*steps: str, tag: str | None = None) -> dict[str, str]:
+def script_headers(*steps: str, tag: str | None = None, sequence: str | None = None) -> dict[str, str]:
     """Build ``extra_headers`` for an SDK call that follows ``steps``.
 
     Args:
         steps: One step per attempt, e.g. ``"rate_limit;retry_after_ms=1", "ok"``.
         tag: Optional marker copied into the server's request records.
+        sequence: Optional key: step *i* then answers the *i*-th request sent
+            with this key (re-asks made as new calls), not the *i*-th retry.
 
     Returns:
         Headers to pass as ``extra_headers=`` to any openai SDK method.
@@ -245,4 +257,6 @@ def script_headers(*steps: str, tag: str | None = None) -> dict[str, str]:
     headers = {SCRIPT_HEADER: ",".join(steps)}
     if tag is not None:
         headers[TAG_HEADER] = tag
+    if sequence is not None:
+        headers[SEQUENCE_HEADER] = sequence
     return headers
