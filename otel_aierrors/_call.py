@@ -125,6 +125,11 @@ class CallRecord:
         if parent is None:
             parent = current
         host = host_call_span(telemetry.call_spans, current)
+        if host is not None and observer is not None and _encloses_scope(host, observer):
+            # The other span was already current when the scope began: it covers the
+            # whole scope (pydantic-ai's ``chat`` span around a FallbackModel's hops),
+            # not this one call, so the call gets a span of its own under the scope's.
+            host = None
         #: Whether the call span is this package's (else another instrumentation's, see `_coexistence`).
         self.owns_span = host is None
         if host is None:
@@ -445,3 +450,9 @@ class CallRecord:
 
 def _wall_ns(perf_seconds: float) -> int:
     return time.time_ns() - int((time.perf_counter() - perf_seconds) * 1e9)
+
+
+def _encloses_scope(span: Span, observer: object) -> bool:
+    """Whether ``span`` was the current span when the scope ``observer`` was entered."""
+    entered = getattr(observer, "_entered_context", None)
+    return entered is not None and trace.get_current_span(entered) is span

@@ -158,16 +158,18 @@ def retry_ainvoke(telemetry: Telemetry) -> Wrapper:
 
 
 def retry_patch_config(telemetry: Telemetry) -> Wrapper:
-    """Wrap ``RunnableRetry._patch_config``, called before each attempt with tenacity's retry state."""
+    """Wrap ``RunnableRetry._patch_config`` (a staticmethod), called before each attempt with tenacity's retry state."""
 
     def note_attempt(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         with swallow("reading a langchain retry attempt"):
             scope = current_observer()
             state = args[2] if len(args) > 2 else kwargs.get("retry_state")
             number = getattr(state, "attempt_number", None)
+            # A staticmethod: no instance to match. It runs in ``RunnableRetry._invoke``
+            # before the attempt's runnable starts, so the nearest scope is that run's own.
             if (
                 isinstance(scope, AppRetryScope)
-                and scope.owner is instance
+                and scope.library == n.APP_RETRY_LANGCHAIN
                 and isinstance(number, int)
                 and not isinstance(number, bool)
             ):
