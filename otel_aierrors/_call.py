@@ -76,6 +76,7 @@ class CallRecord:
         "attempt_count",
         "backoff_total",
         "error_class",
+        "exception_id",
         "first_chunk_at",
         "internal_error",
         "last_attempt_end",
@@ -158,6 +159,9 @@ class CallRecord:
         self.response_id: str | None = None
         #: The reason the application rejected this call's answer (`otel_aierrors.reject`), if it did.
         self.rejection: str | None = None
+        #: ``id()`` of the exception the SDK raised from this call (never the object: no
+        #: reference kept), so a scope can tell which of its calls an exception came from.
+        self.exception_id: int | None = None
         #: The class of the first exception raised inside the instrumentation on the call's end path.
         self.internal_error: str | None = None
         self._ended = False
@@ -325,6 +329,7 @@ class CallRecord:
         """End a call the SDK raised from, with the status and body the exception carries."""
         if self._ended:
             return
+        self.exception_id = id(exception)
         try:
             classification = self.classify_exception(exception, status, body)
         except Exception:

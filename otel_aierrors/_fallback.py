@@ -46,6 +46,20 @@ def _from_sdk(exception: BaseException) -> bool:
     return classify_exception(exception) is not ErrorClass.UNKNOWN
 
 
+#: How far down an exception's causes and contexts a scope looks for the SDK's exception.
+_MAX_CHAIN: Final = 8
+
+
+def _exception_chain(exception: BaseException) -> frozenset[int]:
+    """``id()`` of the exception and of the causes and contexts under it (a few levels)."""
+    ids: set[int] = set()
+    current: BaseException | None = exception
+    while current is not None and id(current) not in ids and len(ids) < _MAX_CHAIN:
+        ids.add(id(current))
+        current = current.__cause__ or current.__context__
+    return frozenset(ids)
+
+
 class FallbackScope(ObservingScope):
     """One fallback operation: a ``fallback {name}`` span, and each SDK call inside it a hop.
 
@@ -86,11 +100,19 @@ class FallbackScope(ObservingScope):
     def error_class_of(self, exception: BaseException, since: int = 0) -> ErrorClass:
         """Classify an exception raised in the scope.
 
-        The classification of the latest call wins when that call ended (after
-        ``since`` calls had ended) in an error and the exception comes from the
-        SDK: it saw the response headers and the error body. Otherwise the
-        exception is classified by itself (`classify_exception`).
+        The classification of the call that raised it, or whose exception it
+        wraps (its cause or context), wins: a framework may re-raise the first
+        call's error after the last one failed, as LangChain's ``with_fallbacks``
+        does, wrapped by langchain-openai (``OpenAITimeoutError``). That call
+        saw the response headers and the error body. Failing that, the latest call's when it ended (after ``since``
+        calls had ended) in an error and the exception comes from the SDK.
+        Otherwise the exception is classified by itself (`classify_exception`).
         """
+        chain = _exception_chain(exception)
+        with self._lock:
+            raised_by = next((c for c in reversed(self._calls) if c.exception_id in chain), None)
+        if raised_by is not None and raised_by.error_class is not None:
+            return raised_by.error_class
         last = self._last_ended
         if last is not None and self._ended_count > since and last.error_class is not None and _from_sdk(exception):
             return last.error_class

@@ -24,5 +24,6 @@ ROWS: Final[tuple[FrameworkRow, ...]] = (
     FrameworkRow(_LIBRARY, _FALLBACKS, "RunnableWithFallbacks.astream", _HOOKS, "fallbacks_astream", optional=True),
     FrameworkRow(_LIBRARY, _RETRY, "RunnableRetry.invoke", _HOOKS, "retry_invoke"),
     FrameworkRow(_LIBRARY, _RETRY, "RunnableRetry.ainvoke", _HOOKS, "retry_ainvoke"),
-    FrameworkRow(_LIBRARY, _RETRY, "RunnableRetry._patch_config", _HOOKS, "retry_patch_config", optional=True),
+    FrameworkRow(_LIBRARY, _RETRY, "RunnableRetry._sync_retrying", _HOOKS, "retry_retrying", optional=True),
+    FrameworkRow(_LIBRARY, _RETRY, "RunnableRetry._async_retrying", _HOOKS, "retry_retrying", optional=True),
 )

@@ -16,9 +16,10 @@ tenacity's iterator form, which the tenacity patch does not see (it wraps
 ``Retrying.__call__``), so nothing else records these retries. Each run is an
 `AppRetryScope` with library ``langchain`` and the bound runnable's name
 (``retry ChatOpenAI``); the attempt number is tenacity's own
-``retry_state.attempt_number``, read where ``RunnableRetry`` passes it to
-``_patch_config`` before each attempt. Without that private method (another
-release) every call says attempt 1.
+``statistics["attempt_number"]`` of the ``Retrying`` the run builds with
+``_sync_retrying`` / ``_async_retrying`` (without those private methods, in
+another release, every call says attempt 1). ``batch`` / ``abatch`` are not
+wrapped (each input retries on its own).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = [
     "fallbacks_stream",
     "retry_ainvoke",
     "retry_invoke",
-    "retry_patch_config",
+    "retry_retrying",
 ]
 
 #: The fallback scope's name: its span is ``fallback langchain`` (a constant, so bounded).
@@ -113,7 +114,9 @@ def fallbacks_stream(telemetry: Telemetry) -> Wrapper:
 def fallbacks_astream(telemetry: Telemetry) -> Wrapper:
     """Wrap ``RunnableWithFallbacks.astream``: getting the first chunk (where it falls back) is the scope."""
 
-    def traced_astream(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def traced_astream(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         return _scoped_astream(wrapped(*args, **kwargs))
 
     return traced_astream
@@ -157,23 +160,19 @@ def retry_ainvoke(telemetry: Telemetry) -> Wrapper:
     return traced_ainvoke
 
 
-def retry_patch_config(telemetry: Telemetry) -> Wrapper:
-    """Wrap ``RunnableRetry._patch_config`` (a staticmethod), called before each attempt with tenacity's retry state."""
+def retry_retrying(telemetry: Telemetry) -> Wrapper:
+    """Wrap ``RunnableRetry._sync_retrying`` / ``_async_retrying``: the run's scope follows the
+    attempt number of the tenacity ``Retrying`` / ``AsyncRetrying`` they build."""
 
-    def note_attempt(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        with swallow("reading a langchain retry attempt"):
+    def follow_attempts(
+        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        retrying = wrapped(*args, **kwargs)
+        with swallow("reading a langchain retry's attempts"):
             scope = current_observer()
-            state = args[2] if len(args) > 2 else kwargs.get("retry_state")
-            number = getattr(state, "attempt_number", None)
-            # A staticmethod: no instance to match. It runs in ``RunnableRetry._invoke``
-            # before the attempt's runnable starts, so the nearest scope is that run's own.
-            if (
-                isinstance(scope, AppRetryScope)
-                and scope.library == n.APP_RETRY_LANGCHAIN
-                and isinstance(number, int)
-                and not isinstance(number, bool)
-            ):
-                scope.attempt = number
-        return wrapped(*args, **kwargs)
+            # Only the scope this runnable's invoke opened (not an outer one, not a batch's).
+            if isinstance(scope, AppRetryScope) and scope.owner is instance:
+                scope.follow(retrying.statistics)
+        return retrying
 
-    return note_attempt
+    return follow_attempts

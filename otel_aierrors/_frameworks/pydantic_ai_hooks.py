@@ -51,7 +51,13 @@ def request(telemetry: Telemetry) -> Wrapper:
     return traced_request
 
 
-class _ScopedOpen(wrapt.ObjectProxy):  # type: ignore[misc]
+if TYPE_CHECKING:
+    _Proxy = wrapt.ObjectProxy[Any]
+else:  # wrapt 1.x's ObjectProxy is not subscriptable
+    _Proxy = wrapt.ObjectProxy
+
+
+class _ScopedOpen(_Proxy):
     """The context manager ``request_stream`` returned (a proxy: same class for ``isinstance``),
     whose ``__aenter__`` runs in a fallback scope."""
 
