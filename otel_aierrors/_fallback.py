@@ -46,17 +46,26 @@ def _from_sdk(exception: BaseException) -> bool:
     return classify_exception(exception) is not ErrorClass.UNKNOWN
 
 
-#: How far down an exception's causes and contexts a scope looks for the SDK's exception.
-_MAX_CHAIN: Final = 8
+#: How many exceptions (causes, contexts, group members) a scope looks through for the SDK's.
+_MAX_CHAIN: Final = 16
 
 
 def _exception_chain(exception: BaseException) -> frozenset[int]:
-    """``id()`` of the exception and of the causes and contexts under it (a few levels)."""
+    """``id()`` of the exception and of those under it: causes, contexts and the members
+    of an exception group (pydantic-ai's ``FallbackExceptionGroup``), a bounded number."""
     ids: set[int] = set()
-    current: BaseException | None = exception
-    while current is not None and id(current) not in ids and len(ids) < _MAX_CHAIN:
+    pending: list[BaseException] = [exception]
+    while pending and len(ids) < _MAX_CHAIN:
+        current = pending.pop(0)
+        if id(current) in ids:
+            continue
         ids.add(id(current))
-        current = current.__cause__ or current.__context__
+        members = getattr(current, "exceptions", None)
+        if isinstance(members, tuple):
+            pending.extend(member for member in members if isinstance(member, BaseException))
+        under = current.__cause__ or current.__context__
+        if under is not None:
+            pending.append(under)
     return frozenset(ids)
 
 
@@ -100,8 +109,8 @@ class FallbackScope(ObservingScope):
     def error_class_of(self, exception: BaseException, since: int = 0) -> ErrorClass:
         """Classify an exception raised in the scope.
 
-        The classification of the call that raised it, or whose exception it
-        wraps (its cause or context), wins: a framework may re-raise the first
+        The classification of the latest call whose exception it is or wraps
+        (its cause or context, or a member of an exception group) wins: a framework may re-raise the first
         call's error after the last one failed, as LangChain's ``with_fallbacks``
         does, wrapped by langchain-openai (``OpenAITimeoutError``). That call
         saw the response headers and the error body. Failing that, the latest call's when it ended (after ``since``

@@ -177,6 +177,8 @@ def test_every_model_failing_raises_what_pydantic_ai_raises_and_the_scope_is_an_
     scope = scope_span(telemetry)
     assert scope.attributes["aierrors.outcome"] == "error"
     assert scope.status.status_code is StatusCode.ERROR
+    # pydantic-ai raises a FallbackExceptionGroup of every model's error: the last call's class.
+    assert scope.attributes["aierrors.error.class"] == "server_error"
     assert "aierrors.fallback.succeeded_hop" not in scope.attributes
     primary, fallback = hops_under(telemetry, scope)
     assert primary.attributes["aierrors.error.class"] == "overloaded"
