@@ -85,6 +85,7 @@ class CallRecord:
         "outcome",
         "owns_span",
         "recording",
+        "records_genai",
         "rejection",
         "response_id",
         "response_model",
@@ -126,13 +127,17 @@ class CallRecord:
         if parent is None:
             parent = current
         host = host_call_span(telemetry.call_spans, current)
-        if host is not None and observer is not None and _encloses_scope(host, observer):
+        enclosed = host is not None and observer is not None and _encloses_scope(host, observer)
+        if enclosed:
             # The other span was already current when the scope began: it covers the
             # whole scope (pydantic-ai's ``chat`` span around a FallbackModel's hops),
             # not this one call, so the call gets a span of its own under the scope's.
             host = None
         #: Whether the call span is this package's (else another instrumentation's, see `_coexistence`).
         self.owns_span = host is None
+        #: Whether this call records the ``gen_ai.*`` metrics: not when another instrumentation's
+        #: span is its call span, or encloses its scope (that instrumentation records them).
+        self.records_genai = self.owns_span and not enclosed
         if host is None:
             name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
             host = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)

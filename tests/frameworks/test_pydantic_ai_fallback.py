@@ -203,7 +203,9 @@ def test_with_pydantic_ais_own_instrumentation_our_scope_nests_under_its_chat_sp
 ) -> None:
     from pydantic_ai.models.instrumented import InstrumentationSettings
 
-    settings = InstrumentationSettings(tracer_provider=telemetry.tracer_provider)
+    settings = InstrumentationSettings(
+        tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+    )
     expected = plain(telemetry, lambda: run(chaos, "sync", instrument=settings))
     telemetry.exporter.clear()
 
@@ -224,6 +226,17 @@ def test_with_pydantic_ais_own_instrumentation_our_scope_nests_under_its_chat_sp
     assert sorted(span.name for span in calls) == [f"chat {PRIMARY}", f"chat {FALLBACK}"]
     assert hops_under(telemetry, scope) == sorted(calls, key=lambda s: s.attributes["aierrors.fallback.hop"])
     assert [len(telemetry.attempt_spans(call)) for call in calls] == [1, 1]
+    # The gen_ai.* metrics are pydantic-ai's (its request's token usage), not recorded twice;
+    # the aierrors.* metrics are ours.
+    genai_scopes = {
+        scope_metrics.scope.name
+        for resource_metrics in telemetry.reader.get_metrics_data().resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+        if metric.name.startswith("gen_ai.")
+    }
+    assert genai_scopes == {"pydantic-ai"}
+    assert telemetry.count("aierrors.calls") == 2
 
 
 def test_uninstrument_restores_fallback_model_and_records_nothing(chaos: ChaosServer, telemetry: Telemetry) -> None:
