@@ -92,6 +92,10 @@ class AppRetryScope(ObservingScope):
     def retry_scope(self) -> AppRetryScope:
         return self
 
+    def follow(self, statistics: Mapping[str, Any]) -> None:
+        """Read the attempt number from these tenacity statistics from now on (a retry loop built inside the run)."""
+        self._statistics = statistics
+
     def attempt_number(self) -> int:
         if self._statistics is not None:
             number = self._statistics.get("attempt_number")

@@ -76,6 +76,7 @@ class CallRecord:
         "attempt_count",
         "backoff_total",
         "error_class",
+        "exception_id",
         "first_chunk_at",
         "internal_error",
         "last_attempt_end",
@@ -84,6 +85,7 @@ class CallRecord:
         "outcome",
         "owns_span",
         "recording",
+        "records_genai",
         "rejection",
         "response_id",
         "response_model",
@@ -125,8 +127,17 @@ class CallRecord:
         if parent is None:
             parent = current
         host = host_call_span(telemetry.call_spans, current)
+        enclosed = host is not None and observer is not None and _encloses_scope(host, observer)
+        if enclosed:
+            # The other span was already current when the scope began: it covers the
+            # whole scope (pydantic-ai's ``chat`` span around a FallbackModel's hops),
+            # not this one call, so the call gets a span of its own under the scope's.
+            host = None
         #: Whether the call span is this package's (else another instrumentation's, see `_coexistence`).
         self.owns_span = host is None
+        #: Whether this call records the ``gen_ai.*`` metrics: not when another instrumentation's
+        #: span is its call span, or encloses its scope (that instrumentation records them).
+        self.records_genai = self.owns_span and not enclosed
         if host is None:
             name = f"{target.operation} {target.request_model}" if target.request_model else target.operation
             host = telemetry.tracer.start_span(name, context=parent, kind=SpanKind.CLIENT, attributes=attributes)
@@ -153,6 +164,9 @@ class CallRecord:
         self.response_id: str | None = None
         #: The reason the application rejected this call's answer (`otel_aierrors.reject`), if it did.
         self.rejection: str | None = None
+        #: ``id()`` of the exception the SDK raised from this call (never the object: no
+        #: reference kept), so a scope can tell which of its calls an exception came from.
+        self.exception_id: int | None = None
         #: The class of the first exception raised inside the instrumentation on the call's end path.
         self.internal_error: str | None = None
         self._ended = False
@@ -320,6 +334,7 @@ class CallRecord:
         """End a call the SDK raised from, with the status and body the exception carries."""
         if self._ended:
             return
+        self.exception_id = id(exception)
         try:
             classification = self.classify_exception(exception, status, body)
         except Exception:
@@ -445,3 +460,9 @@ class CallRecord:
 
 def _wall_ns(perf_seconds: float) -> int:
     return time.time_ns() - int((time.perf_counter() - perf_seconds) * 1e9)
+
+
+def _encloses_scope(span: Span, observer: object) -> bool:
+    """Whether ``span`` was the current span when the scope ``observer`` was entered."""
+    entered = getattr(observer, "_entered_context", None)
+    return entered is not None and trace.get_current_span(entered) is span

@@ -46,6 +46,29 @@ def _from_sdk(exception: BaseException) -> bool:
     return classify_exception(exception) is not ErrorClass.UNKNOWN
 
 
+#: How many exceptions (causes, contexts, group members) a scope looks through for the SDK's.
+_MAX_CHAIN: Final = 16
+
+
+def _exception_chain(exception: BaseException) -> frozenset[int]:
+    """``id()`` of the exception and of those under it: causes, contexts and the members
+    of an exception group (pydantic-ai's ``FallbackExceptionGroup``), a bounded number."""
+    ids: set[int] = set()
+    pending: list[BaseException] = [exception]
+    while pending and len(ids) < _MAX_CHAIN:
+        current = pending.pop(0)
+        if id(current) in ids:
+            continue
+        ids.add(id(current))
+        members = getattr(current, "exceptions", None)
+        if isinstance(members, tuple):
+            pending.extend(member for member in members if isinstance(member, BaseException))
+        under = current.__cause__ or current.__context__
+        if under is not None:
+            pending.append(under)
+    return frozenset(ids)
+
+
 class FallbackScope(ObservingScope):
     """One fallback operation: a ``fallback {name}`` span, and each SDK call inside it a hop.
 
@@ -86,11 +109,19 @@ class FallbackScope(ObservingScope):
     def error_class_of(self, exception: BaseException, since: int = 0) -> ErrorClass:
         """Classify an exception raised in the scope.
 
-        The classification of the latest call wins when that call ended (after
-        ``since`` calls had ended) in an error and the exception comes from the
-        SDK: it saw the response headers and the error body. Otherwise the
-        exception is classified by itself (`classify_exception`).
+        The classification of the latest call whose exception it is or wraps
+        (its cause or context, or a member of an exception group) wins: a framework may re-raise the first
+        call's error after the last one failed, as LangChain's ``with_fallbacks``
+        does, wrapped by langchain-openai (``OpenAITimeoutError``). That call
+        saw the response headers and the error body. Failing that, the latest call's when it ended (after ``since``
+        calls had ended) in an error and the exception comes from the SDK.
+        Otherwise the exception is classified by itself (`classify_exception`).
         """
+        chain = _exception_chain(exception)
+        with self._lock:
+            raised_by = next((c for c in reversed(self._calls) if c.exception_id in chain), None)
+        if raised_by is not None and raised_by.error_class is not None:
+            return raised_by.error_class
         last = self._last_ended
         if last is not None and self._ended_count > since and last.error_class is not None and _from_sdk(exception):
             return last.error_class

@@ -264,8 +264,8 @@ class Telemetry:
             self.instruments.calls.add(1, calls_attributes, call.span_context)
         except Exception:
             fault = report_internal_error("recording aierrors.calls")
-        if call.outcome == n.OUTCOME_CANCELLED or not call.owns_span:
-            return fault  # the gen_ai.* metrics belong to whoever owns the call span
+        if call.outcome == n.OUTCOME_CANCELLED or not call.records_genai:
+            return fault  # the gen_ai.* metrics belong to whoever owns the call span, or encloses its scope
         attributes = call.series.genai
         if error_type is not None:
             attributes = {**attributes, n.ERROR_TYPE: error_type}
