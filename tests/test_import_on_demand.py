@@ -254,3 +254,45 @@ def test_hooks_that_never_fire_keep_no_telemetry_alive(tmp_path: Path, monkeypat
     gc.collect()
     assert freed() is None
     assert importlib.import_module(name).Client().request() == "sent"  # the late hook does nothing
+
+
+def test_uninstrument_puts_back_static_and_class_methods_and_inherited_ones_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = _module(
+        tmp_path,
+        monkeypatch,
+        """
+        class Base:
+            def request(self):
+                return "sent"
+
+        class Client(Base):
+            @staticmethod
+            def build(value):
+                return value
+
+            @classmethod
+            def named(cls):
+                return cls.__name__
+        """,
+    )
+    module = importlib.import_module(name)
+    before = dict(vars(module.Client))
+    rows = [
+        PatchTarget("probe", name, "Client.build", _marking("ours")),
+        PatchTarget("probe", name, "Client.named", _marking("ours")),
+        PatchTarget("probe", name, "Client.request", _marking("ours")),  # inherited from Base
+    ]
+    patcher = ImportPatcher(rows, telemetry=None)  # type: ignore[arg-type]
+    patcher.start()
+    try:
+        assert module.Client.build(3) == ("ours", 3)
+        assert module.Client().request() == ("ours", "sent")
+    finally:
+        patcher.stop()
+    assert dict(vars(module.Client)) == before
+    assert "request" not in vars(module.Client)
+    assert module.Client.build(3) == 3 and module.Client().build(3) == 3
+    assert module.Client.named() == "Client"
+    assert module.Client().request() == "sent"

@@ -21,7 +21,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from otel_aierrors._patches.post_import import HOOKS
 from otel_aierrors._patches.targets import PatchTarget
@@ -56,8 +56,8 @@ class ImportPatcher:
         self._applied: set[str] = set()
         #: Modules with at least one callable wrapped now.
         self._patched: set[str] = set()
-        #: Every (owner, attribute) wrapped, for `stop`.
-        self._wrapped: list[tuple[object, str]] = []
+        #: Every wrap made, for `stop`: (owner, attribute, what the owner held before, what we set).
+        self._wrapped: list[tuple[object, str, object, object]] = []
 
     def start(self) -> None:
         """Patch the modules already imported, and watch for the others; imports nothing."""
@@ -77,9 +77,9 @@ class ImportPatcher:
             self._active = False
             self._patched.clear()
             while self._wrapped:
-                owner, attribute = self._wrapped.pop()
+                owner, attribute, original, installed = self._wrapped.pop()
                 with swallow("unpatching"):
-                    unwrap(owner, attribute)
+                    _restore(owner, attribute, original, installed, unwrap)
 
     def patched_modules(self) -> frozenset[str]:
         """The modules with a callable wrapped now."""
@@ -140,13 +140,31 @@ class ImportPatcher:
                 owner = getattr(owner, part)
             if target.optional and not hasattr(owner, attribute):
                 return
+            original = vars(owner).get(attribute, _ABSENT)
             # None only for a patcher built without telemetry, whose rows need none (the tests' probes).
             wrapt.wrap_function_wrapper(owner, attribute, target.wrapper(self._telemetry))  # type: ignore[arg-type]
         except Exception:
             report_internal_error(f"patching {target.module}.{target.attribute}")
             return
-        self._wrapped.append((owner, attribute))
+        self._wrapped.append((owner, attribute, original, vars(owner).get(attribute)))
         self._patched.add(target.module)
+
+
+#: What the owner's own namespace held when the callable was inherited (wrapt set it on the owner).
+_ABSENT: Final = object()
+
+
+def _restore(owner: Any, attribute: str, original: object, installed: object, unwrap: Callable[..., None]) -> None:
+    """Put back exactly what ``owner`` held: a ``staticmethod`` or ``classmethod`` object as it was
+    (unwrapping would leave the bare function, and the next call would get a ``self``), and no
+    attribute at all where the callable was inherited. When something else has wrapped over ours
+    since, only the outer layer is removed, as contrib's ``unwrap`` does."""
+    if vars(owner).get(attribute) is not installed:
+        unwrap(owner, attribute)
+    elif original is _ABSENT:
+        delattr(owner, attribute)
+    else:
+        setattr(owner, attribute, original)
 
 
 def _weak_hook(patcher: weakref.ref[ImportPatcher]) -> Callable[[ModuleType], None]:
