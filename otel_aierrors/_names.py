@@ -178,6 +178,7 @@ RATELIMIT_KIND_TOKENS: Final = "tokens"
 
 APP_RETRY_TENACITY: Final = "tenacity"
 APP_RETRY_BACKOFF: Final = "backoff"
+APP_RETRY_LITELLM: Final = "litellm"
 
 BREAKER_STATE_CLOSED: Final = "closed"
 BREAKER_STATE_OPEN: Final = "open"
