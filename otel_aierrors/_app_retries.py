@@ -139,8 +139,14 @@ def _function_name(function: object) -> str:
 
 
 # --- tenacity ----------------------------------------------------------------------
+def _numbered_by_framework() -> bool:
+    """Whether the current scope numbers its own retries: a framework's (LiteLLM's ``acompletion``
+    retries through tenacity), whose calls already carry their attempt, so tenacity adds no span."""
+    return getattr(current_observer(), "numbers_own_retries", False) is True
+
+
 def _tenacity_scope(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AppRetryScope | None:
-    if not _enabled:
+    if not _enabled or _numbered_by_framework():
         return None
     try:
         function = args[0] if args else kwargs["fn"]

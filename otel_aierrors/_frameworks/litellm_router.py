@@ -12,7 +12,9 @@ the previous one is a hop whose reason is the previous call's error class; a
 call to the same target again is LiteLLM retrying that deployment: it keeps
 the hop's index and carries ``aierrors.app_retry.attempt`` (1, 2, ...) and
 ``aierrors.app_retry.library = litellm``, LiteLLM's backoff showing as the gap
-between the call spans.
+between the call spans. ``litellm.acompletion(num_retries=...)`` retries
+through tenacity: inside a LiteLLM scope tenacity's hook stays out, and those
+retries are numbered here like the Router's.
 
 Hooks: litellm 1.110's Router delegates every endpoint to its ``RustCore``
 (``litellm.router_rust.core``), whose ``completion``/``acompletion`` run the
@@ -61,6 +63,10 @@ _UNNAMED = "router"
 
 class LiteLLMScope(FallbackScope):
     """A fallback scope whose repeated calls to the same target are LiteLLM's retries, not hops."""
+
+    #: LiteLLM's retries are numbered here, also those it makes through tenacity
+    #: (``litellm.acompletion(num_retries=...)``): tenacity's hook opens no retry span inside.
+    numbers_own_retries = True
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
@@ -144,9 +150,7 @@ def _sync_wrapper(telemetry: Telemetry, applies: Callable[[dict[str, Any]], bool
 def _async_wrapper(telemetry: Telemetry, applies: Callable[[dict[str, Any]], bool]) -> Wrapper:
     limit = ValueLimiter()
 
-    async def wrapper(
-        wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         scope = None
         with swallow("starting a LiteLLM fallback scope"):
             if applies(kwargs):
