@@ -4,9 +4,9 @@ Retries of one deployment are app-retry attempts.
 
 The real litellm calls the real openai SDK (deployments ``openai/<model>``)
 over HTTP against the chaos server: deployment A always answers 429, B
-answers. Each deployment carries its own ``x-chaos-script`` (litellm calls
-the SDK with ``max_retries=0``, so every request is the script's first step)
-and a tag of its own, by which the test counts its requests.
+answers. Each deployment carries its own ``x-chaos-script`` (a one-step
+script: every request gets it, whatever the SDK's retry count) and a tag of
+its own, by which the test counts its requests.
 """
 
 from __future__ import annotations
