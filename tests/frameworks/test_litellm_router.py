@@ -245,6 +245,40 @@ async def test_litellm_acompletion_with_fallbacks_is_one_scope_with_a_hop_for_ra
     assert_same_response(response, expected)
 
 
+def test_litellm_completion_whose_fallbacks_all_fail_raises_what_litellm_raises_and_ends_the_scope_in_error(
+    telemetry: Telemetry, chaos: ChaosServer
+) -> None:
+    a, b = Deployment(chaos, "model-a", RATE_LIMITED), Deployment(chaos, "model-b", "server_error")
+
+    error = raised(lambda: completion_with_fallbacks(a, b))
+
+    scope = fallback_span(telemetry)
+    assert scope.attributes["aierrors.outcome"] == "error"
+    assert scope.status.status_code is StatusCode.ERROR
+    assert "aierrors.fallback.succeeded_hop" not in scope.attributes
+    calls = calls_under(telemetry, scope)
+    assert len(calls) == len(telemetry.call_spans())
+    # A twice, B twice (num_retries=1 each); litellm.completion then retries the whole walk once
+    # more (A, B), each a new hop from the one before.
+    models = [c.attributes["gen_ai.request.model"] for c in calls]
+    assert models == ["model-a", "model-a", "model-b", "model-b", "model-a", "model-b"]
+    assert [c.attributes["aierrors.fallback.hop"] for c in calls] == [0, 0, 1, 1, 2, 3]
+    assert [c.attributes["aierrors.app_retry.attempt"] for c in calls] == [1, 2, 1, 2, 1, 1]
+    assert [c.attributes.get("aierrors.fallback.reason") for c in calls] == [
+        None,
+        None,
+        "rate_limit",
+        None,
+        "server_error",
+        "rate_limit",
+    ]
+    # litellm ends with an APIConnectionError of its own wrapping the last failure; the scope's
+    # class is the last call's.
+    assert isinstance(error, litellm.APIConnectionError)
+    assert scope.attributes["aierrors.error.class"] == calls[-1].attributes["aierrors.error.class"] == "server_error"
+    assert_same_exception(error, telemetry.uninstrumented(lambda: completion_with_fallbacks(a, b)))
+
+
 def test_litellm_completion_without_fallbacks_opens_no_scope(telemetry: Telemetry, chaos: ChaosServer) -> None:
     b = Deployment(chaos, "model-b", "ok")
     litellm.completion(messages=MESSAGES, **b.params)
