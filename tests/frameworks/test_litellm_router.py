@@ -187,6 +187,32 @@ async def test_router_acompletion_falling_back_after_429s_is_one_scope_with_two_
     assert_same_response(response, expected)
 
 
+async def test_router_acompletion_streamed_falls_back_inside_one_scope_and_streams_what_litellm_streams(
+    telemetry: Telemetry, deployments: tuple[Deployment, Deployment]
+) -> None:
+    a, b = deployments
+
+    async def streamed() -> list[str | None]:
+        stream = await router(a, b).acompletion(model="A", messages=MESSAGES, stream=True)
+        return [chunk.choices[0].delta.content async for chunk in stream]
+
+    text = await streamed()
+
+    scope = fallback_span(telemetry)
+    assert scope.attributes["aierrors.outcome"] == "ok"
+    assert scope.attributes["aierrors.fallback.succeeded_hop"] == 1
+    calls = calls_under(telemetry, scope)
+    assert [c.attributes["gen_ai.request.model"] for c in calls] == ["model-a", "model-a", "model-b"]
+    assert calls[-1].attributes["aierrors.fallback.reason"] == "rate_limit"
+    assert calls[-1].attributes["aierrors.outcome"] == "ok"
+    otel_aierrors.uninstrument()
+    try:
+        expected = await streamed()
+    finally:
+        otel_aierrors.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    assert text == expected
+
+
 def test_router_completion_that_fails_everywhere_raises_what_litellm_raises_and_ends_the_scope_in_error(
     telemetry: Telemetry, chaos: ChaosServer
 ) -> None:
