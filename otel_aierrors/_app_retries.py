@@ -22,7 +22,9 @@ them.
   decorated function and ``Retrying()(fn, ...)`` go through, whenever the
   decoration happened. The attempt is tenacity's own
   ``statistics["attempt_number"]``. The iterator form (``for attempt in
-  Retrying(...)``) is not linked.
+  Retrying(...)``) is not linked. Inside a scope that numbers its own
+  retries (``numbers_own_retries``: LiteLLM's, whose ``acompletion`` retries
+  through tenacity) tenacity opens no span: the calls already carry their attempt.
 - backoff: ``backoff._sync`` / ``backoff._async`` ``retry_exception`` and
   ``retry_predicate``, which build the retrying function when the decorator is
   applied; functions decorated before `install` are not linked. The attempt
@@ -174,10 +176,18 @@ def _function_name(function: object) -> str:
 
 
 # --- tenacity ----------------------------------------------------------------------
+def _numbered_by_framework() -> bool:
+    """Whether the current scope numbers its own retries: a framework's (LiteLLM's ``acompletion``
+    retries through tenacity), whose calls already carry their attempt, so tenacity adds no span."""
+    return getattr(current_observer(), "numbers_own_retries", False) is True
+
+
 def _tenacity_scope(instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AppRetryScope | None:
     if not _enabled:
         return None
     try:
+        if _numbered_by_framework():
+            return None
         function = args[0] if args else kwargs["fn"]
         # The same dict tenacity fills in begin(): it clears it, never rebinds it.
         statistics = instance.statistics

@@ -182,6 +182,7 @@ APP_RETRY_BACKOFF: Final = "backoff"
 APP_RETRY_INSTRUCTOR: Final = "instructor"
 APP_RETRY_PYDANTIC_AI: Final = "pydantic-ai"
 APP_RETRY_LANGCHAIN: Final = "langchain"
+APP_RETRY_LITELLM: Final = "litellm"
 
 BREAKER_STATE_CLOSED: Final = "closed"
 BREAKER_STATE_OPEN: Final = "open"
