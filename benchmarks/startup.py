@@ -17,7 +17,9 @@ requirements or the pins change) holding the six SDKs of ``_sdks`` at the versio
 ``.ci/pins/openai3.txt`` (``pip -c``), the OpenTelemetry SDK and the variant. Each sample
 is a fresh interpreter per variant, interleaved, timing the variant's documented set-up
 (``_variants.documented_setup``) and saying which SDK modules it left in ``sys.modules``.
-A pin that clashes with a peer's requirements is dropped for that peer, and said so.
+A pin that clashes with a peer's requirements is dropped for that peer, and said so; if
+the set-up then fails (pip may fall back to an old peer written for an older OpenTelemetry
+API), that peer's environment is rebuilt without the ``opentelemetry-*`` pins too.
 
     python benchmarks/startup.py --peers [--runs 10]
 """
@@ -35,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from _pool import _environment
 from _sdks import OPENAI, SDKS
@@ -126,29 +129,59 @@ def _dist_versions(python: Path, dists: list[str]) -> dict[str, str]:
     return versions
 
 
-def ensure_startup_venv(variant: Variant, root: Path, pins_file: Path) -> dict[str, object]:
+def ensure_startup_venv(variant: Variant, root: Path, pins_file: Path, environment: dict[str, str]) -> dict[str, Any]:
     """``benchmarks/.venvs/startup-<name>``: the six SDKs at their pins, the OTel SDK, the variant.
 
     Reused while its key (requirements, pins, python) is unchanged. A pin pip blames for a
-    conflict is dropped and the install retried; the stamp lists what was dropped.
+    conflict is dropped and the install retried. If the variant's set-up then fails (pip
+    can pick an old peer whose code needs an older OpenTelemetry API than the pinned one),
+    the environment is rebuilt without the ``opentelemetry-*`` pins too. The stamp lists
+    what was dropped and why.
     """
     spec = next(spec for spec in VENVS if spec.name == variant.venv)
     requirements = [*_requirements(spec, root), *(sdk.dist for sdk in SDKS)]
     pins = pins_file.read_text()
     key = {"python": sys.version, "requirements": requirements, "pins": hashlib.sha256(pins.encode()).hexdigest()}
     path = root / "benchmarks" / ".venvs" / f"startup-{variant.name}"
-    python = path / "bin" / "python"
     stamp = path / "startup-stamp.json"
-    if stamp.exists() and python.exists():
-        saved: dict[str, object] = json.loads(stamp.read_text())
+    if stamp.exists() and (path / "bin" / "python").exists():
+        saved: dict[str, Any] = json.loads(stamp.read_text())
         if saved.get("key") == key and saved.get("status") == "ok":
             return saved
-    print(f"[venv] building {path.name} (first run or requirements changed)", file=sys.stderr, flush=True)
+    dropped: set[str] = set()
+    notes: list[str] = []
+    while True:
+        print(f"[venv] building {path.name} (first run or requirements changed)", file=sys.stderr, flush=True)
+        state = _build(path, requirements, pins, dropped)
+        state.update(key=key, notes=notes)
+        if state["status"] != "ok":
+            break
+        probe = PEER_PROBE.format(setup=documented_setup(variant), modules=SDK_MODULES)
+        error = _sample(Path(state["python"]), probe, root, environment)[1]
+        if not error:
+            break
+        family = {_normalise(name) for name in _pinned_names(pins) if name.lower().startswith("opentelemetry")}
+        if family <= dropped:
+            state.update(status="broken", reason=error)
+            break
+        notes.append(f"set-up failed with the opentelemetry-* pins ({error}): rebuilt without them")
+        dropped = set(state["unpinned"]) | family
+    stamp.write_text(json.dumps(state, indent=2))
+    return state
+
+
+def _pinned_names(pins: str) -> list[str]:
+    return [re.split(r"[=<>!~\[; ]", line.strip(), maxsplit=1)[0] for line in pins.splitlines() if line.strip()]
+
+
+def _build(path: Path, requirements: list[str], pins: str, dropped: set[str]) -> dict[str, Any]:
+    """A fresh venv at ``path`` with ``requirements`` under ``pins`` minus ``dropped`` and what pip blames."""
+    python = path / "bin" / "python"
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True, timeout=300)
     log = path / "pip.log"
     constraints = path / "constraints.txt"
-    dropped: set[str] = set()
-    state: dict[str, object] = {"key": key, "python": str(python), "status": "install-failed", "unpinned": []}
+    dropped = set(dropped)
+    state: dict[str, Any] = {"python": str(python), "status": "install-failed", "unpinned": []}
     constraints.write_text(pins)
     _pip(python, ["-c", str(constraints), "--upgrade", "pip"], log)
     for _ in range(5):
@@ -163,8 +196,21 @@ def ensure_startup_venv(variant: Variant, root: Path, pins_file: Path) -> dict[s
             break
         dropped |= blamed
     state["unpinned"] = sorted(dropped)
-    stamp.write_text(json.dumps(state, indent=2))
     return state
+
+
+def _sample(
+    python: Path, probe: str, root: Path, environment: dict[str, str]
+) -> tuple[tuple[float, tuple[str, ...]] | None, str]:
+    """One fresh process of ``probe``: (milliseconds, SDK modules loaded), or why it failed."""
+    done = subprocess.run(
+        [str(python), "-c", probe], cwd=root, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+    line = next((row for row in done.stdout.splitlines() if row.startswith("startup-probe ")), None)
+    if line is None:
+        return None, (done.stderr.strip().splitlines() or ["no output"])[-1]
+    fields = line.split()[1:]
+    return (float(fields[0]), tuple(fields[1:])), ""
 
 
 def _dists(variant: Variant) -> list[str]:
@@ -209,14 +255,16 @@ def peers(root: Path, runs: int, pins_file: Path) -> None:
         f"machine: {_cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average (1, 5, 15 min) at start: {_load()}"
     )
-    states = {variant.name: ensure_startup_venv(variant, root, pins_file) for variant in _startup_variants()}
-    versions: dict[str, dict[str, str]] = {}
-    for variant in _startup_variants():
-        if states[variant.name]["status"] == "ok":
-            versions[variant.name] = _dist_versions(Path(str(states[variant.name]["python"])), _dists(variant))
     # The environment's own OTEL_* are dropped (and peers told not to phone home), as for the harness's workers.
     environment = _environment((root,), None)
     environment["OTEL_AIERRORS_AUTO_SETUP"] = "false"
+    states = {
+        variant.name: ensure_startup_venv(variant, root, pins_file, environment) for variant in _startup_variants()
+    }
+    versions: dict[str, dict[str, str]] = {}
+    for variant in _startup_variants():
+        if states[variant.name]["status"] == "ok":
+            versions[variant.name] = _dist_versions(Path(states[variant.name]["python"]), _dists(variant))
     ready = [variant for variant in _startup_variants() if states[variant.name]["status"] == "ok"]
     probes = {
         variant.name: PEER_PROBE.format(setup=documented_setup(variant), modules=SDK_MODULES) for variant in ready
@@ -229,22 +277,12 @@ def peers(root: Path, runs: int, pins_file: Path) -> None:
         for variant in ready:
             if variant.name in failed:
                 continue
-            python = str(states[variant.name]["python"])
-            done = subprocess.run(
-                [python, "-c", probes[variant.name]],
-                cwd=root,
-                env=environment,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            line = next((row for row in done.stdout.splitlines() if row.startswith("startup-probe ")), None)
-            if line is None:
-                failed[variant.name] = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            sample, error = _sample(Path(states[variant.name]["python"]), probes[variant.name], root, environment)
+            if sample is None:
+                failed[variant.name] = error
                 continue
-            fields = line.split()[1:]
-            samples[variant.name].append(float(fields[0]))
-            loaded[variant.name].add(tuple(fields[1:]))
+            samples[variant.name].append(sample[0])
+            loaded[variant.name].add(sample[1])
     print(f"{runs} fresh processes per variant, interleaved; load average at end: {_load()}")
     header = " | ".join(SDK_MODULES)
     print(f"| variant | median import + set-up | {header} | versions |")
@@ -262,8 +300,11 @@ def peers(root: Path, runs: int, pins_file: Path) -> None:
         )
         own = ", ".join(f"{name} {versions[variant.name][name]}" for name in _dists(variant)[len(SDK_MODULES) + 1 :])
         own = own or f"work tree at {_commit(root)}"
-        unpinned = state.get("unpinned") or []
-        note = f"; pins dropped (clash): {', '.join(unpinned)}" if unpinned else ""
+        unpinned = [name for name in state.get("unpinned", ()) if not name.startswith("opentelemetry")]
+        family = len(state.get("unpinned", ())) - len(unpinned)
+        unpinned += [f"opentelemetry-* ({family} pins)"] if family else []
+        note = f"; pins dropped: {', '.join(unpinned)}" if unpinned else ""
+        note += "".join(f"; {text}" for text in state.get("notes", ()))
         print(f"| {variant.label} | {statistics.median(samples[variant.name]):.1f} ms | {marks} | {own}{note} |")
     print("SDK versions per environment:")
     for name, found in versions.items():
