@@ -178,7 +178,7 @@ def _build(path: Path, requirements: list[str], pins: str, dropped: set[str]) ->
     """A fresh venv at ``path`` with ``requirements`` under ``pins`` minus ``dropped`` and what pip blames."""
     python = path / "bin" / "python"
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True, timeout=300)
-    log = path / "pip.log"
+    log = path.with_name(f"{path.name}.pip.log")  # beside the venv: `venv --clear` empties it
     constraints = path / "constraints.txt"
     dropped = set(dropped)
     state: dict[str, Any] = {"python": str(python), "status": "install-failed", "unpinned": []}
