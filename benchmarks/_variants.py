@@ -34,6 +34,7 @@ __all__ = [
     "VariantUnavailable",
     "VenvSpec",
     "baseline_variant",
+    "documented_setup",
     "variant_named",
 ]
 
@@ -161,21 +162,35 @@ def setup_baseline(telemetry: Any) -> Installed:
         raise VariantUnavailable(f"instrument() failed: {type(exc).__name__}: {exc}") from exc
 
 
-setup_otel_v2 = _instrumentor("opentelemetry.instrumentation.openai_v2")
-setup_otel_genai = _instrumentor("opentelemetry.instrumentation.genai.openai")
-setup_openllmetry = _instrumentor("opentelemetry.instrumentation.openai")
-setup_openinference = _instrumentor("openinference.instrumentation.openai")
+#: The module holding each ``BaseInstrumentor`` peer's ``OpenAIInstrumentor``, by variant name.
+INSTRUMENTOR_MODULES: dict[str, str] = {
+    "otel-v2": "opentelemetry.instrumentation.openai_v2",
+    "otel-genai": "opentelemetry.instrumentation.genai.openai",
+    "openllmetry": "opentelemetry.instrumentation.openai",
+    "openinference": "openinference.instrumentation.openai",
+}
+
+setup_otel_v2 = _instrumentor(INSTRUMENTOR_MODULES["otel-v2"])
+setup_otel_genai = _instrumentor(INSTRUMENTOR_MODULES["otel-genai"])
+setup_openllmetry = _instrumentor(INSTRUMENTOR_MODULES["openllmetry"])
+setup_openinference = _instrumentor(INSTRUMENTOR_MODULES["openinference"])
+
+
+def openlit_pricing_file() -> str:
+    """A local pricing table for ``openlit.init(pricing_json=...)``: by default ``init()``
+    downloads it, and this machine has no internet."""
+    pricing = os.path.join(tempfile.gettempdir(), "otel-aierrors-bench-pricing.json")
+    with open(pricing, "w", encoding="utf-8") as handle:
+        json.dump({"chat": {"gpt-4o-mini": {"promptPrice": 0.00015, "completionPrice": 0.0006}}}, handle)
+    return pricing
 
 
 def setup_openlit(telemetry: Any) -> Installed:
     """OpenLIT as its README shows (``openlit.init()``), reusing the global providers.
 
-    Only the pricing table is given as a local file: by default ``init()`` downloads it,
-    and this machine has no internet.
+    Only the pricing table is given as a local file (``openlit_pricing_file``).
     """
-    pricing = os.path.join(tempfile.gettempdir(), "otel-aierrors-bench-pricing.json")
-    with open(pricing, "w", encoding="utf-8") as handle:
-        json.dump({"chat": {"gpt-4o-mini": {"promptPrice": 0.00015, "completionPrice": 0.0006}}}, handle)
+    pricing = openlit_pricing_file()
     openlit, import_s = _timed_import("openlit")
     start = time.perf_counter()
     openlit.init(pricing_json=pricing)
@@ -257,6 +272,26 @@ VARIANTS: tuple[Variant, ...] = (
 
 #: How a baseline variant's name starts: ``ours@<sha7>``.
 _BASELINE_PREFIX = "ours@"
+
+
+def documented_setup(variant: Variant) -> str:
+    """The variant's set-up as its documentation shows it, as source for ``python -c``.
+
+    What ``benchmarks/startup.py --peers`` times in a fresh interpreter: nothing imported
+    before it (the worker imports ``openai`` and the OpenTelemetry SDK first and installs
+    providers, so it cannot say which SDK modules a set-up loads), no provider passed (the
+    global ones, as a user who calls it first gets). Ours is ``instrument()`` as the
+    README shows; OpenLIT is ``init()`` with only the local pricing table, so its own
+    exporters (console, as no endpoint is configured) export nothing during set-up.
+    """
+    if variant.name == "ours":
+        return "import otel_aierrors; otel_aierrors.instrument()"
+    if variant.name == "openlit":
+        return f"import openlit; openlit.init(pricing_json={openlit_pricing_file()!r})"
+    module = INSTRUMENTOR_MODULES.get(variant.name)
+    if module is None:
+        raise KeyError(f"no documented set-up for {variant.name!r}")
+    return f"from {module} import OpenAIInstrumentor; OpenAIInstrumentor().instrument()"
 
 
 def baseline_variant(sha: str, tree: str) -> Variant:
