@@ -99,11 +99,22 @@ def _view(value: Any) -> Any:
     return value
 
 
-def _dialect(operation: str, path: str) -> SdkAdapter | None:
-    if path.endswith("/messages") and operation == "chat":
-        return _ANTHROPIC
-    if operation in _OPENAI_OPERATIONS or path.endswith("/responses"):
-        return _OPENAI
+#: Path endings of the dialects read here, whatever the prefix before them (``/v1``, a gateway's own).
+_SUFFIXES: Final = (
+    ("/messages", _ANTHROPIC, "chat"),
+    ("/chat/completions", _OPENAI, "chat"),
+    ("/responses", _OPENAI, "chat"),
+    ("/embeddings", _OPENAI, "embeddings"),
+)
+
+
+def _dialect(operation: str, path: str) -> tuple[SdkAdapter, str] | None:
+    """The adapter that reads a request to ``path``, and its operation; None for any other request."""
+    for suffix, adapter, suffix_operation in _SUFFIXES:
+        if path.endswith(suffix):
+            return adapter, suffix_operation
+    if operation in _OPENAI_OPERATIONS:
+        return _OPENAI, operation
     return None
 
 
@@ -116,7 +127,10 @@ def _request_body(kwargs: Mapping[str, Any], args: tuple[Any, ...]) -> Mapping[s
     if isinstance(body, Mapping):
         return body
     if isinstance(body, (str, bytes)) and len(body) <= _MAX_BODY:
-        parsed = json.loads(body)
+        try:
+            parsed = json.loads(body)
+        except ValueError:  # not JSON: a form, a signed binary body; the call is still recorded
+            return None
         return parsed if isinstance(parsed, Mapping) else None
     return None
 
@@ -147,9 +161,10 @@ def _start_call(
         # The SDK path's own reader, over the body LiteLLM sends: the same model, operation and parameters.
         body = _request_body(kwargs, args)
         facts = request_facts((None, SimpleNamespace(json_data=body, url=path)), {"stream": stream})
-        adapter = _dialect(facts.operation, path)
-        if adapter is None:
+        dialect = _dialect(facts.operation, path)
+        if dialect is None:
             return None
+        adapter, operation = dialect
         ensure_configured()
         drain_abandoned()
         default = adapter.provider
@@ -160,7 +175,7 @@ def _start_call(
         address, port = server_of(url)
         headers = kwargs.get("headers")
         target = CallTarget(
-            facts.operation,
+            operation,
             provider_for_host(address, default),
             facts.request_model,
             address,
