@@ -27,6 +27,7 @@ from ..conftest import Telemetry, assert_same_exception, raised
 
 litellm = pytest.importorskip("litellm", reason="litellm is not installed")
 anthropic = pytest.importorskip("anthropic", reason="the anthropic SDK is not installed")
+openai = pytest.importorskip("openai", reason="the openai SDK is not installed")
 
 from litellm.llms.custom_httpx import http_handler  # noqa: E402
 
@@ -171,17 +172,72 @@ def collect(request: pytest.FixtureRequest) -> Callable[[ChaosServer, str], list
 
 
 # --- the done-when: the same spans as the SDK -----------------------------------------------------------
+def _acompletion(**kwargs: Any) -> Any:
+    async def run() -> Any:
+        try:
+            return await litellm.acompletion(**kwargs)
+        finally:
+            await _close_async_clients()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("complete", [litellm.completion, _acompletion], ids=["sync", "async"])
 def test_a_successful_anthropic_call_through_litellm_has_the_sdk_calls_spans(
-    telemetry: Telemetry, chaos: ChaosServer
+    telemetry: Telemetry, chaos: ChaosServer, complete: Callable[..., Any]
 ) -> None:
+    script = "ok;input_tokens=11;output_tokens=7;cache_read_tokens=3"
     _assert_same_spans(
         telemetry,
-        lambda: litellm.completion(**_litellm_kwargs(chaos, "ok;input_tokens=11;output_tokens=7;cache_read_tokens=3")),
-        lambda: _sdk_create(chaos, "ok;input_tokens=11;output_tokens=7;cache_read_tokens=3"),
+        lambda: complete(**_litellm_kwargs(chaos, script)),
+        lambda: _sdk_create(chaos, script),
     )
     call = telemetry.call_span()
     assert call.attributes["gen_ai.response.finish_reasons"] == ("end_turn",)
     assert call.attributes["gen_ai.usage.input_tokens"] == 11
+
+
+def test_an_openai_compatible_call_through_litellms_handler_has_the_openai_sdk_calls_spans(
+    telemetry: Telemetry, chaos: ChaosServer
+) -> None:
+    # ``mistral/`` is sent by LiteLLM's own handler in the OpenAI-compatible dialect (``openai/`` is not).
+    script = "ok;input_tokens=5;output_tokens=4"
+    key = "sk-proj-litellmTEST0123456789SECRET"
+
+    def through_litellm() -> Any:
+        return litellm.completion(
+            model="mistral/mistral-small",
+            api_base=f"{chaos.url}/v1",
+            api_key=key,
+            messages=MESSAGES,
+            max_tokens=32,
+            extra_headers=script_headers(script),
+        )
+
+    def through_sdk() -> Any:
+        with openai.OpenAI(base_url=f"{chaos.url}/v1", api_key=key, max_retries=0) as client:
+            return client.chat.completions.create(
+                model="mistral-small", messages=MESSAGES, max_tokens=32, extra_headers=script_headers(script)
+            )
+
+    litellm_call = _compare_without_provider(telemetry, through_litellm, through_sdk)
+    # LiteLLM knows the provider is Mistral; the openai SDK pointed at 127.0.0.1 can only say openai.
+    assert litellm_call.attributes["gen_ai.provider.name"] == "mistral_ai"
+
+
+def _compare_without_provider(
+    telemetry: Telemetry, make_litellm: Callable[[], object], make_sdk: Callable[[], object]
+) -> ReadableSpan:
+    make_litellm()
+    litellm_call, litellm_attempts = _only_call(telemetry)
+    telemetry.exporter.clear()
+    make_sdk()
+    sdk_call, sdk_attempts = _only_call(telemetry)
+    without = EXCLUDED | {"gen_ai.provider.name"}
+    assert litellm_call.name == sdk_call.name
+    assert _attributes(litellm_call, without) == _attributes(sdk_call, without)
+    assert [_attributes(a) for a in litellm_attempts] == [_attributes(a) for a in sdk_attempts]
+    return litellm_call
 
 
 def test_a_rate_limited_anthropic_call_through_litellm_has_the_sdk_calls_spans(
