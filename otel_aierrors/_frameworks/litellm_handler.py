@@ -43,7 +43,7 @@ from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks import ADAPTERS, SdkAdapter
 from otel_aierrors._sdks.stainless import provider_for_host, request_facts, response_body_in_memory, server_of
 from otel_aierrors._setup import ensure_configured
-from otel_aierrors._streams import TracedAsyncStream, TracedStream, _CallEnd, drain_abandoned
+from otel_aierrors._streams import TracedAsyncStream, TracedStream, _CallEnd, _track, drain_abandoned
 from otel_aierrors._taxonomy import ErrorClass, classify
 
 if TYPE_CHECKING:
@@ -221,6 +221,9 @@ def _end_with_response(call: CallRecord, adapter: SdkAdapter, response: Any, is_
             proxy = _TracedAsyncResponse(response) if is_async else _TracedResponse(response)
             proxy._self_call = call
             proxy._self_adapter = adapter
+            # Until its body is read, the response itself ends the call if dropped (abandoned).
+            proxy._self_end = _StreamEnd(call)
+            _track(proxy, proxy._self_end)
             return proxy
         summary = None
         try:
@@ -338,10 +341,12 @@ class _TracedResponse(wrapt.ObjectProxy[Any]):
 
     _self_call: CallRecord
     _self_adapter: SdkAdapter
+    _self_end: _StreamEnd
 
     def iter_text(self, *args: Any, **kwargs: Any) -> Any:
         pieces = self.__wrapped__.iter_text(*args, **kwargs)
         try:
+            self._self_end.untrack()  # the body's reader ends the call from now on
             end = _StreamEnd(self._self_call)
             return TracedStream(pieces, end, _EventReader(end, self._self_adapter))
         except Exception:
@@ -354,10 +359,12 @@ class _TracedAsyncResponse(wrapt.ObjectProxy[Any]):
 
     _self_call: CallRecord
     _self_adapter: SdkAdapter
+    _self_end: _StreamEnd
 
     def aiter_text(self, *args: Any, **kwargs: Any) -> Any:
         pieces = self.__wrapped__.aiter_text(*args, **kwargs)
         try:
+            self._self_end.untrack()  # the body's reader ends the call from now on
             end = _StreamEnd(self._self_call)
             return TracedAsyncStream(pieces, end, _EventReader(end, self._self_adapter))
         except Exception:

@@ -399,3 +399,25 @@ def test_an_abandoned_stream_ends_once_as_abandoned(telemetry: Telemetry, chaos:
 
 def _spans_left_open(telemetry: Telemetry) -> Iterator[str]:  # pragma: no cover - a helper for debugging
     yield from (span.name for span in telemetry.spans() if span.end_time is None)
+
+
+def test_a_streamed_response_never_read_ends_its_call_as_abandoned_when_dropped(
+    telemetry: Telemetry, chaos: ChaosServer
+) -> None:
+    handler = http_handler.HTTPHandler()
+    try:
+        body = '{"model": "claude-sonnet-4-5", "max_tokens": 64, "stream": true, "messages": []}'
+        response = handler.post(
+            f"{chaos.url}/v1/messages", data=body, headers=script_headers("ok;chunks=3"), stream=True
+        )
+        assert response.status_code == 200
+        assert not telemetry.call_spans()  # open while the response lives
+        response.close()
+        del response
+        gc.collect()
+        call = telemetry.call_span()  # the drainer thread ends it within a second
+    finally:
+        handler.close()
+    assert call.attributes["aierrors.stream.abandoned"] is True
+    assert call.attributes["gen_ai.request.model"] == MODEL
+    assert len(telemetry.attempt_spans(call)) == 1
