@@ -139,6 +139,12 @@ def _comparable(response: Any) -> dict[str, Any]:
     return dumped
 
 
+def _delta(chunk: Any) -> tuple[Any, ...]:
+    """What a streamed chunk says (its id and timestamp differ between two runs)."""
+    choice = chunk.choices[0]
+    return type(chunk), choice.delta.content, choice.finish_reason
+
+
 def _collect_sync(server: ChaosServer, script: str) -> list[Any]:
     return list(litellm.completion(**_litellm_kwargs(server, script, stream=True)))
 
@@ -340,6 +346,12 @@ def test_a_stream_read_to_its_finish_reason_ends_ok_once(
 ) -> None:
     chunks = collect(chaos, "ok;chunks=3")
     assert chunks[-1].choices[0].finish_reason == "stop"
+    otel_aierrors.uninstrument()
+    try:
+        plain = collect(chaos, "ok;chunks=3")
+    finally:
+        otel_aierrors.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    assert [_delta(chunk) for chunk in chunks] == [_delta(chunk) for chunk in plain]
     call = telemetry.call_span()
     assert call.attributes["aierrors.outcome"] == "ok"
     assert call.attributes["gen_ai.response.finish_reasons"] == ("end_turn",)
@@ -351,8 +363,9 @@ def test_a_stream_read_to_its_finish_reason_ends_ok_once(
 def test_a_silent_eof_is_an_interrupted_stream(
     telemetry: Telemetry, chaos: ChaosServer, collect: Callable[[ChaosServer, str], list[Any]]
 ) -> None:
-    raised(lambda: collect(chaos, "silent_cut;after=4"))
+    instrumented = raised(lambda: collect(chaos, "silent_cut;after=4"))
     call = telemetry.call_span()
+    assert_same_exception(instrumented, telemetry.uninstrumented(lambda: collect(chaos, "silent_cut;after=4")))
     assert call.attributes["aierrors.outcome"] == "error"
     assert call.attributes["aierrors.error.class"] == "stream_interrupted"
 
