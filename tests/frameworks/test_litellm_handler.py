@@ -259,6 +259,7 @@ def test_a_rate_limited_anthropic_call_through_litellm_has_the_sdk_calls_spans(
     )
     call = telemetry.call_span()
     assert call.attributes["aierrors.error.class"] == "rate_limit"
+    assert "SECRET" not in telemetry.exported_text()  # the API key LiteLLM sent is masked everywhere
     (attempt,) = telemetry.attempt_spans(call)
     assert attempt.attributes["aierrors.retry_after"] == 0.01
 
