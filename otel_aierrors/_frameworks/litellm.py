@@ -1,7 +1,11 @@
-"""The litellm callables this package wraps: the Router's endpoints and ``litellm.completion``'s fallbacks.
+"""The litellm callables this package wraps.
 
-The wrappers are in `otel_aierrors._frameworks.litellm_router`, imported when
-a row's module is imported.
+- The Router's endpoints and ``litellm.completion``'s fallbacks: a fallback
+  scope, each deployment tried a hop, the Router's retries app-retry attempts
+  (`otel_aierrors._frameworks.litellm_router`).
+- LiteLLM's own HTTP handler: a call per LLM request it sends without a vendor
+  SDK (anthropic, groq, xai, mistral...), recorded like an SDK call
+  (`otel_aierrors._frameworks.litellm_handler`).
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from typing import Final
 
 from otel_aierrors._frameworks.rows import FrameworkRow
 
-_ROUTER = "otel_aierrors._frameworks.litellm_router"
+_ROUTER: Final = "otel_aierrors._frameworks.litellm_router"
+_HANDLER: Final = "otel_aierrors._frameworks.litellm_handler"
+_HTTP: Final = "litellm.llms.custom_httpx.http_handler"
 
 ROWS: Final[tuple[FrameworkRow, ...]] = (
     # litellm.Router delegates its endpoints to its core (litellm 1.110's Rust core);
@@ -20,4 +26,7 @@ ROWS: Final[tuple[FrameworkRow, ...]] = (
     # ``litellm.completion(model, fallbacks=[...])``: a scope only when there are fallbacks.
     FrameworkRow("litellm", "litellm", "completion", _ROUTER, "completion_with_fallbacks", True),
     FrameworkRow("litellm", "litellm", "acompletion", _ROUTER, "acompletion_with_fallbacks", True),
+    # LiteLLM's own HTTP handler: the call boundary of what it sends without a vendor SDK.
+    FrameworkRow("litellm", _HTTP, "HTTPHandler.post", _HANDLER, "handler_post"),
+    FrameworkRow("litellm", _HTTP, "AsyncHTTPHandler.post", _HANDLER, "async_handler_post"),
 )
