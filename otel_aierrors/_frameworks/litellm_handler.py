@@ -37,6 +37,7 @@ import wrapt
 
 from otel_aierrors._call import CallRecord, CallTarget
 from otel_aierrors._context import current_call, enter_call, exit_call
+from otel_aierrors._patches.calls import end_with_exception
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._redaction import Credentials
 from otel_aierrors._safety import report_internal_error
@@ -200,18 +201,6 @@ def _error_facts(exception: BaseException) -> tuple[int | None, Any]:
     if not isinstance(status, int) or isinstance(status, bool):
         return None, None
     return status, response_body_in_memory(response)  # bytes: the taxonomy parses them
-
-
-def _end_with_exception(call: CallRecord, exception: BaseException) -> None:
-    status, body = None, None
-    try:
-        status, body = _error_facts(exception)
-    except Exception:
-        call.fault("reading a LiteLLM handler call's exception")
-    try:
-        call.end_with_exception(exception, status, body)
-    except Exception:
-        call.abort("ending a failed LiteLLM handler call")
 
 
 def _end_with_response(call: CallRecord, adapter: SdkAdapter, response: Any, is_async: bool) -> Any:
@@ -385,7 +374,7 @@ def handler_post(telemetry: Telemetry) -> Wrapper:
         try:
             response = wrapped(*args, **kwargs)
         except BaseException as exception:
-            _end_with_exception(call, exception)
+            end_with_exception(call, exception, _error_facts)
             raise
         finally:
             exit_call(token)
@@ -408,7 +397,7 @@ def async_handler_post(telemetry: Telemetry) -> Wrapper:
         try:
             response = await wrapped(*args, **kwargs)
         except BaseException as exception:
-            _end_with_exception(call, exception)
+            end_with_exception(call, exception, _error_facts)
             raise
         finally:
             exit_call(token)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
     from otel_aierrors._sdks.adapters import SdkAdapter
 
-__all__ = ["call_wrapper"]
+__all__ = ["call_wrapper", "end_with_exception"]
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
@@ -65,11 +65,16 @@ def _start_call(
         return None
 
 
-def _end_with_exception(call: CallRecord, exception: BaseException) -> None:
-    """End the call the SDK raised from; the exception's status and body are read on their own guard."""
+def end_with_exception(
+    call: CallRecord,
+    exception: BaseException,
+    facts: Callable[[BaseException], tuple[int | None, Any]] = error_facts,
+) -> None:
+    """End the call the host raised from; the exception's status and body (read by ``facts``: the
+    SDK's error shape by default) are read on their own guard."""
     status, body = None, None
     try:
-        status, body = error_facts(exception)
+        status, body = facts(exception)
     except Exception:
         call.fault("reading a call's exception")
     try:
@@ -105,7 +110,7 @@ def call_wrapper(telemetry: Telemetry, adapter: SdkAdapter, is_async: bool) -> W
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exception:
-                _end_with_exception(call, exception)
+                end_with_exception(call, exception)
                 raise
             finally:
                 exit_call(token)
@@ -123,7 +128,7 @@ def call_wrapper(telemetry: Telemetry, adapter: SdkAdapter, is_async: bool) -> W
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exception:
-            _end_with_exception(call, exception)
+            end_with_exception(call, exception)
             raise
         finally:
             exit_call(token)
