@@ -1,4 +1,4 @@
-"""The sdist of an ``openai`` version, and what its tests need installed.
+"""The sdist of an installed SDK or client (``openai``, ``instructor``, ...), and what its tests need installed.
 
 Owns the cache (``${XDG_CACHE_HOME:-~/.cache}/otel-aierrors/sdk-tests/``), the
 download and extraction of the sdist, and the installation of the test
@@ -30,7 +30,10 @@ else:  # Python 3.10: pip vendors the same parser.
     from pip._vendor import tomli as tomllib
 
 # Dev dependencies that only lint, type-check, format or build: not needed to run tests.
-NOT_FOR_TESTS = re.compile(r"^(pyright|mypy|ruff|ty|nox|black|isort|hatchling|build|twine|playwright)$|^types-|-stubs$")
+NOT_FOR_TESTS = re.compile(
+    r"^(pyright|mypy|ruff|ty|nox|black|isort|hatchling|build|twine|playwright|pre-commit|pytest-watcher"
+    r"|pymdown-extensions|pynput|sounddevice)$|^types-|-stubs$|^mkdocs"
+)
 # Extras too heavy or needing system libraries (numpy/pandas, PortAudio); tests that
 # need them fail (or skip) in both runs alike, and the count says so.
 HEAVY_EXTRAS = frozenset({"datalib", "voice-helpers"})
@@ -56,29 +59,50 @@ def cache_root() -> Path:
     return Path(base) / "otel-aierrors" / "sdk-tests"
 
 
-def fetch_sdist(version: str, cache: Path) -> Path:
-    """Download and extract ``openai==version``'s sdist once; return its root."""
-    root = cache / f"openai-{version}"
+class NoTests(Exception):
+    """The sdist ships no tests: its suite cannot be run from it (said so, never counted as passing)."""
+
+
+def fetch_sdist(version: str, cache: Path, distribution: str = "openai", tests: str = "tests") -> Path:
+    """Download and extract ``distribution==version``'s sdist once; return its root.
+
+    Raises `NoTests` when the sdist has no ``tests`` folder (the root is kept, so that the
+    verdict is not downloaded again).
+    """
+    root = cache / f"{distribution}-{version}"
     marker = root / ".otel-aierrors-complete"
-    if marker.exists():
-        return root
-    if root.exists():
-        shutil.rmtree(root)
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        log(f"downloading the sdist of openai=={version} from PyPI")
-        pip("download", "-q", "--no-deps", "--no-binary", "openai", f"openai=={version}", "-d", tmp)
-        archives = list(Path(tmp).glob("openai-*.tar.gz"))
-        if len(archives) != 1:
-            raise SystemExit(f"expected one sdist of openai=={version}, pip downloaded {archives}")
-        with tarfile.open(archives[0]) as archive:
-            extract_all(archive, Path(tmp))
-        extracted = Path(tmp) / f"openai-{version}"
-        if not (extracted / "tests").is_dir():
-            raise SystemExit(f"the sdist of openai=={version} has no tests/ folder")
-        extracted.rename(root)
-    marker.write_text(version + "\n")
+    if not marker.exists():
+        if root.exists():
+            shutil.rmtree(root)
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache) as tmp:
+            log(f"downloading the sdist of {distribution}=={version} from PyPI")
+            pip("download", "-q", "--no-deps", "--no-binary", distribution, f"{distribution}=={version}", "-d", tmp)
+            archives = list(Path(tmp).glob("*.tar.gz"))
+            if len(archives) != 1:
+                raise SystemExit(f"expected one sdist of {distribution}=={version}, pip downloaded {archives}")
+            extracted_to = Path(tmp) / "extracted"
+            with tarfile.open(archives[0]) as archive:
+                extract_all(archive, extracted_to)
+            tops = [entry for entry in extracted_to.iterdir() if entry.is_dir()]
+            if len(tops) != 1:
+                raise SystemExit(f"the sdist of {distribution}=={version} has not one top folder: {tops}")
+            tops[0].rename(root)
+        marker.write_text(version + "\n")
+    verdict = ships_no_tests(root, tests)
+    if verdict is not None:
+        raise NoTests(f"the sdist of {distribution} {version} {verdict}")
     return root
+
+
+def ships_no_tests(root: Path, tests: str = "tests") -> str | None:
+    """Why an extracted sdist cannot run its tests (``ships no tests``), or None when it ships some."""
+    folder = root / tests
+    if not folder.is_dir():
+        return f"ships no tests (no {tests}/ folder)"
+    if not any(folder.rglob("test_*.py")) and not any(folder.rglob("*_test.py")):
+        return f"ships no tests (no test_*.py under {tests}/)"
+    return None
 
 
 def extract_all(archive: tarfile.TarFile, destination: Path) -> None:
@@ -107,16 +131,34 @@ def locked_versions(root: Path) -> dict[str, str]:
     return versions
 
 
-def dev_requirements(pyproject: dict[str, object]) -> list[str]:
-    """The dev dependencies the sdist declares: rye's ``dev-dependencies`` or the ``dev`` group."""
+def dev_requirements(pyproject: dict[str, object], groups: tuple[str, ...] = ("dev",)) -> list[str]:
+    """The dev dependencies the sdist declares: rye's ``dev-dependencies``, and each of ``groups``
+    as a dependency group (PEP 735, ``include-group`` followed) or else as an extra."""
     tool = pyproject.get("tool", {})
     rye = tool.get("rye", {}) if isinstance(tool, dict) else {}
-    groups = pyproject.get("dependency-groups", {})
+    declared_groups = pyproject.get("dependency-groups", {})
+    project = pyproject.get("project", {})
+    extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     found: list[str] = []
     if isinstance(rye, dict):
         found += [r for r in rye.get("dev-dependencies", []) if isinstance(r, str)]
-    if isinstance(groups, dict):
-        found += [r for r in groups.get("dev", []) if isinstance(r, str)]
+    seen: set[str] = set()
+
+    def add_group(name: str) -> None:
+        if name in seen or not isinstance(declared_groups, dict):
+            return
+        seen.add(name)
+        for entry in declared_groups.get(name, []):
+            if isinstance(entry, str):
+                found.append(entry)
+            elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+                add_group(entry["include-group"])
+
+    for group in groups:
+        if isinstance(declared_groups, dict) and group in declared_groups:
+            add_group(group)
+        elif isinstance(extras, dict):
+            found += [r for r in extras.get(group, []) if isinstance(r, str)]
     return found
 
 
@@ -138,7 +180,14 @@ class NotInstallable(Exception):
     """The SDK's test dependencies cannot be installed here: its suite is not run (said why)."""
 
 
-def install_test_dependencies(root: Path, version: str, logs: Path) -> None:
+def install_test_dependencies(
+    root: Path,
+    version: str,
+    logs: Path,
+    distribution: str = "openai",
+    groups: tuple[str, ...] = ("dev",),
+    with_extras: bool = True,
+) -> None:
     """Add what the tests need; pin from the lock; never change an installed version.
 
     A lock pin the package index does not serve is moved to the nearest served version (one
@@ -151,13 +200,13 @@ def install_test_dependencies(root: Path, version: str, logs: Path) -> None:
     locked = locked_versions(root)
     present = installed()
     declared: list[str] = []
-    for requirement in dev_requirements(pyproject):
+    for requirement in dev_requirements(pyproject, groups):
         name = requirement_name(requirement)
         if not NOT_FOR_TESTS.search(name) and name not in present:
             declared.append(requirement)
-    extras = light_extras(pyproject)
+    extras = light_extras(pyproject) if with_extras else []
     if extras:
-        declared.append(f"openai[{','.join(extras)}]=={version}")
+        declared.append(f"{distribution}[{','.join(extras)}]=={version}")
     stamp = root / ".otel-aierrors-deps"
     key = json.dumps({"python": sys.executable, "declared": sorted(declared)})
     if not declared or (stamp.exists() and stamp.read_text() == key):
@@ -171,7 +220,7 @@ def install_test_dependencies(root: Path, version: str, logs: Path) -> None:
         constraints.write("".join(pins))
     try:
         log("installing the SDK's test dependencies, as its lock pins them (pip's output: " + str(logfile) + ")")
-        if not _install_locked(declared, locked, constraints.name, logfile):
+        if not _install_locked(declared, locked, constraints.name, logfile, distribution):
             # Some clash with what is installed here (never changed): install them one by one, each
             # at its lock pin or else its declared range, and leave out those that cannot be; the
             # tests that need them then fail in both runs alike, and are counted so.
@@ -179,7 +228,7 @@ def install_test_dependencies(root: Path, version: str, logs: Path) -> None:
             left_out = [
                 requirement
                 for requirement in declared
-                if not _install_locked([requirement], locked, constraints.name, logfile)
+                if not _install_locked([requirement], locked, constraints.name, logfile, distribution)
                 and pip("install", "-q", "-c", constraints.name, requirement, check=False, log=logfile) != 0
             ]
             if len(left_out) == len(declared):
@@ -199,11 +248,13 @@ UNSERVED = re.compile(
 MAX_MOVES = 5
 
 
-def _install_locked(declared: list[str], locked: dict[str, str], constraints: str, logfile: Path) -> bool:
+def _install_locked(
+    declared: list[str], locked: dict[str, str], constraints: str, logfile: Path, distribution: str = "openai"
+) -> bool:
     """Install ``declared`` at the lock's versions, moving unserved pins; False when pip still refuses."""
     locked = dict(locked)
     for _ in range(MAX_MOVES + 1):
-        pinned = [pin(requirement, locked) for requirement in declared]
+        pinned = [pin(requirement, locked, distribution) for requirement in declared]
         attempt_log = logfile.with_suffix(".attempt.log")
         attempt_log.unlink(missing_ok=True)
         status = pip("install", "-q", "-c", constraints, *pinned, check=False, log=attempt_log)
@@ -256,9 +307,9 @@ def _last_error(logfile: Path) -> str:
     return (lines[-1] if lines else "pip failed (see " + str(logfile) + ")")[:300]
 
 
-def pin(requirement: str, locked: dict[str, str]) -> str:
+def pin(requirement: str, locked: dict[str, str], distribution: str = "openai") -> str:
     name = requirement_name(requirement)
-    if name == "openai" or name not in locked:
+    if name == normalize(distribution) or name not in locked:
         return requirement
     return f"{name}=={locked[name]}"
 
