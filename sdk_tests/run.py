@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdk_tests.clients import CLIENTS, Client, selection, folder_of_tests
+from sdk_tests.clients import CLIENTS, Client, folder_of_tests, selection
 from sdk_tests.outcomes import Differences, Outcome, compare, read_junit
 from sdk_tests.sdist import NoTests, NotInstallable, cache_root, fetch_sdist, install_test_dependencies, log
 

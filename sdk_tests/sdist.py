@@ -8,6 +8,7 @@ version already installed in the running environment.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
 from pathlib import Path
 
 try:
@@ -77,7 +79,7 @@ def fetch_sdist(version: str, cache: Path, distribution: str = "openai", tests: 
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             log(f"downloading the sdist of {distribution}=={version} from PyPI")
-            pip("download", "-q", "--no-deps", "--no-binary", distribution, f"{distribution}=={version}", "-d", tmp)
+            download_sdist(distribution, version, Path(tmp))
             archives = list(Path(tmp).glob("*.tar.gz"))
             if len(archives) != 1:
                 raise SystemExit(f"expected one sdist of {distribution}=={version}, pip downloaded {archives}")
@@ -93,6 +95,60 @@ def fetch_sdist(version: str, cache: Path, distribution: str = "openai", tests: 
     if verdict is not None:
         raise NoTests(f"the sdist of {distribution} {version} {verdict}")
     return root
+
+
+SIMPLE_INDEX = "https://pypi.org/simple/{name}/"
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"  # PEP 691: the index pip itself reads, as JSON
+
+
+def download_sdist(distribution: str, version: str, destination: Path) -> None:
+    """The sdist file itself, as the package index lists it (its sha256 checked).
+
+    Not ``pip download --no-binary``: pip builds the package's metadata from the sdist first,
+    which for litellm 1.110.2 means a Rust toolchain and crates.io (maturin), neither of which
+    CI has. pip is the fallback when the index does not answer in JSON (some mirrors).
+    """
+    request = urllib.request.Request(SIMPLE_INDEX.format(name=normalize(distribution)), headers={"Accept": SIMPLE_JSON})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            files = json.load(response).get("files", [])
+    except (OSError, ValueError) as error:
+        log(f"the package index did not answer in JSON ({error}); pip downloads it instead")
+        pip(
+            "download",
+            "-q",
+            "--no-deps",
+            "--no-binary",
+            distribution,
+            f"{distribution}=={version}",
+            "-d",
+            str(destination),
+        )
+        return
+    sdists = [
+        entry for entry in files if sdist_of(str(entry.get("filename", ""))) == (normalize(distribution), version)
+    ]
+    if not sdists:
+        raise NoTests(f"the release {distribution} {version} has no sdist on the package index")
+    entry = sdists[0]
+    target = destination / str(entry["filename"])
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(str(entry["url"]), timeout=300) as response, target.open("wb") as sink:
+        while chunk := response.read(1 << 20):
+            digest.update(chunk)
+            sink.write(chunk)
+    expected = entry.get("hashes", {}).get("sha256")
+    if expected and digest.hexdigest() != expected:
+        target.unlink()
+        raise SystemExit(f"the sdist of {distribution}=={version} does not match the index's sha256")
+
+
+def sdist_of(filename: str) -> tuple[str, str] | None:
+    """(normalized name, version) of an sdist file name (``langchain_openai-1.8.1.tar.gz``), else None."""
+    if not filename.endswith(".tar.gz") or "-" not in filename:
+        return None
+    name, version = filename[: -len(".tar.gz")].rsplit("-", 1)
+    return normalize(name), version
 
 
 def ships_no_tests(root: Path, tests: str = "tests") -> str | None:

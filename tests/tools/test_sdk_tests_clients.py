@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sdk_tests.clients import CLIENTS, Client, selection, folder_of_tests
+from sdk_tests.clients import CLIENTS, Client, folder_of_tests, selection
 from sdk_tests.run import NOT_RUN, run_client
-from sdk_tests.sdist import NoTests, dev_requirements, fetch_sdist, ships_no_tests
+from sdk_tests.sdist import NoTests, dev_requirements, fetch_sdist, sdist_of, ships_no_tests
 
 
 def fake_sdist(root: Path, files: list[str]) -> Path:
@@ -97,3 +97,16 @@ def test_dependency_groups_follow_include_group_and_fall_back_to_extras() -> Non
     assert dev_requirements(pyproject, ("test",)) == ["pytest>=9", "pytest-mock"]
     assert dev_requirements(pyproject, ("dev",)) == ["pytest-asyncio", "jsonref"]  # an extra named dev
     assert dev_requirements(pyproject, ("test", "dev")) == ["pytest>=9", "pytest-mock", "pytest-asyncio", "jsonref"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "parsed"),
+    [
+        ("langchain_openai-1.8.1.tar.gz", ("langchain-openai", "1.8.1")),
+        ("litellm-1.110.2.tar.gz", ("litellm", "1.110.2")),
+        ("pydantic_ai_slim-2.78.0.tar.gz", ("pydantic-ai-slim", "2.78.0")),
+        ("openai-3.63.0-py3-none-any.whl", None),
+    ],
+)
+def test_an_sdist_file_name_gives_its_distribution_and_version(filename: str, parsed: tuple[str, str] | None) -> None:
+    assert sdist_of(filename) == parsed
