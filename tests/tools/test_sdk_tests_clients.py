@@ -110,3 +110,30 @@ def test_dependency_groups_follow_include_group_and_fall_back_to_extras() -> Non
 )
 def test_an_sdist_file_name_gives_its_distribution_and_version(filename: str, parsed: tuple[str, str] | None) -> None:
     assert sdist_of(filename) == parsed
+
+
+def test_a_core_only_client_runs_its_core_and_names_every_other_file_and_the_command_for_all(tmp_path: Path) -> None:
+    client = Client(
+        "fake",
+        "fake",
+        ignore=(("tests/realtime", "websockets"),),
+        core=("tests/models", "tests/test_client.py"),
+        core_reason="too many for CI",
+    )
+    root = fake_sdist(
+        tmp_path / "fake-1.0",
+        [
+            "tests/models/test_m.py",
+            "tests/test_client.py",
+            "tests/test_loop.py",
+            "tests/realtime/test_r.py",
+            "tests/fixtures/data.py",
+        ],
+    )
+    arguments, said = selection(client, root)
+    assert arguments == ["tests/models", "tests/test_client.py", "--ignore=tests/realtime"]
+    assert said == [
+        "not run, for time (too many for CI): 1 other files and folders: tests/test_loop.py",
+        "to run them too: python -m sdk_tests.run --client fake -- tests --ignore=tests/realtime",
+        "not run: tests/realtime (websockets)",
+    ]
