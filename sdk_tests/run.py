@@ -41,6 +41,7 @@ from sdk_tests.sdist import NoTests, NotInstallable, cache_root, fetch_sdist, in
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN = "sdk_tests.plugin"
+STARTUP = REPO / "sdk_tests" / "startup"  # a sitecustomize that instruments every process at start-up
 
 # Tests that need the SDK's mock server (Steady / Prism on 127.0.0.1:4010, fed an
 # OpenAPI spec that the sdist does not ship and the SDK's scripts fetch from elsewhere).
@@ -107,6 +108,7 @@ def run_pytest(
     extra: Sequence[str],
     out: Path,
     client: Client = CLIENTS["openai"],
+    startup: bool = False,
 ) -> Run:
     junit = out / f"{name}.xml"
     logfile = out / f"{name}.log"
@@ -128,7 +130,8 @@ def run_pytest(
     ]
     env = dict(os.environ)
     # The plugin is imported from this repository; the SDK's tests from the sdist root.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    first = (str(STARTUP), str(REPO)) if startup else (str(REPO),)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*first, env.get("PYTHONPATH", "")) if p)
     # Run as on a developer's machine: no credentials, and no CI=true, with which the
     # SDK's own repository-policy tests check files that only its git checkout has.
     for variable in CREDENTIALS:
@@ -300,6 +303,20 @@ def run_client(client: Client, workers: int, pytest_args: Sequence[str]) -> int:
 
     differ, both_failed = compare(plain.outcomes, instrumented.outcomes)
     differ, unconfirmed = confirm(differ, root, workers, out, client)
+    # The subprocess checks the plain run ran, once more, every process instrumented at start-up.
+    checked = {node: outcome for node, outcome in plain.outcomes.items() if node.split("::")[0] in client.startup}
+    startup_paths = sorted({node.split("::")[0] for node in checked})
+    if startup_paths:
+        at_startup = run_pytest(root, "instrumented-at-startup", startup_paths, workers, [], out, client, startup=True)
+        startup_differ, _ = compare(checked, at_startup.outcomes)
+        for node_id, outcomes in startup_differ.items():
+            differ[f"{node_id} (instrumented at start-up)"] = outcomes
+        log(
+            f"instrumented at start-up: {len(at_startup.outcomes)} tests of {', '.join(startup_paths)}, "
+            f"{len(startup_differ)} differ from the plain run"
+        )
+        if not at_startup.outcomes:
+            differ["(instrumented at start-up: no test ran)"] = (Outcome("passed", ""), Outcome("absent", "not run"))
     report(differ, unconfirmed)
     failures = problems((plain, instrumented))
     counts = plugin_counts(instrumented)

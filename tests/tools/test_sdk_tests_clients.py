@@ -4,12 +4,15 @@ dependency groups it installs, and the honest verdict when an sdist ships no tes
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sdk_tests.clients import CLIENTS, Client, folder_of_tests, selection
-from sdk_tests.run import NOT_RUN, run_client
+from sdk_tests.run import NOT_RUN, REPO, STARTUP, run_client
 from sdk_tests.sdist import NoTests, dev_requirements, fetch_sdist, sdist_of, ships_no_tests
 
 
@@ -137,3 +140,24 @@ def test_a_core_only_client_runs_its_core_and_names_every_other_file_and_the_com
         "to run them too: python -m sdk_tests.run --client fake -- tests --ignore=tests/realtime",
         "not run: tests/realtime (websockets)",
     ]
+
+
+def test_the_startup_folder_instruments_a_fresh_process_before_its_own_code_and_imports_no_sdk() -> None:
+    """What instructor's subprocess checks run under: instrument() already done, openai not imported."""
+    script = (
+        "import sys; print('otel_aierrors._patches.on_import' in sys.modules, "
+        "sorted(m for m in sys.modules if m.split('.')[0] in ('openai', 'anthropic', 'httpx')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join((str(STARTUP), str(REPO)))},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip() == "True []", done.stderr
+
+
+def test_instructors_lazy_import_checks_run_again_instrumented_at_startup() -> None:
+    assert CLIENTS["instructor"].startup == ("tests/test_import_lazy_openai.py",)
