@@ -144,7 +144,9 @@ suites_of() {
     coexist) step "tests beside genai-openai and OpenLLMetry" pytest_in coexist tests/coexistence ;;
     frameworks)
       if [[ -d tests/frameworks ]]; then
-        step "tests, the frameworks (LiteLLM, pydantic-ai, LangChain, OpenAI Agents)" pytest_in frameworks tests/frameworks
+        # LiteLLM reads its model cost map from the internet at import unless told otherwise.
+        step "tests, the frameworks (LiteLLM, pydantic-ai, LangChain, OpenAI Agents)" env LITELLM_LOCAL_MODEL_COST_MAP=True \
+          "$VENVS/frameworks/bin/python" -m pytest -q -rs -p no:cacheprovider tests/frameworks
       else
         log "tests/frameworks: none in this checkout"
       fi
