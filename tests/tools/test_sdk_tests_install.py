@@ -58,22 +58,15 @@ def test_a_lock_pin_the_index_does_not_serve_moves_to_the_nearest_and_installs(t
     )
     (tmp_path / "constraints.txt").write_text("")
     done = subprocess.run(
-        [python, "-c", script],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        [python, "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "the lock pins six==1.16.99, which the package index does not serve: using six==1.16.0" in done.stdout
     assert "installed: True" in done.stdout
     version = subprocess.run(
         [python, "-c", "import importlib.metadata as m; print(m.version('six'))"],
-        capture_output=True,
-        text=True,
-        check=True,
+        capture_output=True, text=True, check=True,
     )
     assert version.stdout.strip() == "1.16.0"
     # pip's list of every version ever served stays in the log, not in the output.
