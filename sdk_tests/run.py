@@ -152,6 +152,9 @@ def run_pytest(
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             returncode = TIMED_OUT
+        except BaseException:  # Ctrl-C: its session would outlive this process
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
             sink.write(f"\n[sdk-tests] stopped: the run took longer than {client.timeout} s\n")
     seconds = time.monotonic() - started
     output = logfile.read_text(errors="replace")
