@@ -10,20 +10,33 @@ declare -A ENV_REQUIREMENTS=(
   # the package is built and checked here (build, twine), and the HTML report is opened in
   # Debian's chromium through playwright (which never downloads a browser of its own here).
   [openai3]="build twine playwright openai>=3,<4 anthropic>=2,<3 groq>=1,<2 together>=3,<4 cerebras-cloud-sdk>=1.35,<2 fireworks-ai>=1.2,<2"
-  [openai2]="openai>=2,<3"
+  # instructor (its own tests run here, instrumented) holds jiter<0.15, which openai 3.x refuses.
+  [openai2]="openai>=2,<3 instructor"
   [openai1]="openai>=1.66,<2"
   # The oldest release _instruments claims, so the floor is tested, not only the newest 1.x.
   [openai1-oldest]="openai==1.66.0"
   # Beside the other GenAI instrumentations (tests/coexistence/): one call span, each gen_ai.* metric once.
   [coexist]="openai>=3,<4 opentelemetry-instrumentation-genai-openai opentelemetry-instrumentation-openai"
+  # The clients users call openai through (tests/frameworks/, and their own tests instrumented).
+  # litellm 1.82.7 and 1.82.8 are never installed.
+  [frameworks]="openai>=3,<4 anthropic>=2,<3 litellm!=1.82.7,!=1.82.8 pydantic-ai-slim[openai] langchain-openai openai-agents"
 )
-ENV_NAMES=(openai3 openai2 openai1 openai1-oldest coexist)
+ENV_NAMES=(openai3 openai2 openai1 openai1-oldest coexist frameworks)
 # The SDK lines whose version a report names, per environment.
 declare -A ENV_SDKS=(
   [openai3]="openai anthropic groq together cerebras-cloud-sdk fireworks-ai"
-  [openai2]="openai" [openai1]="openai" [openai1-oldest]="openai"
+  [openai2]="openai instructor" [openai1]="openai" [openai1-oldest]="openai"
   [coexist]="openai opentelemetry-instrumentation-genai-openai opentelemetry-instrumentation-openai"
+  [frameworks]="openai anthropic litellm pydantic-ai-slim langchain-openai openai-agents"
 )
+# The clients whose own tests sdk_suites_of runs (sdk_tests/clients.py), per environment.
+declare -A ENV_CLIENTS=(
+  [openai2]="instructor"
+  [frameworks]="langchain-openai openai-agents pydantic-ai litellm"
+)
+# A step's status when what it checks could not be run (a client's sdist ships no tests):
+# shown "NOT RUN" with its reason in the step's output, neither ok nor failed.
+NOT_RUN=10
 
 log() { printf '\n== %s\n' "$*"; }
 
@@ -106,7 +119,7 @@ step() {
 failed_in() {
   local name
   for name in "${STEPS[@]}"; do
-    [[ ${STEP_ENVS[$name]} == "$1" && ${RESULTS[$name]%% *} != 0 ]] && return 0
+    [[ ${STEP_ENVS[$name]} == "$1" && ${RESULTS[$name]%% *} != 0 && ${RESULTS[$name]%% *} != "$NOT_RUN" ]] && return 0
   done
   return 1
 }
@@ -129,6 +142,15 @@ suites_of() {
     openai1-oldest) step "tests, openai 1.66.0 (the oldest supported): the instrumentation's own" \
       pytest_in openai1-oldest -m "not e2e" tests/test_*.py ;;
     coexist) step "tests beside genai-openai and OpenLLMetry" pytest_in coexist tests/coexistence ;;
+    frameworks)
+      if [[ -d tests/frameworks ]]; then
+        # LiteLLM reads its model cost map from the internet at import unless told otherwise.
+        step "tests, the frameworks (LiteLLM, pydantic-ai, LangChain, OpenAI Agents)" env LITELLM_LOCAL_MODEL_COST_MAP=True \
+          "$VENVS/frameworks/bin/python" -m pytest -q -rs -p no:cacheprovider tests/frameworks
+      else
+        log "tests/frameworks: none in this checkout"
+      fi
+      ;;
   esac
 }
 
@@ -138,12 +160,17 @@ suite_pipeline() {
   step "tests through the built collector and Jaeger (openai 3.x)" pytest_in openai3 -m pipeline -rP
 }
 
-# The SDK's own tests, once plain and once instrumented (sdk_tests/run.py).
+# The SDK's own tests, once plain and once instrumented (sdk_tests/run.py), then those of the
+# clients the environment holds (ENV_CLIENTS), one step each.
 sdk_suites_of() {
+  local client
   case $1 in
     openai1 | openai2 | openai3) step "the openai SDK's own tests, plain and instrumented, $1" \
       "$VENVS/$1/bin/python" -m sdk_tests.run ;;
   esac
+  for client in ${ENV_CLIENTS[$1]:-}; do
+    step "$client's own tests, plain and instrumented, $1" "$VENVS/$1/bin/python" -m sdk_tests.run --client "$client"
+  done
 }
 
 # summary: one line per step, and 1 when any failed.
@@ -154,6 +181,8 @@ summary() {
     read -r status seconds <<<"${RESULTS[$name]}"
     if [[ $status == 0 ]]; then
       printf '  ok      %5d s  %s\n' "$seconds" "$name"
+    elif [[ $status == "$NOT_RUN" ]]; then
+      printf '  NOT RUN %5d s  %s (its output says why)\n' "$seconds" "$name"
     else
       printf '  FAILED  %5d s  %s (exit %s)\n' "$seconds" "$name" "$status"
       failed=1

@@ -16,6 +16,7 @@ counts to the controller through ``workeroutput``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -32,6 +33,13 @@ import otel_aierrors
 SCOPE = "otel_aierrors"
 ATTEMPT_MARKER = "aierrors.attempt.number"
 OUTPUT_KEY = "otel_aierrors_spans"
+# Set (to 1) for a client's suite whose offline tests send nothing through the SDK's HTTP
+# client (fakes, stubbed transports): the counts are then printed, not required.
+ALLOW_NO_CALLS = "OTEL_AIERRORS_SDK_TESTS_ALLOW_NO_CALLS"
+
+
+def calls_required() -> bool:
+    return os.environ.get(ALLOW_NO_CALLS, "") not in ("1", "true")
 
 
 class Recorder:
@@ -125,7 +133,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     totals = config.stash[TOTALS]
     for index, value in enumerate(counts):
         totals[index] += value
-    if totals[0] == 0 or totals[2] == 0:
+    if calls_required() and (totals[0] == 0 or totals[2] == 0):
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 
@@ -137,7 +145,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(
         f"otel-aierrors plugin: {calls} call spans, {attempts} attempt spans recorded ({points} metric points)"
     )
-    if calls == 0 or points == 0:
+    if calls_required() and (calls == 0 or points == 0):
         terminalreporter.write_line(
             "otel-aierrors plugin: ERROR: the instrumentation recorded no telemetry; a comparison would be vacuous",
             red=True,

@@ -1,7 +1,8 @@
-"""Run the ``openai`` SDK's own offline tests plain and instrumented, and compare outcomes.
+"""Run an SDK's or a client's own offline tests plain and instrumented, and compare outcomes.
 
-For the ``openai`` version installed in the running interpreter this fetches
-that exact version's sdist from PyPI (cached, extracted, outside the repo),
+For the ``openai`` version (or, with ``--client``, the client's version: instructor,
+langchain-openai, openai-agents, pydantic-ai, litellm; sdk_tests/clients.py) installed
+in the running interpreter this fetches that exact version's sdist from PyPI (cached, extracted, outside the repo),
 installs what its tests need (the sdist's dev dependencies and light extras,
 pinned by its lock file; nothing already installed is changed), runs its tests
 twice from the sdist root with the SDK's own pytest configuration: once plain,
@@ -9,11 +10,15 @@ once with ``-p sdk_tests.plugin`` (``otel_aierrors`` instrumenting into
 in-memory exporters), and prints every test whose outcome differs.
 
 Exit status 1 when a test's outcome differs, when a run collected nothing, when
-a run broke (pytest usage or internal error) or when the instrumented run
-recorded no telemetry. Tests that fail in both runs are counted, not failed.
+a run broke (pytest usage or internal error, or past the client's time bound) or
+when the instrumented run of the openai SDK recorded no telemetry (clients whose
+offline tests fake the transport print their counts instead). Tests that fail in
+both runs are counted, not failed. Exit status 10 (and nothing else wrong) when a
+client's sdist ships no tests or its test dependencies do not install: it is said
+"not run, because ...", never "ok".
 
 Usage: ``python -m sdk_tests.run`` (from the repository root, in the
-environment to check).
+environment to check), ``python -m sdk_tests.run --client instructor [--client ...]``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import argparse
 import importlib.metadata
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -29,11 +35,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sdk_tests.clients import CLIENTS, Client, folder_of_tests, selection
 from sdk_tests.outcomes import Differences, Outcome, compare, read_junit
-from sdk_tests.sdist import NotInstallable, cache_root, fetch_sdist, install_test_dependencies, log
+from sdk_tests.sdist import NoTests, NotInstallable, cache_root, fetch_sdist, install_test_dependencies, log
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN = "sdk_tests.plugin"
+STARTUP = REPO / "sdk_tests" / "startup"  # a sitecustomize that instruments every process at start-up
 
 # Tests that need the SDK's mock server (Steady / Prism on 127.0.0.1:4010, fed an
 # OpenAPI spec that the sdist does not ship and the SDK's scripts fetch from elsewhere).
@@ -52,6 +60,34 @@ CORE_ONLY = {
 # more than it tells (the instrumentation is then plainly at fault).
 MAX_RERUN = 200
 
+# Exit status when a client's suite could not be run (its sdist ships no tests, or its test
+# dependencies do not install here), and nothing differed: CI shows it "not run", not "ok".
+NOT_RUN = 10
+# What a run of the tests must not see: no credentials (the suites' key-needing tests then
+# skip, by their own logic), and no CI=true (with which some suites check repository files).
+CREDENTIALS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "ANTHROPIC_API_KEY",
+    "GROQ_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "MISTRAL_API_KEY",
+    "COHERE_API_KEY",
+    "TOGETHER_API_KEY",
+    "FIREWORKS_API_KEY",
+    "CEREBRAS_API_KEY",
+    "XAI_API_KEY",
+    "LITELLM_API_KEY",
+    "CI",
+)
+
+TIMED_OUT = -9  # the return code of a run stopped at the client's time bound
+
 PLUGIN_LINE = re.compile(r"otel-aierrors plugin: (\d+) call spans, (\d+) attempt spans recorded")
 
 
@@ -64,7 +100,16 @@ class Run:
     seconds: float
 
 
-def run_pytest(root: Path, name: str, selection: Sequence[str], workers: int, extra: Sequence[str], out: Path) -> Run:
+def run_pytest(
+    root: Path,
+    name: str,
+    selection: Sequence[str],
+    workers: int,
+    extra: Sequence[str],
+    out: Path,
+    client: Client = CLIENTS["openai"],
+    startup: bool = False,
+) -> Run:
     junit = out / f"{name}.xml"
     logfile = out / f"{name}.log"
     junit.unlink(missing_ok=True)  # never read a previous run's results
@@ -85,15 +130,32 @@ def run_pytest(root: Path, name: str, selection: Sequence[str], workers: int, ex
     ]
     env = dict(os.environ)
     # The plugin is imported from this repository; the SDK's tests from the sdist root.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    first = (str(STARTUP), str(REPO)) if startup else (str(REPO),)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*first, env.get("PYTHONPATH", "")) if p)
     # Run as on a developer's machine: no credentials, and no CI=true, with which the
     # SDK's own repository-policy tests check files that only its git checkout has.
-    for variable in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "CI"):
+    for variable in CREDENTIALS:
         env.pop(variable, None)
+    env.update(client.env)
+    if not client.require_calls:
+        env["OTEL_AIERRORS_SDK_TESTS_ALLOW_NO_CALLS"] = "1"
     log(f"{name} run: {' '.join(command[1:])}")
     started = time.monotonic()
     with logfile.open("w") as sink:
-        completed = subprocess.run(command, cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT, check=False)
+        # Its own session, so that a run past the bound is stopped with its xdist workers.
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            returncode = process.wait(timeout=client.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            returncode = TIMED_OUT
+        except BaseException:  # Ctrl-C: its session would outlive this process
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+            sink.write(f"\n[sdk-tests] stopped: the run took longer than {client.timeout} s\n")
     seconds = time.monotonic() - started
     output = logfile.read_text(errors="replace")
     outcomes = read_junit(junit) if junit.exists() else {}
@@ -101,11 +163,13 @@ def run_pytest(root: Path, name: str, selection: Sequence[str], workers: int, ex
     tail = [line for line in output.splitlines() if summary.match(line)]
     for line in tail:
         log(f"  {line}")
-    log(f"{name} run: exit {completed.returncode}, {len(outcomes)} tests, {seconds:.0f} s (log: {logfile})")
-    return Run(name, completed.returncode, outcomes, output, seconds)
+    log(f"{name} run: exit {returncode}, {len(outcomes)} tests, {seconds:.0f} s (log: {logfile})")
+    return Run(name, returncode, outcomes, output, seconds)
 
 
-def confirm(differ: Differences, root: Path, workers: int, out: Path) -> tuple[Differences, list[str]]:
+def confirm(
+    differ: Differences, root: Path, workers: int, out: Path, client: Client = CLIENTS["openai"]
+) -> tuple[Differences, list[str]]:
     """Run the differing tests again, both ways: (confirmed differences, those that did not differ again).
 
     A test whose outcome depends on load (a timeout on a busy machine) must not fail CI by
@@ -114,8 +178,11 @@ def confirm(differ: Differences, root: Path, workers: int, out: Path) -> tuple[D
     if not differ or len(differ) > MAX_RERUN:
         return differ, []
     ids = sorted(differ)
-    plain = run_pytest(root, "plain-rerun", ids, workers, [], out)
-    instrumented = run_pytest(root, "instrumented-rerun", ids, workers, ["-p", PLUGIN], out)
+    # The client's own options (markers, no sockets) hold for the re-run too; not its paths.
+    plain = run_pytest(root, "plain-rerun", ids, workers, client.pytest_args, out, client)
+    instrumented = run_pytest(
+        root, "instrumented-rerun", ids, workers, [*client.pytest_args, "-p", PLUGIN], out, client
+    )
     confirmed: Differences = {}
     unconfirmed: list[str] = []
     for node_id in ids:
@@ -146,7 +213,9 @@ def problems(runs: Iterable[Run]) -> list[str]:
     for run in runs:
         if not run.outcomes:
             found.append(f"the {run.name} run collected no test (exit {run.returncode})")
-        if run.returncode not in (0, 1):
+        if run.returncode == TIMED_OUT:
+            found.append(f"the {run.name} run was stopped past its time bound")
+        elif run.returncode not in (0, 1):
             found.append(f"the {run.name} run broke: pytest exit {run.returncode}")
     return found
 
@@ -177,42 +246,93 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers per run (default 2)")
     parser.add_argument(
+        "--client",
+        action="append",
+        choices=sorted(CLIENTS),
+        help="whose tests to run (repeatable; default openai, the SDK itself)",
+    )
+    parser.add_argument(
         "pytest_args",
         nargs="*",
         help="pytest arguments for both runs after --, replacing the default selection (e.g. -- tests/test_client.py)",
     )
     args = parser.parse_args(argv)
+    names = args.client or ["openai"]
+    statuses = [run_client(CLIENTS[name], args.workers, args.pytest_args) for name in names]
+    if len(names) > 1:
+        print(
+            "clients: " + ", ".join(f"{name} {VERDICTS[status]}" for name, status in zip(names, statuses, strict=True))
+        )
+    return 1 if 1 in statuses else NOT_RUN if NOT_RUN in statuses else 0
 
-    version = importlib.metadata.version("openai")
+
+VERDICTS = {0: "ok", 1: "FAILED", NOT_RUN: "not run"}
+
+
+def run_client(client: Client, workers: int, pytest_args: Sequence[str]) -> int:
+    """One client's suite, plain and instrumented: 0, 1 (a difference or a broken run) or NOT_RUN."""
+    label = "sdk tests" if client.name == "openai" else "client tests"
+    try:
+        version = importlib.metadata.version(client.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        print(f"{label} {client.name}: not run, because {client.distribution} is not installed here")
+        return NOT_RUN
     cache = cache_root()
-    root = fetch_sdist(version, cache)
-    out = cache / "runs" / f"openai-{version}"
+    try:
+        root = fetch_sdist(version, cache, client.distribution, folder_of_tests(client))
+    except NoTests as reason:
+        print(f"{label} {client.name} {version}: not run, because {reason}")
+        return NOT_RUN
+    out = cache / "runs" / f"{client.distribution}-{version}"
     out.mkdir(parents=True, exist_ok=True)
     try:
-        install_test_dependencies(root, version, out)
+        install_test_dependencies(root, version, out, client.distribution, client.groups, client.with_extras)
     except NotInstallable as reason:
-        # Not a fault of the instrumentation: the line is said to be not run, and the other
+        # Not a fault of the instrumentation: the suite is said to be not run, and the other
         # lines' results stand (a CI step fails only for what the comparison found).
-        print(f"sdk tests openai {version}: not run, because {reason}")
-        return 0
+        print(f"{label} {client.name} {version}: not run, because {reason}")
+        return NOT_RUN
 
-    selection = args.pytest_args or default_selection(root, version)
-    plain = run_pytest(root, "plain", selection, args.workers, [], out)
-    instrumented = run_pytest(root, "instrumented", selection, args.workers, ["-p", PLUGIN], out)
+    if pytest_args:
+        chosen = list(pytest_args)
+    elif client.name == "openai":
+        chosen = default_selection(root, version)
+    else:
+        chosen, said = selection(client, root)
+        for line in said:
+            log(line)
+    plain = run_pytest(root, "plain", chosen, workers, [], out, client)
+    instrumented = run_pytest(root, "instrumented", chosen, workers, ["-p", PLUGIN], out, client)
 
     differ, both_failed = compare(plain.outcomes, instrumented.outcomes)
-    differ, unconfirmed = confirm(differ, root, args.workers, out)
+    differ, unconfirmed = confirm(differ, root, workers, out, client)
+    # The subprocess checks the plain run ran, once more, every process instrumented at start-up.
+    checked = {node: outcome for node, outcome in plain.outcomes.items() if node.split("::")[0] in client.startup}
+    startup_paths = sorted({node.split("::")[0] for node in checked})
+    if startup_paths:
+        at_startup = run_pytest(root, "instrumented-at-startup", startup_paths, workers, [], out, client, startup=True)
+        startup_differ, _ = compare(checked, at_startup.outcomes)
+        for node_id, outcomes in startup_differ.items():
+            differ[f"{node_id} (instrumented at start-up)"] = outcomes
+        log(
+            f"instrumented at start-up: {len(at_startup.outcomes)} tests of {', '.join(startup_paths)}, "
+            f"{len(startup_differ)} differ from the plain run"
+        )
+        if not at_startup.outcomes:
+            differ["(instrumented at start-up: no test ran)"] = (Outcome("passed", ""), Outcome("absent", "not run"))
     report(differ, unconfirmed)
     failures = problems((plain, instrumented))
     counts = plugin_counts(instrumented)
-    if counts is None or counts[0] == 0:
+    if client.require_calls and (counts is None or counts[0] == 0):
         failures.append("the instrumented run recorded no call span: the instrumentation was not active")
+    elif counts is None:
+        failures.append("the instrumented run printed no plugin line: the instrumentation was not loaded")
     total = len(plain.outcomes.keys() | instrumented.outcomes.keys())
     for failure in failures:
         print(f"ERROR: {failure}")
     spans = f", {counts[0]} call spans, {counts[1]} attempt spans" if counts else ""
     print(
-        f"sdk tests openai {version}: {total} tests, {len(differ)} differ, {both_failed} fail in both runs, "
+        f"{label} {client.name} {version}: {total} tests, {len(differ)} differ, {both_failed} fail in both runs, "
         f"{len(unconfirmed)} flaky{spans} ({plain.seconds + instrumented.seconds:.0f} s)"
     )
     return 1 if differ or failures else 0

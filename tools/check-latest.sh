@@ -8,7 +8,7 @@
 #   --write-pins   when every suite of an environment passed, rewrite .ci/pins/ENV.txt with
 #                  what it installed (the versions CI then tests); an environment whose
 #                  suites failed keeps its pins, and the run says so.
-# Environments: openai3 openai2 openai1 openai1-oldest coexist (.ci/lib.sh). The newest
+# Environments: openai3 openai2 openai1 openai1-oldest coexist frameworks (.ci/lib.sh). The newest
 # releases go to .ci-venvs-latest/ (ignored), beside CI's .ci-venvs/. Exit 1 when a suite failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
