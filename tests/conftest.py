@@ -64,6 +64,18 @@ class Telemetry:
         assert len(calls) == 1, [s.name for s in calls]
         return calls[0]
 
+    def internal_span(self, name: str) -> ReadableSpan:
+        """The one INTERNAL span named ``name`` (a fallback scope, an app retry)."""
+        spans = [s for s in self.spans() if s.name == name]
+        assert len(spans) == 1, [s.name for s in self.spans()]
+        assert spans[0].kind is SpanKind.INTERNAL
+        return spans[0]
+
+    def calls_under(self, parent: ReadableSpan) -> list[ReadableSpan]:
+        """The call spans directly under ``parent``, in the order they started."""
+        calls = [s for s in self.call_spans() if s.parent is not None and s.parent.span_id == parent.context.span_id]
+        return sorted(calls, key=lambda s: s.start_time or 0)
+
     def attempt_spans(self, call: ReadableSpan | None = None) -> list[ReadableSpan]:
         attempts = [s for s in self.spans() if "aierrors.attempt.number" in s.attributes]
         if call is not None:

@@ -24,7 +24,7 @@ import tenacity
 import wrapt
 from openai.types.chat import ChatCompletionMessageParam
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 
 import otel_aierrors
 from otel_aierrors.chaos import ChaosServer
@@ -34,19 +34,11 @@ MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello
 
 
 def retry_span(telemetry: Telemetry, function: str) -> ReadableSpan:
-    spans = [span for span in telemetry.spans() if span.name == f"retry {function}"]
-    assert len(spans) == 1, [span.name for span in telemetry.spans()]
-    assert spans[0].kind is SpanKind.INTERNAL
-    return spans[0]
+    return telemetry.internal_span(f"retry {function}")
 
 
 def calls_under(telemetry: Telemetry, parent: ReadableSpan) -> list[ReadableSpan]:
-    calls = [
-        span
-        for span in telemetry.call_spans()
-        if span.parent is not None and span.parent.span_id == parent.context.span_id
-    ]
-    return sorted(calls, key=lambda span: span.start_time or 0)
+    return telemetry.calls_under(parent)
 
 
 class Story:

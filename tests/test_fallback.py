@@ -17,7 +17,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 
 import otel_aierrors
 from otel_aierrors import FallbackScope, _fallback
@@ -157,20 +157,12 @@ def by_name(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:
 
 
 def scope_span(telemetry: Telemetry, name: str) -> ReadableSpan:
-    spans = by_name(telemetry.spans(), f"fallback {name}")
-    assert len(spans) == 1, [s.name for s in telemetry.spans()]
-    assert spans[0].kind is SpanKind.INTERNAL
-    return spans[0]
+    return telemetry.internal_span(f"fallback {name}")
 
 
 def children(telemetry: Telemetry, parent: ReadableSpan) -> list[ReadableSpan]:
     """Call spans directly under ``parent``, in hop order."""
-    calls = [
-        span
-        for span in telemetry.call_spans()
-        if span.parent is not None and span.parent.span_id == parent.context.span_id
-    ]
-    return sorted(calls, key=lambda span: span.start_time or 0)
+    return telemetry.calls_under(parent)
 
 
 def hops_metric(telemetry: Telemetry) -> list[dict[str, Any]]:

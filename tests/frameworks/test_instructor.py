@@ -23,7 +23,7 @@ import openai  # noqa: E402
 import pydantic  # noqa: E402
 from instructor.core.exceptions import InstructorRetryException  # noqa: E402
 from opentelemetry.sdk.trace import ReadableSpan  # noqa: E402
-from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
+from opentelemetry.trace import StatusCode  # noqa: E402
 
 import otel_aierrors  # noqa: E402
 from otel_aierrors.chaos import ChaosServer, script_headers  # noqa: E402
@@ -90,10 +90,7 @@ def _without_ids(message: str) -> str:
 
 
 def retry_span(telemetry: Telemetry) -> ReadableSpan:
-    spans = [s for s in telemetry.spans() if s.name == "retry create"]
-    assert len(spans) == 1, [s.name for s in telemetry.spans()]
-    assert spans[0].kind is SpanKind.INTERNAL
-    return spans[0]
+    return telemetry.internal_span("retry create")
 
 
 def children(telemetry: Telemetry, parent: ReadableSpan, select: Callable[[ReadableSpan], bool]) -> list[ReadableSpan]:

@@ -26,7 +26,7 @@ from langchain_core.runnables.fallbacks import RunnableWithFallbacks
 from langchain_core.runnables.retry import RunnableRetry
 from langchain_openai import ChatOpenAI
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import StatusCode
 
 import otel_aierrors
 from otel_aierrors.chaos import ChaosServer
@@ -131,19 +131,11 @@ def plain(telemetry: Telemetry, make: Callable[[], object]) -> object:
 
 
 def only_span(telemetry: Telemetry, name: str) -> ReadableSpan:
-    spans = [span for span in telemetry.spans() if span.name == name]
-    assert len(spans) == 1, [span.name for span in telemetry.spans()]
-    assert spans[0].kind is SpanKind.INTERNAL
-    return spans[0]
+    return telemetry.internal_span(name)
 
 
 def calls_under(telemetry: Telemetry, parent: ReadableSpan) -> list[ReadableSpan]:
-    calls = [
-        span
-        for span in telemetry.call_spans()
-        if span.parent is not None and span.parent.span_id == parent.context.span_id
-    ]
-    return sorted(calls, key=lambda span: span.start_time or 0)
+    return telemetry.calls_under(parent)
 
 
 FALLBACK_MODES = ["invoke", "ainvoke", "stream", "astream"]

@@ -105,8 +105,7 @@ def fallback_span(telemetry: Telemetry) -> ReadableSpan:
 
 
 def calls_under(telemetry: Telemetry, parent: ReadableSpan) -> list[ReadableSpan]:
-    calls = [s for s in telemetry.call_spans() if s.parent is not None and s.parent.span_id == parent.context.span_id]
-    return sorted(calls, key=lambda s: s.start_time or 0)
+    return telemetry.calls_under(parent)
 
 
 def assert_fell_back_after_two_rate_limits(

@@ -110,10 +110,7 @@ def ours(telemetry: Telemetry) -> list[ReadableSpan]:
 
 
 def scope_span(telemetry: Telemetry) -> ReadableSpan:
-    spans = [span for span in telemetry.spans() if span.name == "fallback pydantic-ai"]
-    assert len(spans) == 1, [span.name for span in telemetry.spans()]
-    assert spans[0].kind is SpanKind.INTERNAL
-    return spans[0]
+    return telemetry.internal_span("fallback pydantic-ai")
 
 
 def hops_under(telemetry: Telemetry, parent: ReadableSpan) -> list[ReadableSpan]:

@@ -102,10 +102,7 @@ def rejecting(times: int | None, output_type: Any = Weather, retries: int = 2) -
 
 
 def retry_span(telemetry: Telemetry) -> ReadableSpan:
-    spans = [s for s in telemetry.spans() if s.name == "retry weather"]
-    assert len(spans) == 1, [s.name for s in telemetry.spans()]
-    assert spans[0].kind is SpanKind.INTERNAL
-    return spans[0]
+    return telemetry.internal_span("retry weather")
 
 
 def under(telemetry: Telemetry, parent: ReadableSpan, spans: list[ReadableSpan]) -> list[ReadableSpan]:
