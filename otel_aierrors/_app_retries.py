@@ -50,13 +50,13 @@ from opentelemetry.instrumentation.utils import unwrap
 from otel_aierrors import _names as n
 from otel_aierrors._call import CallRecord
 from otel_aierrors._context import current_observer
-from otel_aierrors._fallback import FallbackScope
+from otel_aierrors._fallback import FallbackScope, reason_after
 from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._scopes import ObservingScope, classify_exception
 from otel_aierrors._taxonomy import ErrorClass
 
-__all__ = ["AppRetryScope", "install", "retry_reason", "uninstall"]
+__all__ = ["AppRetryScope", "install", "uninstall"]
 
 
 class AppRetryScope(ObservingScope):
@@ -119,7 +119,7 @@ class AppRetryScope(ObservingScope):
             previous = self._last_call
             if number > self._reasoned_attempt and previous is not None:
                 self._reasoned_attempt = number
-                attributes[n.APP_RETRY_REASON] = retry_reason(previous)
+                attributes[n.APP_RETRY_REASON] = reason_after(previous)
         return attributes
 
     def call_ended(self, call: CallRecord) -> None:
@@ -159,15 +159,6 @@ class AppRetryScope(ObservingScope):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-def retry_reason(previous: CallRecord) -> str:
-    """Why the attempt whose last call was ``previous`` was retried, as a fallback hop's reason says it."""
-    if previous.error_class is not None:
-        return previous.error_class.value
-    if previous.rejection is not None:
-        return n.SOFT_INVALID_OUTPUT
-    return ErrorClass.UNKNOWN.value
 
 
 def _function_name(function: object) -> str:

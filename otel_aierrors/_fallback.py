@@ -30,7 +30,7 @@ from otel_aierrors._safety import swallow
 from otel_aierrors._scopes import AttemptSource, ObservingScope, classify_exception
 from otel_aierrors._taxonomy import RETRYABLE_CLASSES, ErrorClass
 
-__all__ = ["FALLBACK_CLASSES", "FallbackScope", "awith_fallback", "fallback_scope", "with_fallback"]
+__all__ = ["FALLBACK_CLASSES", "FallbackScope", "awith_fallback", "fallback_scope", "reason_after", "with_fallback"]
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -67,6 +67,17 @@ def _exception_chain(exception: BaseException) -> frozenset[int]:
         if under is not None:
             pending.append(under)
     return frozenset(ids)
+
+
+def reason_after(previous: CallRecord) -> str:
+    """Why another call followed ``previous`` (a fallback hop's reason, an app retry's): its error
+    class; ``invalid_output`` when the application rejected its answer; else ``unknown`` (a soft
+    failure, or a call still running, has no class to give)."""
+    if previous.error_class is not None:
+        return previous.error_class.value
+    if previous.rejection is not None:
+        return n.SOFT_INVALID_OUTPUT
+    return ErrorClass.UNKNOWN.value
 
 
 class FallbackScope(ObservingScope):
@@ -215,14 +226,7 @@ class FallbackScope(ObservingScope):
         if previous is None or previous_target is None:
             return attributes
         kind = hop_kind(previous_target, target)
-        # A previous call that did not fail (a soft failure, one still running) has
-        # no class to give; one whose answer the application rejected says so.
-        if previous.error_class is not None:
-            reason = previous.error_class.value
-        elif previous.rejection is not None:
-            reason = n.SOFT_INVALID_OUTPUT
-        else:
-            reason = ErrorClass.UNKNOWN.value
+        reason = reason_after(previous)
         attributes[n.FALLBACK_KIND] = kind
         attributes[n.FALLBACK_REASON] = reason
         if previous_target.model:
