@@ -42,7 +42,13 @@ from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._redaction import Credentials
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.adapters import ADAPTERS, SdkAdapter
-from otel_aierrors._sdks.stainless import provider_for_host, request_facts, response_body_in_memory, server_of
+from otel_aierrors._sdks.stainless import (
+    operation_of,
+    provider_for_host,
+    request_facts,
+    response_body_in_memory,
+    server_of,
+)
 from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import TracedAsyncStream, TracedStream, _CallEnd, _track, drain_abandoned
 from otel_aierrors._taxonomy import ErrorClass, classify
@@ -158,14 +164,16 @@ def _start_call(
 
         url = httpx.URL(str(args[0] if args else kwargs["url"]))
         path = url.path
-        stream = bool(kwargs.get("stream", False))
-        # The SDK path's own reader, over the body LiteLLM sends: the same model, operation and parameters.
-        body = _request_body(kwargs, args)
-        facts = request_facts((None, SimpleNamespace(json_data=body, url=path)), {"stream": stream})
-        dialect = _dialect(facts.operation, path)
+        # Which requests are calls is read from the path alone, before any body is parsed:
+        # LiteLLM's other posts (token fetches, logging callbacks) cost one path check.
+        dialect = _dialect(operation_of(path), path)
         if dialect is None:
             return None
         adapter, operation = dialect
+        stream = bool(kwargs.get("stream", False))
+        # The SDK path's own reader, over the body LiteLLM sends: the same model and parameters.
+        body = _request_body(kwargs, args)
+        facts = request_facts((None, SimpleNamespace(json_data=body, url=path)), {"stream": stream})
         ensure_configured()
         drain_abandoned()
         default = adapter.provider

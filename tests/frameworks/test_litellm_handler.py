@@ -401,7 +401,7 @@ def test_an_abandoned_stream_ends_once_as_abandoned(telemetry: Telemetry, chaos:
     take_one()
     # LiteLLM's success-logging thread holds the dropped stream a moment, and the stream and its
     # logging object form a reference cycle: it is freed by a garbage collection, not at once.
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 10.0
     while not telemetry.call_spans() and time.monotonic() < deadline:
         gc.collect()
         time.sleep(0.1)
