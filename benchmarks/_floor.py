@@ -7,9 +7,9 @@ itself, and the difference between ``ours`` and ``floor`` is the price of our lo
 
 Per logical call: one CLIENT span with 11 attributes, one record on
 ``gen_ai.client.operation.duration``, two on ``gen_ai.client.token.usage`` (when the
-answer carries usage) and one add on ``aierrors.calls``. Per HTTP attempt (from the
+answer carries usage) and one count of ``aierrors.calls``. Per HTTP attempt (from the
 transport's observer, so it nests under the call span and runs where a per-attempt hook
-runs): one child span with the attributes our contract puts on it, one add on
+runs): one child span with the attributes our contract puts on it, one count of
 ``aierrors.attempts``, one record on ``aierrors.attempt.duration``, and on a retry the
 ``aierrors.retry.backoff`` record, on an error with ``retry-after`` the
 ``aierrors.server.retry_after`` record.
@@ -18,16 +18,20 @@ Under a sampler the floor does what the contract asks and nothing more: the call
 always started (the sampler decides there), but its attributes, and the attempt spans
 with theirs, are built only when the call span records; every metric record is made on
 every call. Checking ``is_recording()`` is the least any emitter must do to skip them.
+The two counters are observable counters in the contract (docs/telemetry.md): the floor
+counts into a plain dict, keyed by the attribute items, and reports it at collection.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from _canned import CHAT_MODEL, REQUEST_ID, CannedReply
 from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -39,6 +43,20 @@ _PORT = 443
 _CALL_KEYS = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "server.address")
 
 
+class _Count:
+    """An observable counter with the least logic: a dict of counts, reported at collection."""
+
+    def __init__(self, meter: Meter, name: str, unit: str) -> None:
+        self._counts: Counter[tuple[tuple[str, Any], ...]] = Counter()
+        meter.create_observable_counter(name, callbacks=[self._observe], unit=unit)
+
+    def add(self, attributes: dict[str, Any]) -> None:
+        self._counts[tuple(attributes.items())] += 1
+
+    def _observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(count, dict(items)) for items, count in list(self._counts.items())]
+
+
 class Floor:
     """Emits the contract's spans and metrics around an SDK call."""
 
@@ -47,8 +65,8 @@ class Floor:
         meter = meter_provider.get_meter("benchmarks.floor")
         self._duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
         self._tokens = meter.create_histogram("gen_ai.client.token.usage", unit="{token}")
-        self._calls = meter.create_counter("aierrors.calls", unit="{call}")
-        self._attempts = meter.create_counter("aierrors.attempts", unit="{attempt}")
+        self._calls = _Count(meter, "aierrors.calls", "{call}")
+        self._attempts = _Count(meter, "aierrors.attempts", "{attempt}")
         self._attempt_duration = meter.create_histogram("aierrors.attempt.duration", unit="s")
         self._backoff = meter.create_histogram("aierrors.retry.backoff", unit="s")
         self._retry_after = meter.create_histogram("aierrors.server.retry_after", unit="s")
@@ -80,7 +98,7 @@ class Floor:
         if is_error:
             metric_attributes["aierrors.error.class"] = "rate_limit"
             metric_attributes["aierrors.retryable"] = True
-        self._attempts.add(1, metric_attributes)
+        self._attempts.add(metric_attributes)
         self._attempt_duration.record(time.perf_counter() - start, metric_attributes)
         base = {key: metric_attributes[key] for key in _CALL_KEYS}
         if self._attempt_index:
@@ -168,7 +186,7 @@ class Floor:
             self._tokens.record(usage.prompt_tokens, {**attributes, "gen_ai.token.type": "input"})
             self._tokens.record(usage.completion_tokens, {**attributes, "gen_ai.token.type": "output"})
         self._duration.record(time.perf_counter() - start, {**attributes, "server.port": _PORT})
-        self._calls.add(1, {**attributes, "aierrors.outcome": "ok", "aierrors.finish_reason": "stop"})
+        self._calls.add({**attributes, "aierrors.outcome": "ok", "aierrors.finish_reason": "stop"})
 
     def wrap(self, call: Callable[[], Any]) -> Callable[[], Any]:
         """Wrap a sync call: the call span is current while the SDK runs."""

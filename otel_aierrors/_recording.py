@@ -26,6 +26,7 @@ from otel_aierrors._rejections import Rejections
 from otel_aierrors._results import ResponseSummary
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import error_facts
+from otel_aierrors._tally import tally
 from otel_aierrors._taxonomy import Classification, ErrorClass
 
 if TYPE_CHECKING:
@@ -73,12 +74,9 @@ class _Instruments:
     """The metric instruments, created once per instrumentation."""
 
     def __init__(self, meter: Meter) -> None:
-        self.calls = meter.create_counter(
-            n.METRIC_CALLS, unit="{call}", description="Logical SDK calls, by final outcome and error class."
-        )
-        self.attempts = meter.create_counter(
-            n.METRIC_ATTEMPTS, unit="{attempt}", description="HTTP attempts, retries included, by outcome."
-        )
+        # Counted in-process, reported at collection: one per call and per attempt (see `Tally`).
+        self.calls = tally(meter, n.METRIC_CALLS, "{call}", "Logical SDK calls, by final outcome and error class.")
+        self.attempts = tally(meter, n.METRIC_ATTEMPTS, "{attempt}", "HTTP attempts, retries included, by outcome.")
         self.attempt_duration = duration_histogram(
             meter, n.METRIC_ATTEMPT_DURATION, "Duration of one HTTP attempt, without the backoff before it."
         )
@@ -261,7 +259,7 @@ class Telemetry:
         """
         fault = None
         try:
-            self.instruments.calls.add(1, calls_attributes, call.span_context)
+            self.instruments.calls.add(calls_attributes)
         except Exception:
             fault = report_internal_error("recording aierrors.calls")
         if call.outcome == n.OUTCOME_CANCELLED or not call.records_genai:
@@ -283,7 +281,7 @@ class Telemetry:
         base = attempt.call.series.base
         fault = None
         try:
-            instruments.attempts.add(1, metric_attributes, attempt.context)
+            instruments.attempts.add(metric_attributes)
         except Exception:
             fault = report_internal_error("recording aierrors.attempts")
         try:

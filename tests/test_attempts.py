@@ -278,13 +278,30 @@ def test_metric_exemplars_lead_to_the_call_and_attempt_spans(sdk: SDK, telemetry
     call = telemetry.call_span()
     attempt = telemetry.attempt_spans(call)[0]
     collected = telemetry.reader.get_metrics_data()
-    (calls_point,) = telemetry.points("aierrors.calls", collected)
-    (attempts_point,) = telemetry.points("aierrors.attempts", collected)
     (duration_point,) = telemetry.points("gen_ai.client.operation.duration", collected)
+    (attempt_duration_point,) = telemetry.points("aierrors.attempt.duration", collected)
     assert {e.span_id for e in duration_point.exemplars} == {call.context.span_id}
-    assert {e.span_id for e in calls_point.exemplars} == {call.context.span_id}
-    assert {e.span_id for e in attempts_point.exemplars} == {attempt.context.span_id}
-    assert {e.trace_id for e in attempts_point.exemplars} == {call.context.trace_id}
+    assert {e.span_id for e in attempt_duration_point.exemplars} == {attempt.context.span_id}
+    assert {e.trace_id for e in attempt_duration_point.exemplars} == {call.context.trace_id}
+    # The attempt histogram's series is the attempt counter's: its exemplars answer for both.
+    (attempts_point,) = telemetry.points("aierrors.attempts", collected)
+    assert attempt_duration_point.attributes == attempts_point.attributes
+
+
+def test_the_call_and_attempt_counters_are_counted_in_process_and_reported_at_collection(
+    sdk: SDK, telemetry: Telemetry
+) -> None:
+    """Observable counters (one dict lookup per call, not an SDK record): cumulative, no exemplars."""
+    sdk.call(script="ok")
+    first = telemetry.reader.get_metrics_data()
+    sdk.call(script="ok")
+    second = telemetry.reader.get_metrics_data()
+
+    for name in ("aierrors.calls", "aierrors.attempts"):
+        (before,) = telemetry.points(name, first)
+        (after,) = telemetry.points(name, second)
+        assert (before.value, after.value) == (1, 2), name
+        assert not after.exemplars, name
 
 
 def test_token_counts_carry_no_exemplar_while_the_duration_does(sdk: SDK, telemetry: Telemetry) -> None:

@@ -50,7 +50,7 @@ class Metric:
         name = prometheus_label(self.name)
         if self.unit == "s":
             name += "_seconds"
-        if self.instrument == "counter":
+        if self.instrument in ("counter", "observable counter"):
             name += "_total"
         return name
 

@@ -322,7 +322,10 @@ def _exemplars(run: Run, metric: str) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize(
     ("metric", "span_attribute"),
-    [("aierrors_calls_total", "aierrors.attempt.count"), ("aierrors_attempts_total", "aierrors.attempt.number")],
+    [
+        ("gen_ai_client_operation_duration_seconds_bucket", "aierrors.attempt.count"),
+        ("aierrors_attempt_duration_seconds_bucket", "aierrors.attempt.number"),
+    ],
 )
 def test_exemplars_link_to_the_call_and_attempt_spans(run: Run, metric: str, span_attribute: str) -> None:
     """Exemplars (OpenMetrics, exemplar storage) name a trace in Jaeger and the span that recorded the point."""
