@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 INSTALL_HINT: Final = "install the command-line extra: pip install 'otel-aierrors[cli]'"
+#: How to get what ``demo --litellm`` needs.
+LITELLM_INSTALL: Final = "pip install 'otel-aierrors[litellm]'"
 EXIT_PROBLEM: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_MISSING_DEPENDENCY: Final = 3
@@ -104,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.add_argument("--quiet", "-q", action="store_true", help="print only the report")
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
+    demo.add_argument(
+        "--litellm",
+        action="store_true",
+        help="also run LiteLLM scenarios: a Router falling back from a 429/503 deployment to another, and an "
+        f"anthropic/ model through LiteLLM's own handler (needs litellm: {LITELLM_INSTALL}; its import takes seconds)",
+    )
     demo.set_defaults(handler=_run_demo)
 
     report = commands.add_parser(
@@ -295,6 +303,12 @@ def _run_demo(args: argparse.Namespace) -> int:
     missing = _missing(*needed)
     if missing is not None:
         return _hint("demo", missing)
+    if args.litellm and _missing("litellm") is not None:
+        print(
+            f"otel-aierrors demo: --litellm needs litellm, which is not installed; install it: {LITELLM_INSTALL}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     from rich.console import Console
 
     from otel_aierrors.cli.demo import DemoOptions, run_demo
@@ -309,6 +323,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         quiet=args.quiet,
         json=args.json,
+        litellm=args.litellm,
     )
     try:
         return run_demo(options, Console(), Console(stderr=True))

@@ -70,6 +70,21 @@ def test_demo_without_rich_prints_the_install_hint(
     assert "pip install 'otel-aierrors[cli]'" in err
 
 
+def test_demo_litellm_without_litellm_exits_2_with_one_line_saying_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # None in sys.modules makes litellm unimportable, also where it is installed (the frameworks environment).
+    monkeypatch.setitem(sys.modules, "litellm", None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--litellm", "--scenarios", "1", "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert "--litellm needs litellm" in captured.err
+    assert "pip install 'otel-aierrors[litellm]'" in captured.err
+    assert not (tmp_path / "aierrors-demo").exists(), "nothing ran"
+
+
 def test_missing_module_is_detected() -> None:
     assert cli._missing("json", "otel_aierrors_no_such_module") == "otel_aierrors_no_such_module"
     assert cli._missing("json") is None

@@ -27,7 +27,7 @@ from otel_aierrors.chaos import ChaosServer
 from otel_aierrors.cli._main import MAX_DURATION
 from otel_aierrors.cli.demo.pipeline import Pipeline, otlp_endpoint_configured
 from otel_aierrors.cli.demo.report import DemoReport, build_report, render_report
-from otel_aierrors.cli.demo.workload import ProgressHook, run_workload
+from otel_aierrors.cli.demo.workload import ProgressHook, Scenario, run_workload
 from otel_aierrors.version import __version__
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ class DemoOptions:
     quiet: bool = False
     #: Print the report as JSON instead of tables.
     json: bool = False
+    #: Also tell the LiteLLM stories (`otel_aierrors.cli.demo.litellm_workload`); needs litellm.
+    litellm: bool = False
 
 
 def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
@@ -72,7 +74,11 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
 
     Returns:
         0, or 1 when the spans and the metrics disagree (a bug worth reporting).
+
+    Raises:
+        ImportError: With ``options.litellm``, if litellm is not installed (checked before anything starts).
     """
+    extra = _litellm_scenarios(err, quiet=options.quiet) if options.litellm else ()
     use_otlp = otlp_endpoint_configured()
     collector_down = use_otlp and not _collector_answers(err)
     output_dir = options.output_dir
@@ -102,6 +108,7 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
                             scenarios=options.scenarios,
                             seed=options.seed,
                             on_scenario=hook,
+                            extra=extra,
                         )
                 except KeyboardInterrupt:
                     interrupted = True
@@ -115,6 +122,7 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
                 "elapsed": round(elapsed, 3),
                 "interrupted": interrupted,
                 "openai": openai.__version__,
+                **({"litellm": _version("litellm")} if options.litellm else {}),
                 "otel_aierrors": __version__,
                 "destinations": pipeline.destinations,
                 "files": [str(path) for path in pipeline.files] if pipeline.files else [],
@@ -140,6 +148,25 @@ def run_demo(options: DemoOptions, out: Console, err: Console) -> int:
     for agreement in disagreements:
         err.print(f"[red]spans and metrics disagree on {agreement.what}: {agreement.spans:g} vs {agreement.metrics:g}")
     return 1 if disagreements else 0
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _litellm_scenarios(err: Console, *, quiet: bool) -> tuple[Scenario, ...]:
+    """Import litellm (before instrumenting, so its hooks are in place when the workload starts)."""
+    from otel_aierrors.cli.demo.litellm_workload import LITELLM_SCENARIOS, import_litellm
+
+    if not quiet:
+        err.print("[dim]importing litellm (takes a few seconds)[/dim]")
+    import_litellm()
+    return LITELLM_SCENARIOS
 
 
 def _collector_answers(err: Console) -> bool:

@@ -3,7 +3,9 @@
 `build_report` reads only what the SDK exported (`ExportedTelemetry`): the
 counts by outcome and error class come from the ``aierrors.calls`` and
 ``aierrors.attempts`` counters, backoff and ``Retry-After`` from their
-histograms, hops from ``aierrors.fallback.hops``, breaker state changes,
+histograms, hops from ``aierrors.fallback.hops``, calls by provider from
+``aierrors.calls`` and ``aierrors.attempts``, app retries (LiteLLM's own,
+with ``--litellm``) from the call spans, breaker state changes,
 rejected answers and jobs from their counters, the slowest traces from the
 spans. Where spans and metrics both know a number, the report shows that they
 agree, which is the check a user would otherwise do by hand in their backend.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -91,6 +93,32 @@ class HopGroup:
 
 
 @dataclass(frozen=True)
+class AppRetryGroup:
+    """Calls an application's retry loop made, by the library that made it (``aierrors.app_retry.library``).
+
+    Read from the call spans: no metric counts app retries. With ``--litellm``
+    these are LiteLLM's own tries (``litellm``) and the retries
+    ``litellm.completion(num_retries=...)`` makes through tenacity.
+    """
+
+    library: str
+    calls: int
+    #: Of which retries (``aierrors.app_retry.attempt`` above 1) and failed calls.
+    retries: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class ProviderGroup:
+    """Calls and HTTP attempts to one provider (``gen_ai.provider.name`` on ``aierrors.calls`` / ``.attempts``)."""
+
+    provider: str
+    calls: int
+    attempts: int
+    failed_attempts: int
+
+
+@dataclass(frozen=True)
 class BreakerGroup:
     """State changes of one circuit breaker from one state to another (``aierrors.breaker.transitions``)."""
 
@@ -137,6 +165,10 @@ class DemoReport:
     fallback_hops: list[HopGroup]
     #: Fallback scopes by name: ``{"answer": {"scopes": 3, "succeeded_at_hop_1": 3}}``.
     fallback_scopes: dict[str, dict[str, int]]
+    #: Calls made by an application's retry loop (LiteLLM's, tenacity's...), by library.
+    app_retries: list[AppRetryGroup]
+    #: Calls and attempts by provider (the terminal shows them when there is more than one).
+    providers: list[ProviderGroup]
     #: Circuit-breaker state changes, answers the application rejected (by reason), jobs by kind and end.
     breaker_transitions: list[BreakerGroup]
     rejected_answers: dict[str, int]
@@ -217,6 +249,8 @@ def build_report(telemetry: ExportedTelemetry, run: Mapping[str, Any] | None = N
         soft_failures=dict(soft.most_common()),
         fallback_hops=hops,
         fallback_scopes=_fallback_scopes(telemetry.spans),
+        app_retries=_app_retry_groups(telemetry.calls()),
+        providers=_provider_groups(metrics),
         breaker_transitions=_breaker_groups(metrics),
         rejected_answers=_tally(metrics, n.METRIC_REJECTIONS, n.REJECTION_REASON),
         jobs=_tally(metrics, n.METRIC_JOBS, n.JOB_KIND, n.JOB_STATUS),
@@ -270,6 +304,35 @@ def _hop_groups(metrics: MetricsData | None) -> list[HopGroup]:
         )
         counts[key] += int(point.value)
     return [HopGroup(*key, hops=count) for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _app_retry_groups(call_spans: list[ReadableSpan]) -> list[AppRetryGroup]:
+    calls: Counter[str] = Counter()
+    retries: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for span in call_spans:
+        attributes = span.attributes or {}
+        if n.APP_RETRY_LIBRARY not in attributes:
+            continue
+        library = _text(attributes, n.APP_RETRY_LIBRARY)
+        calls[library] += 1
+        retries[library] += _number(attributes, n.APP_RETRY_ATTEMPT) > 1
+        failed[library] += attributes.get(n.OUTCOME) == n.OUTCOME_ERROR
+    return [
+        AppRetryGroup(library, count, retries[library], failed[library]) for library, count in sorted(calls.items())
+    ]
+
+
+def _provider_groups(metrics: MetricsData | None) -> list[ProviderGroup]:
+    calls = _tally(metrics, n.METRIC_CALLS, n.GEN_AI_PROVIDER_NAME)
+    attempts: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for point in _points(metrics, n.METRIC_ATTEMPTS):
+        provider = _text(point.attributes, n.GEN_AI_PROVIDER_NAME)
+        attempts[provider] += int(point.value)
+        failed[provider] += int(point.value) if _text(point.attributes, n.OUTCOME) == n.OUTCOME_ERROR else 0
+    providers = sorted(set(calls) | set(attempts))
+    return [ProviderGroup(name, calls.get(name, 0), attempts[name], failed[name]) for name in providers]
 
 
 def _breaker_groups(metrics: MetricsData | None) -> list[BreakerGroup]:
@@ -426,9 +489,14 @@ def render_report(report: DemoReport, console: Console) -> None:
         hops.add_row(hop.kind, _hop_reason(hop), f"{hop.from_model} → {hop.to_model}", str(hop.hops))
     if not report.fallback_hops:
         hops.add_row("none", "", "", "0")
-    hops.caption = "\n".join(_scope_line(name, tally) for name, tally in report.fallback_scopes.items())
+    scope_lines = [_scope_line(name, tally) for name, tally in report.fallback_scopes.items()]
+    hops.caption = "\n".join(scope_lines)
     hops.caption_justify = "left"
+    # A caption wraps at the table's width: a long scope name would break its line.
+    hops.min_width = max([hops.min_width or 0, *(len(line) for line in scope_lines)])
     console.print(hops)
+
+    _render_app_retries(report, table, console)
 
     later = table(
         "Breakers, rejected answers, jobs",
@@ -465,6 +533,27 @@ def render_report(report: DemoReport, console: Console) -> None:
         mark = "[green]✓[/green]" if agreement.agrees else "[red]✗ differ[/red]"
         checks.add_row(agreement.what, f"{agreement.spans:g}", f"{agreement.metrics:g}", mark)
     console.print(checks)
+
+
+def _render_app_retries(report: DemoReport, table: Callable[..., Any], console: Console) -> None:
+    """Application retries and calls by provider, printed only when there are some (``demo --litellm``).
+
+    The default workload has neither app retries nor a second provider: its report is unchanged.
+    """
+    if report.app_retries:
+        retries = table("App retries", "aierrors.app_retry.*", "library", "calls", "retries", "failed", numeric=3)
+        for group in report.app_retries:
+            retries.add_row(group.library, str(group.calls), str(group.retries), str(group.failed))
+        console.print(retries)
+    if len(report.providers) > 1:
+        providers = table(
+            "Providers", "gen_ai.provider.name", "provider", "calls", "attempts", "failed attempts", numeric=3
+        )
+        for provider in report.providers:
+            providers.add_row(
+                provider.provider, str(provider.calls), str(provider.attempts), str(provider.failed_attempts)
+            )
+        console.print(providers)
 
 
 def _hop_reason(hop: HopGroup) -> str:

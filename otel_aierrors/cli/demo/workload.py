@@ -346,12 +346,14 @@ def run_workload(
     scenarios: int | None = None,
     on_scenario: ProgressHook | None = None,
     clock: Callable[[], float] = time.monotonic,
+    extra: tuple[Scenario, ...] = (),
 ) -> int:
     """Run scenarios in `plan` order until ``duration`` seconds have passed.
 
     The scenario under way when time runs out finishes; none starts after.
     With ``scenarios``, exactly that many run and ``duration`` is ignored, so a
-    loaded machine tells the same stories as an idle one.
+    loaded machine tells the same stories as an idle one. ``extra`` stories
+    (``--litellm``'s) join `SCENARIOS` in the plan; without them the plan is the default one.
 
     Returns:
         The number of scenarios run.
@@ -360,7 +362,7 @@ def run_workload(
     deadline = clock() + duration
     index = 0
     try:
-        for scenario in plan(seed):
+        for scenario in plan(seed, SCENARIOS + extra):
             if index == scenarios or (scenarios is None and clock() >= deadline):
                 break
             if on_scenario is not None:

@@ -412,6 +412,10 @@ def _row(depth: int, span: Span, trace_start: int) -> Row:
         details = [outcome if kind == NONE else f"{outcome}: {kind}", f"{attempts} att."]
         if number(attributes, n.FALLBACK_HOP) > 0:
             details.append(f"fallback hop {int(number(attributes, n.FALLBACK_HOP))}")
+        if n.APP_RETRY_LIBRARY in attributes:
+            # A try of an application's retry loop (LiteLLM's own, tenacity...): which one, by whom.
+            library = text(attributes, n.APP_RETRY_LIBRARY)
+            details.append(f"{library} try {int(number(attributes, n.APP_RETRY_ATTEMPT))}")
         style = {n.OUTCOME_OK: "ok", n.OUTCOME_SOFT_FAILURE: "soft"}.get(outcome, "error")
         return Row(depth, span.name, ", ".join(details), start, span.seconds, style)
     if n.FALLBACK_HOPS in attributes:
