@@ -308,7 +308,7 @@ def _run_demo(args: argparse.Namespace) -> int:
             f"otel-aierrors demo: --litellm needs litellm, which is not installed; install it: {LITELLM_INSTALL}",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return EXIT_MISSING_DEPENDENCY
     from rich.console import Console
 
     from otel_aierrors.cli.demo import DemoOptions, run_demo

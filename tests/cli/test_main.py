@@ -10,7 +10,7 @@ import pytest
 
 import otel_aierrors.cli._main as cli
 from otel_aierrors import __version__
-from otel_aierrors.cli._main import main
+from otel_aierrors.cli._main import EXIT_MISSING_DEPENDENCY, main
 
 from .conftest import run_cli
 
@@ -70,13 +70,13 @@ def test_demo_without_rich_prints_the_install_hint(
     assert "pip install 'otel-aierrors[cli]'" in err
 
 
-def test_demo_litellm_without_litellm_exits_2_with_one_line_saying_how_to_install_it(
+def test_demo_litellm_without_litellm_exits_3_with_one_line_saying_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # None in sys.modules makes litellm unimportable, also where it is installed (the frameworks environment).
     monkeypatch.setitem(sys.modules, "litellm", None)
     monkeypatch.chdir(tmp_path)
-    assert main(["demo", "--litellm", "--scenarios", "1", "--no-progress"]) == 2
+    assert main(["demo", "--litellm", "--scenarios", "1", "--no-progress"]) == EXIT_MISSING_DEPENDENCY
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
