@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import importlib.metadata
 import os
 import subprocess
 import sys
 import textwrap
+import weakref
 from typing import Any
 
 import openai
@@ -93,6 +95,25 @@ def test_uninstrument_restores_every_row_of_the_table_exactly() -> None:
         otel_aierrors.uninstrument()
     changed = [target for target, owner, attribute, held in rows if vars(owner).get(attribute, ABSENT) is not held]
     assert changed == []
+
+
+def test_the_breaker_rows_keep_no_telemetry_alive_after_uninstrument() -> None:
+    import purgatory.domain.model
+    import pybreaker
+
+    from otel_aierrors._instrumentation import INSTRUMENTATION
+
+    recorded = Telemetry()
+    otel_aierrors.instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
+    patcher = INSTRUMENTATION._patcher
+    assert patcher is not None
+    telemetry = weakref.ref(patcher.built_telemetry())  # built by the hooks of the modules already imported
+    assert isinstance(vars(pybreaker.CircuitBreaker)["call"], wrapt.FunctionWrapper)
+    assert isinstance(vars(purgatory.domain.model.Context)["__exit__"], wrapt.FunctionWrapper)
+    otel_aierrors.uninstrument()
+    del patcher
+    gc.collect()
+    assert telemetry() is None  # the breakers' shared recorder went with their wrappers
 
 
 def test_nothing_is_emitted_after_uninstrument(chaos: ChaosServer) -> None:
