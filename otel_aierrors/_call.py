@@ -15,6 +15,7 @@ recorded for every call.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -36,7 +37,7 @@ from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from opentelemetry.trace import Span
 
@@ -73,10 +74,10 @@ class CallRecord:
     __slots__ = (
         "_ended",
         "_observer",
+        "_raised",
         "attempt_count",
         "backoff_total",
         "error_class",
-        "exception_id",
         "first_chunk_at",
         "internal_error",
         "last_attempt_end",
@@ -164,9 +165,8 @@ class CallRecord:
         self.response_id: str | None = None
         #: The reason the application rejected this call's answer (`otel_aierrors.reject`), if it did.
         self.rejection: str | None = None
-        #: ``id()`` of the exception the SDK raised from this call (never the object: no
-        #: reference kept), so a scope can tell which of its calls an exception came from.
-        self.exception_id: int | None = None
+        #: The exception the SDK raised from this call, held weakly (see `exception_id`).
+        self._raised: Callable[[], BaseException | None] | None = None
         #: The class of the first exception raised inside the instrumentation on the call's end path.
         self.internal_error: str | None = None
         self._ended = False
@@ -174,6 +174,14 @@ class CallRecord:
     @property
     def ended(self) -> bool:
         return self._ended
+
+    @property
+    def exception_id(self) -> int | None:
+        """``id()`` of the exception the SDK raised from this call while it lives, so a scope can tell
+        which of its calls an exception came from; None once it is freed (a new exception may then
+        get its address, and must not be taken for this call's)."""
+        raised = self._raised() if self._raised is not None else None
+        return None if raised is None else id(raised)
 
     def fault(self, where: str) -> None:
         """Report the exception being handled; its class goes on the call span (``aierrors.internal_error``)."""
@@ -334,7 +342,8 @@ class CallRecord:
         """End a call the SDK raised from, with the status and body the exception carries."""
         if self._ended:
             return
-        self.exception_id = id(exception)
+        if self._observer is not None:  # only a scope asks (`exception_id`)
+            self._raised = _held(exception)
         try:
             classification = self.classify_exception(exception, status, body)
         except Exception:
@@ -466,3 +475,13 @@ def _encloses_scope(span: Span, observer: object) -> bool:
     """Whether ``span`` was the current span when the scope ``observer`` was entered."""
     entered = getattr(observer, "_entered_context", None)
     return entered is not None and trace.get_current_span(entered) is span
+
+
+def _held(exception: BaseException) -> Callable[[], BaseException | None]:
+    """A weak reference to ``exception``: the SDKs' exception classes take one. A built-in exception
+    (``TimeoutError``, a ``KeyError``) takes none and is held by the call record, of a call in a scope
+    only, as long as the record lives (built-ins carry no response body)."""
+    try:
+        return weakref.ref(exception)
+    except TypeError:
+        return lambda: exception

@@ -39,7 +39,6 @@ from otel_aierrors.version import __version__
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.dependencies import DependencyConflict
 
-    from otel_aierrors._patches.breakers import BreakerPatches
     from otel_aierrors._recording import Telemetry
 
 __all__ = ["APP_RETRY_LIBRARIES", "INSTRUMENTATION", "SCOPE_NAME", "Instrumentation", "dependency_conflict"]
@@ -52,8 +51,6 @@ _INSTRUMENTOR: Final = "AIErrorsInstrumentor"
 _base_logger = logging.getLogger("opentelemetry.instrumentation.instrumentor")
 #: The application retry libraries `otel_aierrors._app_retries` patches; a test holds them equal.
 APP_RETRY_LIBRARIES: Final = ("tenacity", "backoff")
-#: The circuit-breaker libraries `otel_aierrors._patches.breakers` patches; a test holds them equal.
-BREAKER_LIBRARIES: Final = ("pybreaker", "purgatory", "aiobreaker")
 _APP_RETRIES: Final = "otel_aierrors._app_retries"
 
 
@@ -74,8 +71,6 @@ class Instrumentation:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._patcher: ImportPatcher | None = None
-        #: The circuit-breaker patches, made by the first breaker library's import (see `_install_breakers`).
-        self._breakers: BreakerPatches | None = None
 
     @property
     def instrumented(self) -> bool:
@@ -115,30 +110,12 @@ class Instrumentation:
         hook = _installer(weakref.ref(patcher), _install_app_retries)
         for library in APP_RETRY_LIBRARIES:
             HOOKS.register(hook, library)  # runs now if already imported
-        breakers = _installer(weakref.ref(patcher), self._install_breakers)
-        for library in BREAKER_LIBRARIES:
-            HOOKS.register(breakers, library)
-
-    def _install_breakers(self, telemetry: Telemetry) -> None:
-        """Patch the breaker libraries, once per instrumentation (the first one imported installs all)."""
-        from otel_aierrors._breakers import BreakerRecorder
-        from otel_aierrors._patches.breakers import BreakerPatches
-
-        with self._lock:
-            if self._breakers is not None or self._patcher is None:
-                return
-            self._breakers = BreakerPatches(BreakerRecorder(telemetry, telemetry.meter))
-            breakers = self._breakers
-        breakers.install()  # patches each library imported now, and the others when imported
 
     def stop(self) -> None:
         """Unpatch everything; the hooks that have not fired will do nothing."""
         with self._lock:
             patcher, self._patcher = self._patcher, None
-            breakers, self._breakers = self._breakers, None
         _setup.disarm()
-        if breakers is not None:
-            breakers.uninstall()
         app_retries = sys.modules.get(_APP_RETRIES)
         if app_retries is not None:
             app_retries.uninstall()

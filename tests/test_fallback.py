@@ -9,6 +9,7 @@ scenarios, `TestSync` and `TestAsync` only say how to make a call.
 from __future__ import annotations
 
 import contextlib
+import gc
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -580,3 +581,30 @@ class TestAsync(FallbackCases):
                 raise
 
         return request
+
+
+# --- an exception is recognised by identity, never by a reused address -----------------
+class Unrelated(Exception):
+    """Not the SDK's: by itself it classifies as ``unknown`` (the same size as an SDK exception)."""
+
+
+def test_a_new_exception_at_a_freed_exceptions_address_is_not_taken_for_that_calls(
+    chaos: ChaosServer, telemetry: Telemetry
+) -> None:
+    with (
+        openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0) as client,
+        otel_aierrors.fallback_scope("reused") as scope,
+    ):
+        try:
+            client.chat.completions.create(
+                model="gpt-4o", messages=MESSAGES, extra_headers={"x-chaos-script": "rate_limit"}
+            )
+        except openai.RateLimitError as error:
+            assert scope.error_class_of(error) is ErrorClass.RATE_LIMIT  # the call's exception is recognised
+            freed = id(error)
+        gc.collect()  # the SDK's exception sits in a cycle (its traceback's frames): free it now
+        # Allocate until one lands at the freed exception's address (CPython reuses it within a few).
+        alive = [Unrelated() for _ in range(100_000)]
+        reused = next((other for other in alive if id(other) == freed), None)
+        assert reused is not None, "no exception was allocated at the freed address"
+        assert scope.error_class_of(reused) is ErrorClass.UNKNOWN  # not the freed exception's rate_limit

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import gc
+import importlib
 import importlib.metadata
 import os
 import subprocess
 import sys
 import textwrap
+import weakref
+from typing import Any
 
 import openai
 import openai._base_client as base_client
+import wrapt
 
 import otel_aierrors
+from otel_aierrors._patches import targets
+from otel_aierrors._patches.targets import PATCH_TARGETS, PatchTarget
 from otel_aierrors.chaos import ChaosServer
 from tests.conftest import HTTP, SDK, Telemetry
 
@@ -45,6 +53,67 @@ def test_uninstrument_restores_every_patched_callable_exactly() -> None:
         HTTP.Client.__dict__["send"],
         HTTP.AsyncClient.__dict__["send"],
     ) == originals
+
+
+#: What an owner's namespace held when the callable was inherited.
+ABSENT = object()
+
+
+def installed_rows() -> list[tuple[PatchTarget, Any, str, object]]:
+    """(row, owner, attribute, what the owner's namespace holds) for each row whose module is installed here."""
+    rows = []
+    for target in PATCH_TARGETS:
+        try:
+            module = importlib.import_module(target.module)
+        except ImportError:
+            continue
+        owner_path, _, attribute = target.attribute.rpartition(".")
+        owner = functools.reduce(getattr, filter(None, owner_path.split(".")), module)
+        if target.optional and not hasattr(owner, attribute):
+            continue
+        rows.append((target, owner, attribute, vars(owner).get(attribute, ABSENT)))
+    return rows
+
+
+def test_uninstrument_restores_every_row_of_the_table_exactly() -> None:
+    rows = installed_rows()
+    assert {target.kind for target, *_ in rows} >= {
+        targets.SDK,
+        targets.HTTP,
+        targets.BREAKER,
+    }  # the SDKs, httpx and the breakers
+    telemetry = Telemetry()
+    otel_aierrors.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
+    try:
+        unwrapped = [
+            target
+            for target, owner, attribute, _ in rows
+            if not isinstance(vars(owner).get(attribute), wrapt.FunctionWrapper)
+        ]
+        assert unwrapped == []
+    finally:
+        otel_aierrors.uninstrument()
+    changed = [target for target, owner, attribute, held in rows if vars(owner).get(attribute, ABSENT) is not held]
+    assert changed == []
+
+
+def test_the_breaker_rows_keep_no_telemetry_alive_after_uninstrument() -> None:
+    import purgatory.domain.model
+    import pybreaker
+
+    from otel_aierrors._instrumentation import INSTRUMENTATION
+
+    recorded = Telemetry()
+    otel_aierrors.instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
+    patcher = INSTRUMENTATION._patcher
+    assert patcher is not None
+    telemetry = weakref.ref(patcher.built_telemetry())  # built by the hooks of the modules already imported
+    assert isinstance(vars(pybreaker.CircuitBreaker)["call"], wrapt.FunctionWrapper)
+    assert isinstance(vars(purgatory.domain.model.Context)["__exit__"], wrapt.FunctionWrapper)
+    otel_aierrors.uninstrument()
+    del patcher
+    gc.collect()
+    assert telemetry() is None  # the breakers' shared recorder went with their wrappers
 
 
 def test_nothing_is_emitted_after_uninstrument(chaos: ChaosServer) -> None:

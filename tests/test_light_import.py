@@ -206,8 +206,9 @@ def test_a_hook_registered_after_the_import_runs_at_once(tmp_path: Path, monkeyp
     assert seen == [module]
 
 
-def test_the_breaker_libraries_watched_at_start_up_are_those_the_breaker_patches_follow() -> None:
-    from otel_aierrors import _instrumentation
+def test_the_breaker_rows_name_each_wrapper_factory_of_the_breaker_patches() -> None:
     from otel_aierrors._patches import breakers
 
-    assert breakers.BREAKER_LIBRARIES == _instrumentation.BREAKER_LIBRARIES
+    named = {factory for *_, factory in targets.BREAKER_ROWS}
+    assert named == set(breakers.__all__)
+    assert all(callable(getattr(breakers, factory)) for factory in named)

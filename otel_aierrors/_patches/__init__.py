@@ -3,5 +3,10 @@
 - `otel_aierrors._patches.calls`: ``request()`` of each SDK's client, the
   call boundary (one call span, the SDK's retry loop inside it);
 - `otel_aierrors._patches.transport`: ``send`` of the ``httpx`` / ``httpx2``
-  clients, once per HTTP attempt.
+  clients, once per HTTP attempt;
+- `otel_aierrors._patches.breakers`: the application's circuit breakers
+  (pybreaker, aiobreaker, purgatory), their passes and state changes.
+
+`otel_aierrors._patches.targets` names them all in one table, applied on
+import by `otel_aierrors._patches.on_import`.
 """

@@ -4,8 +4,8 @@ Each row names the module that holds a callable, the callable's path in it
 and how to build its wrapper for one instrumentation's telemetry. A row is
 applied when its module is imported (`otel_aierrors._patches.on_import`), so
 building the table imports no SDK and no HTTP library: it only reads
-`otel_aierrors._sdks.SDK_ROWS` and the frameworks' rows, whose wrappers it
-names instead of importing.
+`otel_aierrors._sdks.SDK_ROWS`, the frameworks' rows and the circuit-breaker
+rows, whose wrappers it names instead of importing.
 """
 
 from __future__ import annotations
@@ -14,16 +14,24 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from otel_aierrors._frameworks import FRAMEWORK_ROWS, FrameworkRow
+from otel_aierrors._frameworks import FRAMEWORK_ROWS
 from otel_aierrors._sdks import SDK_ROWS, SdkRow
 
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
 
-__all__ = ["PATCH_TARGETS", "PatchTarget", "Wrapper", "sdk_modules"]
+__all__ = ["BREAKER", "FRAMEWORK", "HTTP", "KINDS", "PATCH_TARGETS", "SDK", "PatchTarget", "Wrapper", "sdk_modules"]
 
 #: A ``wrapt`` function wrapper: (wrapped, instance, args, kwargs) -> result.
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+#: What a row's library is, as ``doctor`` names it ("openai SDK", "litellm framework").
+SDK: Final = "SDK"
+HTTP: Final = "HTTP client"
+FRAMEWORK: Final = "framework"
+BREAKER: Final = "circuit breaker"
+#: The kinds, in the order ``doctor`` reports them.
+KINDS: Final = (SDK, HTTP, FRAMEWORK, BREAKER)
 
 
 class PatchTarget(NamedTuple):
@@ -41,6 +49,8 @@ class PatchTarget(NamedTuple):
     optional: bool = False
     #: Whether the row is an SDK's call boundary (``doctor`` reports those per SDK).
     call_boundary: bool = False
+    #: What the library is (`SDK`, `HTTP`, `FRAMEWORK`, `BREAKER`), for ``doctor``.
+    kind: str = SDK
 
 
 def _call_boundary(telemetry: Telemetry, *, row: SdkRow, is_async: bool) -> Wrapper:
@@ -77,12 +87,35 @@ def _transport(_telemetry: Telemetry, *, name: str) -> Wrapper:
     return wrapper
 
 
-def _framework(telemetry: Telemetry, *, row: FrameworkRow) -> Wrapper:
-    """A framework's wrapper, its module imported when its hook fires (the framework is being imported)."""
+#: (distribution, module, attribute path, wrapper factory's name in `otel_aierrors._patches.breakers`):
+#: the application's circuit breakers, none of them a dependency, patched when it imports them.
+BREAKER_ROWS: Final = (
+    ("pybreaker", "pybreaker", "CircuitBreaker.call", "pybreaker_call"),
+    ("pybreaker", "pybreaker", "CircuitBreakerState.call", "pybreaker_state_call"),
+    ("pybreaker", "pybreaker", "CircuitClosedState.__init__", "pybreaker_state_init"),
+    ("pybreaker", "pybreaker", "CircuitOpenState.__init__", "pybreaker_state_init"),
+    ("pybreaker", "pybreaker", "CircuitHalfOpenState.__init__", "pybreaker_state_init"),
+    ("aiobreaker", "aiobreaker.state", "CircuitBreakerBaseState.call", "aiobreaker_state_call"),
+    ("aiobreaker", "aiobreaker.state", "CircuitBreakerBaseState.call_async", "aiobreaker_state_call_async"),
+    ("aiobreaker", "aiobreaker.state", "CircuitClosedState.__init__", "aiobreaker_state_init"),
+    ("aiobreaker", "aiobreaker.state", "CircuitOpenState.__init__", "aiobreaker_state_init"),
+    ("aiobreaker", "aiobreaker.state", "CircuitHalfOpenState.__init__", "aiobreaker_state_init"),
+    ("aiobreaker", "aiobreaker.circuitbreaker", "CircuitBreaker.call", "aiobreaker_call"),
+    ("aiobreaker", "aiobreaker.circuitbreaker", "CircuitBreaker.call_async", "aiobreaker_call_async"),
+    ("purgatory", "purgatory.domain.model", "Context.__enter__", "purgatory_enter"),
+    ("purgatory", "purgatory.domain.model", "Context.__exit__", "purgatory_exit"),
+    ("purgatory", "purgatory.domain.model", "Context.set_state", "purgatory_set_state"),
+)
+_BREAKERS: Final = "otel_aierrors._patches.breakers"
+
+
+def _named(telemetry: Telemetry, *, module: str, factory: str) -> Wrapper:
+    """The wrapper ``module.factory(telemetry)`` builds, ``module`` imported when the hook fires (a framework's
+    or a breaker library's import is under way)."""
     import importlib
 
-    factory: Callable[[Telemetry], Wrapper] = getattr(importlib.import_module(row.factory_module), row.factory)
-    return factory(telemetry)
+    build: Callable[[Telemetry], Wrapper] = getattr(importlib.import_module(module), factory)
+    return build(telemetry)
 
 
 def _rows() -> tuple[PatchTarget, ...]:
@@ -95,16 +128,24 @@ def _rows() -> tuple[PatchTarget, ...]:
             extra = functools.partial(_extra, row=row, name=name)
             rows.append(PatchTarget(row.distribution, module, attribute, extra, optional=True))
     for module, attribute, name in TRANSPORT_ROWS:
-        rows.append(PatchTarget(module, module, attribute, functools.partial(_transport, name=name)))
+        rows.append(PatchTarget(module, module, attribute, functools.partial(_transport, name=name), kind=HTTP))
     for framework in FRAMEWORK_ROWS:
-        build = functools.partial(_framework, row=framework)
-        rows.append(PatchTarget(framework.library, framework.module, framework.attribute, build, framework.optional))
+        build = functools.partial(_named, module=framework.factory_module, factory=framework.factory)
+        rows.append(
+            PatchTarget(
+                framework.library, framework.module, framework.attribute, build, framework.optional, kind=FRAMEWORK
+            )
+        )
+    for library, module, attribute, factory in BREAKER_ROWS:
+        build = functools.partial(_named, module=_BREAKERS, factory=factory)
+        rows.append(PatchTarget(library, module, attribute, build, kind=BREAKER))
     return tuple(rows)
 
 
 #: Every callable this package wraps: the SDKs' ``request()`` (their call
-#: boundary), their extra hooks, ``send`` of the HTTP clients, then the
-#: frameworks' fallback, retry and re-ask entry points (`otel_aierrors._frameworks`).
+#: boundary), their extra hooks, ``send`` of the HTTP clients, the frameworks'
+#: fallback, retry and re-ask entry points (`otel_aierrors._frameworks`), then
+#: the circuit breakers' passes and state changes (`otel_aierrors._patches.breakers`).
 PATCH_TARGETS: Final = _rows()
 
 

@@ -30,12 +30,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from otel_aierrors._redaction import redact
 from otel_aierrors.package import _instruments_any
 from otel_aierrors.version import __version__
+
+if TYPE_CHECKING:
+    from otel_aierrors._patches.targets import PatchTarget
 
 __all__ = [
     "Check",
@@ -114,6 +117,7 @@ def diagnose(
         # Any one supported SDK is enough: the others not being installed is information.
         missing = check.status is Status.ERROR and "not installed" in check.summary
         checks.append(dataclasses.replace(check, status=Status.INFO, detail="") if sdk_ok and missing else check)
+    checks.extend(_check_optional_libraries())  # before `_check_targets`, which imports an SDK
     if sdk_ok:
         checks.append(_check_patched())  # before `_check_targets`, which imports an SDK
         checks.append(_check_targets())
@@ -157,7 +161,7 @@ def _resolve(module: str, path: str) -> Any:
 
 def _check_targets() -> Check:
     """Whether the first SDK's call boundary exists in its installed release (imports that SDK)."""
-    from otel_aierrors._patches.targets import PATCH_TARGETS
+    from otel_aierrors._patches.targets import HTTP, PATCH_TARGETS
 
     def importable(module: str) -> bool:
         try:
@@ -174,11 +178,7 @@ def _check_targets() -> Check:
                 _resolve(target.module, target.attribute)
             except (ImportError, AttributeError, KeyError):
                 missing.append(f"{target.module}.{target.attribute}")
-    transports = [
-        target.library
-        for target in PATCH_TARGETS
-        if not target.call_boundary and not target.optional and importable(target.module)
-    ]
+    transports = [target.library for target in PATCH_TARGETS if target.kind == HTTP and importable(target.module)]
     transports = list(dict.fromkeys(transports))
     if missing:
         return Check(
@@ -219,12 +219,16 @@ def _installed(distribution: str) -> bool:
 
 
 def _check_patched() -> Check:
-    """Per installed SDK and HTTP library: patched now, or waiting for its import (imports nothing)."""
+    """Per installed SDK and HTTP library: patched now, or waiting for its import (imports nothing).
+
+    The frameworks and circuit breakers have a check each (`_check_optional_libraries`)."""
     from otel_aierrors import AIErrorsInstrumentor
-    from otel_aierrors._patches.targets import PATCH_TARGETS
+    from otel_aierrors._patches.targets import HTTP, PATCH_TARGETS, SDK
 
     patched, watched = AIErrorsInstrumentor().patch_status()
-    modules = {target.library: target.module for target in PATCH_TARGETS if not target.optional}
+    modules = {
+        target.library: target.module for target in PATCH_TARGETS if not target.optional and target.kind in (SDK, HTTP)
+    }
     installed = {library: module for library, module in modules.items() if _installed(library)}
     if not watched:
         return _check_patched_elsewhere(installed)
@@ -244,6 +248,62 @@ def _check_patched() -> Check:
             "the log of logger 'otel_aierrors' says why",
         )
     return Check("patched now", Status.OK, "instrumented in this process; " + "; ".join(parts))
+
+
+def _check_optional_libraries() -> list[Check]:
+    """A check per framework and circuit-breaker library of the patch table, in its order (imports nothing)."""
+    from otel_aierrors import AIErrorsInstrumentor
+    from otel_aierrors._patches.targets import BREAKER, FRAMEWORK, PATCH_TARGETS
+
+    _, watched = AIErrorsInstrumentor().patch_status()
+    libraries: dict[tuple[str, str], list[PatchTarget]] = {}
+    for target in PATCH_TARGETS:
+        if target.kind in (FRAMEWORK, BREAKER):
+            libraries.setdefault((target.library, target.kind), []).append(target)
+    return [_check_rows(library, kind, rows, bool(watched)) for (library, kind), rows in libraries.items()]
+
+
+def _check_rows(library: str, kind: str, rows: list[PatchTarget], instrumented: bool) -> Check:
+    """One optional library: not installed (information, not a fault), or its version and which of its rows
+    are applied now; a row whose module is imported but whose callable is not ours is a warning."""
+    name = f"{library} {kind}"
+    try:
+        version = importlib.metadata.version(library)
+    except importlib.metadata.PackageNotFoundError:
+        return Check(
+            name, Status.INFO, f"{library} is not installed (optional: instrumented if the application uses it)"
+        )
+    if not instrumented:
+        return Check(name, Status.INFO, f"{library} {version}: not patched in this process")
+    waiting = [row for row in rows if row.module not in sys.modules]
+    if len(waiting) == len(rows):
+        return Check(name, Status.OK, f"{library} {version}: waiting for its import ({len(rows)} patches)")
+    applied: list[PatchTarget] = []
+    absent: list[PatchTarget] = []
+    unpatched: list[PatchTarget] = []
+    for row in rows:
+        if row.module not in sys.modules:
+            continue
+        try:
+            attribute = _resolve(row.module, row.attribute)
+        except (ImportError, AttributeError, KeyError):
+            (absent if row.optional else unpatched).append(row)
+            continue
+        (applied if _is_ours(attribute) else unpatched).append(row)
+    parts = [f"{len(applied)} of {len(rows)} patches applied"]
+    if waiting:
+        parts.append(f"{len(waiting)} waiting for the import of " + ", ".join(dict.fromkeys(r.module for r in waiting)))
+    if absent:
+        parts.append(f"{len(absent)} absent from this release")
+    summary = f"{library} {version}: " + "; ".join(parts)
+    if unpatched:
+        return Check(
+            name,
+            Status.WARN,
+            f"{summary}; imported but not patched: " + ", ".join(f"{r.module}.{r.attribute}" for r in unpatched),
+            "the log of logger 'otel_aierrors' says why",
+        )
+    return Check(name, Status.OK, summary)
 
 
 def _check_patched_elsewhere(installed: Mapping[str, str]) -> Check:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from otel_aierrors._patches import targets
+from otel_aierrors._patches.targets import PATCH_TARGETS
 from otel_aierrors.cli import doctor
 from otel_aierrors.cli._main import main
 from otel_aierrors.cli.doctor import Check, Status, diagnose, exit_code, probe_endpoint
@@ -161,6 +164,63 @@ print("anthropic" in sys.modules)
     waiting = [name for name in others if doctor._installed(name)]
     assert "waiting for their import: " + (", ".join(waiting) or "none") in summary
     assert anthropic_loaded == "False"  # doctor reports without importing
+
+
+def optional_library_checks(checks: list[Check]) -> dict[str, Check]:
+    kinds = (targets.FRAMEWORK, targets.BREAKER)
+    return {check.name: check for check in checks if check.name.endswith(kinds)}
+
+
+def test_every_framework_and_breaker_of_the_patch_table_has_a_check_and_a_missing_one_is_no_fault() -> None:
+    checks = diagnose({}, timeout=0.1)
+    listed = optional_library_checks(checks)
+    libraries = dict.fromkeys(
+        (t.library, t.kind) for t in PATCH_TARGETS if t.kind in (targets.FRAMEWORK, targets.BREAKER)
+    )
+    assert list(listed) == [f"{library} {kind}" for library, kind in libraries]  # the table's order
+    assert {"litellm framework", "instructor framework", "pybreaker circuit breaker"} <= set(listed)
+    for library, kind in libraries:
+        check = listed[f"{library} {kind}"]
+        assert check.status is Status.INFO  # not instrumented here; a missing library is no fault either
+        if doctor._installed(library):
+            version = importlib.metadata.version(library)
+            assert check.summary == f"{library} {version}: not patched in this process"
+        else:
+            assert check.summary.startswith(f"{library} is not installed (optional")
+
+
+def test_frameworks_and_breakers_say_which_of_their_patches_are_applied() -> None:
+    code = """
+import sys
+import otel_aierrors
+from otel_aierrors.cli.doctor import diagnose
+
+otel_aierrors.instrument()
+import pybreaker  # the application uses pybreaker; purgatory is installed, never imported
+
+def show():
+    for check in diagnose({}, timeout=0.1):
+        if check.name in ("pybreaker circuit breaker", "purgatory circuit breaker"):
+            print(check.status.value, check.summary, check.detail, sep="|")
+
+show()
+pybreaker.CircuitBreaker.call = pybreaker.CircuitBreaker.__dict__["call"].__wrapped__  # someone undid one
+show()
+print("purgatory" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False, env=clean_env()
+    )
+    assert result.returncode == 0, result.stderr
+    pybreaker, purgatory = (importlib.metadata.version(name) for name in ("pybreaker", "purgatory"))
+    assert result.stdout.splitlines() == [
+        f"ok|pybreaker {pybreaker}: 5 of 5 patches applied|",
+        f"ok|purgatory {purgatory}: waiting for its import (3 patches)|",
+        f"warn|pybreaker {pybreaker}: 4 of 5 patches applied; imported but not patched: "
+        "pybreaker.CircuitBreaker.call|the log of logger 'otel_aierrors' says why",
+        f"ok|purgatory {purgatory}: waiting for its import (3 patches)|",
+        "False",  # doctor reports without importing
+    ]
 
 
 def test_secrets_in_the_environment_are_not_shown(collector: FakeCollector) -> None:
