@@ -10,13 +10,20 @@ is reported and the call is still ended and counted.
 When the call's span is not recorded (the sampler dropped it), no span
 attribute is built beyond what the sampler saw at the start; the metrics are
 recorded for every call.
+
+Who is told of a call lives here too: the innermost scope observing the calls
+of this context (`CallObserver`: fallback scopes, application retries), and
+the last call that ended in it (for `otel_aierrors.reject`). A call reads the
+one and sets the other on every call; the call in progress itself, which the
+transport hook reads, is in `otel_aierrors._context`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -26,45 +33,72 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_aierrors import _names as n
 from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._coexistence import host_call_span, is_own_attribute
-from otel_aierrors._context import call_ended_here, current_observer
 from otel_aierrors._hops import is_gateway_hop
 from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, ProviderError, parse_error_body
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
-from otel_aierrors._redaction import NO_CREDENTIALS, Credentials
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from opentelemetry.trace import Span
 
     from otel_aierrors._jobs import JobVerdict
+    from otel_aierrors._target import CallTarget
 
-__all__ = ["CallRecord", "CallTarget"]
+__all__ = [
+    "CallObserver",
+    "CallRecord",
+    "current_observer",
+    "last_ended_call",
+    "observe",
+    "stop_observing",
+]
 
 
-class CallTarget(NamedTuple):
-    """What is known about a call before it is sent (a NamedTuple: one is built per call)."""
+class CallObserver(Protocol):
+    """A scope that sees every call started in its context (fallback scopes, application retries)."""
 
-    operation: str
-    provider: str
-    request_model: str | None
-    server_address: str | None
-    server_port: int | None
-    stream: bool
-    #: The client's credentials, masked wherever they appear.
-    credentials: Credentials = NO_CREDENTIALS
-    #: The HTTP client the SDK sends through, to tell its attempts from other traffic.
-    http_client: object | None = None
-    #: ``gen_ai.request.*`` parameters (``max_tokens``, ``temperature``...).
-    parameters: Mapping[str, Any] | None = None
+    def call_started(self, call: CallRecord) -> Attributes:
+        """Attributes the scope adds to the call span (the hop, the application's attempt)."""
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Exact strings to mask wherever they appear, computed on first use."""
-        return self.credentials.secrets
+    def parent_context(self, call: CallRecord) -> Context | None:
+        """The context to start the call span in: the scope's own span, opened when first needed."""
+
+    def is_later_hop(self, call: CallRecord) -> bool:
+        """Whether the call replaces an earlier call of a fallback scope."""
+
+    def call_ended(self, call: CallRecord) -> None:
+        """The call ended (its outcome and error class are set)."""
+
+
+# Context variables, so that threads and asyncio tasks each see their own; here, beside the
+# call that reads and sets them (a call reads the first and sets the second on every call).
+#: The innermost scope open in this context; None almost always.
+_OBSERVER: contextvars.ContextVar[CallObserver | None] = contextvars.ContextVar(
+    "otel_aierrors_call_observer", default=None
+)
+#: The last call that ended in this context, for `otel_aierrors.reject` (its span has ended by then).
+_LAST_ENDED: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
+    "otel_aierrors_last_ended_call", default=None
+)
+
+
+def observe(observer: CallObserver | None) -> tuple[CallObserver | None, contextvars.Token[CallObserver | None]]:
+    """Make ``observer`` see the calls of this context; returns (the outer observer, the reset token)."""
+    return _OBSERVER.get(), _OBSERVER.set(observer)
+
+
+def stop_observing(token: contextvars.Token[CallObserver | None]) -> None:
+    _OBSERVER.reset(token)
+
+
+def current_observer() -> CallObserver | None:
+    return _OBSERVER.get()
+
+
+def last_ended_call() -> CallRecord | None:
+    return _LAST_ENDED.get()
 
 
 class CallRecord:
@@ -118,7 +152,7 @@ class CallRecord:
         if target.parameters:
             attributes.update(target.parameters)  # at the start: one attribute set, not two
         parent: Context | None = None
-        observer = self._observer = current_observer()
+        observer = self._observer = _OBSERVER.get()
         if observer is not None:
             with swallow("reporting a call to its scope"):
                 attributes.update(observer.call_started(self))
@@ -455,7 +489,7 @@ class CallRecord:
         if self._observer is not None:
             with swallow("reporting a call's end to its scope"):
                 self._observer.call_ended(self)
-        call_ended_here(self)
+        _LAST_ENDED.set(self)
 
 
 def _wall_ns(perf_seconds: float) -> int:

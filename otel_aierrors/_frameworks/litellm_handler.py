@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
 
-from otel_aierrors._call import CallRecord, CallTarget
+from otel_aierrors._call import CallRecord
 from otel_aierrors._context import current_call, enter_call, exit_call
 from otel_aierrors._patches.calls import end_with_exception
 from otel_aierrors._provider_errors import parse_error_body
@@ -51,6 +51,7 @@ from otel_aierrors._sdks.stainless import (
 )
 from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import TracedAsyncStream, TracedStream, _CallEnd, _track, drain_abandoned
+from otel_aierrors._target import CallTarget
 from otel_aierrors._taxonomy import ErrorClass, classify
 
 if TYPE_CHECKING:

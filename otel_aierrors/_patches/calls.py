@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from otel_aierrors._breakers import note_call_target
-from otel_aierrors._call import CallRecord, CallTarget
+from otel_aierrors._call import CallRecord
 from otel_aierrors._context import enter_call, exit_call
 from otel_aierrors._redaction import Credentials
 from otel_aierrors._safety import report_internal_error
@@ -26,6 +26,7 @@ from otel_aierrors._sdks.stainless import (
 )
 from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import drain_abandoned, wrap_result
+from otel_aierrors._target import CallTarget
 
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
