@@ -105,10 +105,10 @@ class CallRecord:
     """One logical SDK call: its span, its attempts and its final outcome."""
 
     __slots__ = (
-        "_ended",
         "_observer",
         "attempt_count",
         "backoff_total",
+        "ended",
         "error_class",
         "exception_id",
         "first_chunk_at",
@@ -203,11 +203,9 @@ class CallRecord:
         self.exception_id: int | None = None
         #: The class of the first exception raised inside the instrumentation on the call's end path.
         self.internal_error: str | None = None
-        self._ended = False
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
+        #: Whether the call has ended: set by the call itself, read by its hooks (an attribute,
+        #: not a property: the transport reads it on every attempt).
+        self.ended = False
 
     def fault(self, where: str) -> None:
         """Report the exception being handled; its class goes on the call span (``aierrors.internal_error``)."""
@@ -218,7 +216,7 @@ class CallRecord:
     def abort(self, where: str) -> None:
         """The last resort when ending the call itself raised: end its span if still open, never raise."""
         self.fault(where)
-        self._ended = True
+        self.ended = True
         try:
             if self.owns_span and self.span.is_recording():
                 self.span.set_attribute(n.INTERNAL_ERROR, self.internal_error or "")
@@ -268,7 +266,7 @@ class CallRecord:
         ``end_time`` (perf counter) and ``end_wall_ns`` (``time.time_ns()``) are when the call
         ended, if not now: a raw response parsed later, a stream the application dropped.
         """
-        if self._ended:
+        if self.ended:
             return
         job = self._job(summary) if summary is not None and summary.job_kind is not None else None
         if job is not None:
@@ -285,7 +283,7 @@ class CallRecord:
                 classification = UNCLASSIFIED
             self.fail(classification, None, extra, summary)
             return
-        self._ended = True
+        self.ended = True
         soft = summary.soft_failure if summary is not None else None
         outcome = n.OUTCOME_SOFT_FAILURE if soft else n.OUTCOME_OK
         if job is not None and job.outcome is not None:
@@ -322,9 +320,9 @@ class CallRecord:
         summary: ResponseSummary | None = None,
     ) -> None:
         """End a call that failed: the SDK raised, a stream broke or was cut."""
-        if self._ended:
+        if self.ended:
             return
-        self._ended = True
+        self.ended = True
         self.error_class = classification.error_class
         error_value = classification.error_class.value
         error_type = classification.error_class.error_type
@@ -357,16 +355,16 @@ class CallRecord:
 
     def cancel(self, extra: Attributes | None = None) -> None:
         """End a call the application itself stopped: not a failure of the provider."""
-        if self._ended:
+        if self.ended:
             return
-        self._ended = True
+        self.ended = True
         self._finish(
             n.OUTCOME_CANCELLED, dict(extra or {}), self._calls_attributes(n.OUTCOME_CANCELLED), None, None, None
         )
 
     def end_with_exception(self, exception: BaseException, status: int | None, body: Any) -> None:
         """End a call the SDK raised from, with the status and body the exception carries."""
-        if self._ended:
+        if self.ended:
             return
         self.exception_id = id(exception)
         try:

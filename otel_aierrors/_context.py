@@ -16,23 +16,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from otel_aierrors._call import CallRecord
 
-__all__ = ["current_call", "enter_call", "exit_call"]
+__all__ = ["CURRENT_CALL"]
 
 
 #: The call whose HTTP attempts are being made in this context: the transport
 #: hook reads it to know that a ``send`` is an attempt of an instrumented call.
-_CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
+#: Used as is (``CURRENT_CALL.get()``, ``.set(call)``, ``.reset(token)``), with no
+#: function around it: the call boundary sets and resets it, and the transport
+#: reads it, on every call.
+CURRENT_CALL: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
     "otel_aierrors_current_call", default=None
 )
-
-
-def current_call() -> CallRecord | None:
-    return _CURRENT_CALL.get()
-
-
-def enter_call(call: CallRecord) -> contextvars.Token[CallRecord | None]:
-    return _CURRENT_CALL.set(call)
-
-
-def exit_call(token: contextvars.Token[CallRecord | None]) -> None:
-    _CURRENT_CALL.reset(token)
