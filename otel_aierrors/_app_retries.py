@@ -48,8 +48,7 @@ import wrapt
 from opentelemetry.instrumentation.utils import unwrap
 
 from otel_aierrors import _names as n
-from otel_aierrors._call import CallRecord
-from otel_aierrors._context import current_observer
+from otel_aierrors._call import CallRecord, current_observer
 from otel_aierrors._fallback import FallbackScope, reason_after
 from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import report_internal_error, swallow

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -26,9 +26,30 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
-    from otel_aierrors._call import CallRecord
+    from otel_aierrors._recording import Telemetry
+    from otel_aierrors._target import CallSeries, CallTarget
 
-__all__ = ["AttemptRecord"]
+__all__ = ["AttemptOwner", "AttemptRecord"]
+
+
+class AttemptOwner(Protocol):
+    """What an attempt reads of its call, and tells it (`otel_aierrors._call.CallRecord` is one).
+
+    A protocol: the call creates its attempts, so this module is below it and does not import it.
+    """
+
+    @property
+    def telemetry(self) -> Telemetry: ...
+    @property
+    def target(self) -> CallTarget: ...
+    @property
+    def series(self) -> CallSeries: ...
+    @property
+    def span_context(self) -> Context: ...
+    @property
+    def recording(self) -> bool: ...
+
+    def attempt_ended(self, classification: Classification | None, end: float, read_body: bool) -> None: ...
 
 
 class AttemptRecord:
@@ -38,7 +59,7 @@ class AttemptRecord:
 
     def __init__(
         self,
-        call: CallRecord,
+        call: AttemptOwner,
         method: str,
         number: int,
         start: float,

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Final
 from opentelemetry import trace
 
 from otel_aierrors import _names as n
-from otel_aierrors._call import CallRecord, CallTarget
+from otel_aierrors._call import CallRecord, current_observer
 from otel_aierrors._cardinality import ValueLimiter
-from otel_aierrors._context import current_call, current_observer
+from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._redaction import NO_CREDENTIALS
 from otel_aierrors._scopes import ObservingScope
+from otel_aierrors._target import CallTarget
 from otel_aierrors._taxonomy import Classification, ErrorClass
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class BreakerRecorder:
 
 
 def _event_span() -> Span:
-    call = current_call()
+    call = CURRENT_CALL.get()
     if call is not None and not call.ended and call.owns_span:
         return call.span
     observer = current_observer()

@@ -10,14 +10,21 @@ is reported and the call is still ended and counted.
 When the call's span is not recorded (the sampler dropped it), no span
 attribute is built beyond what the sampler saw at the start; the metrics are
 recorded for every call.
+
+Who is told of a call lives here too: the innermost scope observing the calls
+of this context (`CallObserver`: fallback scopes, application retries), and
+the last call that ended in it (for `otel_aierrors.reject`). A call reads the
+one and sets the other on every call; the call in progress itself, which the
+transport hook reads, is in `otel_aierrors._context`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import time
 import weakref
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -27,56 +34,85 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otel_aierrors import _names as n
 from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._coexistence import host_call_span, is_own_attribute
-from otel_aierrors._context import call_ended_here, current_observer
 from otel_aierrors._hops import is_gateway_hop
 from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, ProviderError, parse_error_body
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
-from otel_aierrors._redaction import NO_CREDENTIALS, Credentials
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, classify, is_cancellation
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
     from opentelemetry.trace import Span
 
     from otel_aierrors._jobs import JobVerdict
+    from otel_aierrors._target import CallTarget
 
-__all__ = ["CallRecord", "CallTarget"]
+__all__ = [
+    "CallObserver",
+    "CallRecord",
+    "current_observer",
+    "last_ended_call",
+    "observe",
+    "stop_observing",
+]
 
 
-class CallTarget(NamedTuple):
-    """What is known about a call before it is sent (a NamedTuple: one is built per call)."""
+class CallObserver(Protocol):
+    """A scope that sees every call started in its context (fallback scopes, application retries)."""
 
-    operation: str
-    provider: str
-    request_model: str | None
-    server_address: str | None
-    server_port: int | None
-    stream: bool
-    #: The client's credentials, masked wherever they appear.
-    credentials: Credentials = NO_CREDENTIALS
-    #: The HTTP client the SDK sends through, to tell its attempts from other traffic.
-    http_client: object | None = None
-    #: ``gen_ai.request.*`` parameters (``max_tokens``, ``temperature``...).
-    parameters: Mapping[str, Any] | None = None
+    def call_started(self, call: CallRecord) -> Attributes:
+        """Attributes the scope adds to the call span (the hop, the application's attempt)."""
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Exact strings to mask wherever they appear, computed on first use."""
-        return self.credentials.secrets
+    def parent_context(self, call: CallRecord) -> Context | None:
+        """The context to start the call span in: the scope's own span, opened when first needed."""
+
+    def is_later_hop(self, call: CallRecord) -> bool:
+        """Whether the call replaces an earlier call of a fallback scope."""
+
+    def call_ended(self, call: CallRecord) -> None:
+        """The call ended (its outcome and error class are set)."""
+
+
+# Context variables, so that threads and asyncio tasks each see their own; here, beside the
+# call that reads and sets them (a call reads the first and sets the second on every call).
+#: The innermost scope open in this context; None almost always.
+_OBSERVER: contextvars.ContextVar[CallObserver | None] = contextvars.ContextVar(
+    "otel_aierrors_call_observer", default=None
+)
+#: The last call that ended in this context, for `otel_aierrors.reject` (its span has ended by then).
+_LAST_ENDED: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar(
+    "otel_aierrors_last_ended_call", default=None
+)
+
+
+def observe(observer: CallObserver | None) -> tuple[CallObserver | None, contextvars.Token[CallObserver | None]]:
+    """Make ``observer`` see the calls of this context; returns (the outer observer, the reset token)."""
+    return _OBSERVER.get(), _OBSERVER.set(observer)
+
+
+def stop_observing(token: contextvars.Token[CallObserver | None]) -> None:
+    _OBSERVER.reset(token)
+
+
+def current_observer() -> CallObserver | None:
+    return _OBSERVER.get()
+
+
+def last_ended_call() -> CallRecord | None:
+    return _LAST_ENDED.get()
 
 
 class CallRecord:
     """One logical SDK call: its span, its attempts and its final outcome."""
 
     __slots__ = (
-        "_ended",
         "_observer",
         "_raised",
         "attempt_count",
         "backoff_total",
+        "ended",
         "error_class",
         "first_chunk_at",
         "internal_error",
@@ -119,7 +155,7 @@ class CallRecord:
         if target.parameters:
             attributes.update(target.parameters)  # at the start: one attribute set, not two
         parent: Context | None = None
-        observer = self._observer = current_observer()
+        observer = self._observer = _OBSERVER.get()
         if observer is not None:
             with swallow("reporting a call to its scope"):
                 attributes.update(observer.call_started(self))
@@ -169,11 +205,9 @@ class CallRecord:
         self._raised: Callable[[], BaseException | None] | None = None
         #: The class of the first exception raised inside the instrumentation on the call's end path.
         self.internal_error: str | None = None
-        self._ended = False
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
+        #: Whether the call has ended: set by the call itself, read by its hooks (an attribute,
+        #: not a property: the transport reads it on every attempt).
+        self.ended = False
 
     @property
     def exception_id(self) -> int | None:
@@ -192,7 +226,7 @@ class CallRecord:
     def abort(self, where: str) -> None:
         """The last resort when ending the call itself raised: end its span if still open, never raise."""
         self.fault(where)
-        self._ended = True
+        self.ended = True
         try:
             if self.owns_span and self.span.is_recording():
                 self.span.set_attribute(n.INTERNAL_ERROR, self.internal_error or "")
@@ -242,7 +276,7 @@ class CallRecord:
         ``end_time`` (perf counter) and ``end_wall_ns`` (``time.time_ns()``) are when the call
         ended, if not now: a raw response parsed later, a stream the application dropped.
         """
-        if self._ended:
+        if self.ended:
             return
         job = self._job(summary) if summary is not None and summary.job_kind is not None else None
         if job is not None:
@@ -259,7 +293,7 @@ class CallRecord:
                 classification = UNCLASSIFIED
             self.fail(classification, None, extra, summary)
             return
-        self._ended = True
+        self.ended = True
         soft = summary.soft_failure if summary is not None else None
         outcome = n.OUTCOME_SOFT_FAILURE if soft else n.OUTCOME_OK
         if job is not None and job.outcome is not None:
@@ -296,9 +330,9 @@ class CallRecord:
         summary: ResponseSummary | None = None,
     ) -> None:
         """End a call that failed: the SDK raised, a stream broke or was cut."""
-        if self._ended:
+        if self.ended:
             return
-        self._ended = True
+        self.ended = True
         self.error_class = classification.error_class
         error_value = classification.error_class.value
         error_type = classification.error_class.error_type
@@ -331,16 +365,16 @@ class CallRecord:
 
     def cancel(self, extra: Attributes | None = None) -> None:
         """End a call the application itself stopped: not a failure of the provider."""
-        if self._ended:
+        if self.ended:
             return
-        self._ended = True
+        self.ended = True
         self._finish(
             n.OUTCOME_CANCELLED, dict(extra or {}), self._calls_attributes(n.OUTCOME_CANCELLED), None, None, None
         )
 
     def end_with_exception(self, exception: BaseException, status: int | None, body: Any) -> None:
         """End a call the SDK raised from, with the status and body the exception carries."""
-        if self._ended:
+        if self.ended:
             return
         if self._observer is not None:  # only a scope asks (`exception_id`)
             self._raised = _held(exception)
@@ -464,7 +498,7 @@ class CallRecord:
         if self._observer is not None:
             with swallow("reporting a call's end to its scope"):
                 self._observer.call_ended(self)
-        call_ended_here(self)
+        _LAST_ENDED.set(self)
 
 
 def _wall_ns(perf_seconds: float) -> int:

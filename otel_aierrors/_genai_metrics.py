@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram, Meter
     from opentelemetry.util.types import AttributeValue
 
-    from otel_aierrors._call import CallRecord
     from otel_aierrors._results import ResponseSummary
+    from otel_aierrors._target import CallSeries, CallTarget
 
-__all__ = ["GenAIMetrics", "genai_metrics", "latest_conventions_opted_in"]
+__all__ = ["GenAIMetrics", "MeasuredCall", "genai_metrics", "latest_conventions_opted_in"]
 
 #: Bucket boundaries recommended by the GenAI semantic conventions.
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
@@ -69,6 +69,26 @@ def latest_conventions_opted_in(environ: Mapping[str, str] | None = None) -> boo
     return _LATEST in (value.strip() for value in values)
 
 
+class MeasuredCall(Protocol):
+    """What the ``gen_ai.client.*`` metrics read of an ended call (`otel_aierrors._call.CallRecord` is one).
+
+    A protocol, so that this module, below the call record, does not import it.
+    """
+
+    @property
+    def span_context(self) -> Context: ...
+    @property
+    def series(self) -> CallSeries: ...
+    @property
+    def target(self) -> CallTarget: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def first_chunk_at(self) -> float | None: ...
+    @property
+    def stream_chunks(self) -> int: ...
+
+
 class GenAIMetrics(Protocol):
     """Records the ``gen_ai.client.*`` metrics of one ended call.
 
@@ -78,7 +98,7 @@ class GenAIMetrics(Protocol):
 
     def record(
         self,
-        call: CallRecord,
+        call: MeasuredCall,
         attributes: Mapping[str, AttributeValue],
         duration: float,
         summary: ResponseSummary | None,
@@ -99,7 +119,7 @@ class _OperationMetrics:
 
     def record(
         self,
-        call: CallRecord,
+        call: MeasuredCall,
         attributes: Mapping[str, AttributeValue],
         duration: float,
         summary: ResponseSummary | None,
@@ -175,7 +195,7 @@ class _InferenceMetrics:
 
     def record(
         self,
-        call: CallRecord,
+        call: MeasuredCall,
         attributes: Mapping[str, AttributeValue],
         duration: float,
         summary: ResponseSummary | None,

@@ -29,20 +29,22 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol
 
 from otel_aierrors import _names as n
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
-    from opentelemetry.trace import SpanContext
+    from opentelemetry.trace import Span, SpanContext
     from opentelemetry.util.types import AttributeValue
 
-    from otel_aierrors._call import CallRecord
-    from otel_aierrors._recording import Attributes
     from otel_aierrors._results import ResponseSummary
+    from otel_aierrors._target import CallSeries
 
-__all__ = ["JOB_TTL", "MAX_JOBS", "TERMINAL_STATUSES", "JobTracker", "JobVerdict"]
+    #: `otel_aierrors._recording.Attributes`, not imported: that module is above this one.
+    Attributes = dict[str, AttributeValue]
+
+__all__ = ["JOB_TTL", "MAX_JOBS", "TERMINAL_STATUSES", "JobCall", "JobTracker", "JobVerdict"]
 
 #: Jobs followed at once; beyond, the oldest is forgotten (and never counted).
 MAX_JOBS: Final = 10_000
@@ -75,6 +77,18 @@ JOB_DURATION_BUCKETS: Final = (
     21600.0,
     86400.0,
 )
+
+
+class JobCall(Protocol):
+    """What a job's tracking reads of the call that saw it (`otel_aierrors._call.CallRecord` is one).
+
+    A protocol: this module is below the call record, which hands itself over.
+    """
+
+    @property
+    def span(self) -> Span: ...
+    @property
+    def series(self) -> CallSeries: ...
 
 
 class _Job(NamedTuple):
@@ -126,7 +140,7 @@ class JobTracker:
             explicit_bucket_boundaries_advisory=JOB_DURATION_BUCKETS,
         )
 
-    def observe(self, call: CallRecord, summary: ResponseSummary) -> JobVerdict | None:
+    def observe(self, call: JobCall, summary: ResponseSummary) -> JobVerdict | None:
         """A call's response showed a job; None when it names no job id."""
         kind, job_id, status = summary.job_kind, summary.job_id, summary.job_status or ""
         if kind is None or not job_id:

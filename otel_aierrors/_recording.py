@@ -10,34 +10,36 @@ attempt records (`otel_aierrors._call`, `otel_aierrors._attempt`) decide
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, Protocol
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import AttributeValue
 
 from otel_aierrors import _names as n
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
-from otel_aierrors._genai_metrics import duration_histogram, genai_metrics
+from otel_aierrors._genai_metrics import MeasuredCall, duration_histogram, genai_metrics
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
 from otel_aierrors._jobs import JobTracker
 from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError, parse_error_body
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
-from otel_aierrors._rejections import Rejections
+from otel_aierrors._rejection_records import Rejections
 from otel_aierrors._results import ResponseSummary
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import error_facts
 from otel_aierrors._tally import tally
+from otel_aierrors._target import CallSeries
 from otel_aierrors._taxonomy import Classification, ErrorClass
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer
 
-    from otel_aierrors._attempt import AttemptRecord
-    from otel_aierrors._call import CallRecord, CallTarget
+    from otel_aierrors._target import CallTarget
 
 __all__ = [
     "Attributes",
-    "CallSeries",
+    "RecordedAttempt",
+    "RecordedCall",
     "Telemetry",
     "add_exception_event",
     "header_attributes",
@@ -56,18 +58,37 @@ MAX_CACHED_SERIES: Final = 1024
 _SERIES_KEY_LENGTH: Final = 5
 
 
-class CallSeries(NamedTuple):
-    """The bounded metric attributes of the calls to one target; shared, so never mutated."""
+class RecordedCall(MeasuredCall, Protocol):
+    """What `Telemetry.record_call` reads of an ended call (`otel_aierrors._call.CallRecord` is one).
 
-    #: ``base``'s values: targets that share them (two models both beyond the limit) share a series.
-    key: tuple[AttributeValue, ...]
-    #: What every metric record of the call starts from.
-    base: Mapping[str, AttributeValue]
-    #: ``base`` with ``server.port``: the ``gen_ai.client.*`` metrics.
-    genai: Mapping[str, AttributeValue]
-    #: The rate-limit gauge's series, by kind.
-    ratelimit_requests: Mapping[str, AttributeValue]
-    ratelimit_tokens: Mapping[str, AttributeValue]
+    Protocols, here and in `RecordedAttempt`: the records are above this module and
+    hand themselves to it; it does not import them.
+    """
+
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def records_genai(self) -> bool: ...
+
+
+class _SeriesOwner(Protocol):
+    @property
+    def series(self) -> CallSeries: ...
+
+
+class RecordedAttempt(Protocol):
+    """What `Telemetry.record_attempt` reads of an ended attempt (`otel_aierrors._attempt.AttemptRecord` is one)."""
+
+    @property
+    def call(self) -> _SeriesOwner: ...
+    @property
+    def context(self) -> Context: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def number(self) -> int: ...
+    @property
+    def backoff(self) -> float: ...
 
 
 class _Instruments:
@@ -128,7 +149,7 @@ class Telemetry:
         #: Background responses, videos and batches, from their creation to their end (see `otel_aierrors._jobs`).
         self.jobs = JobTracker(meter)
         #: Answers the application rejected (see `otel_aierrors._rejections`).
-        self.rejections = Rejections(meter)
+        self.rejections = Rejections(meter, tracer)
         #: False once uninstrumented: what reaches it later (a rejection of an earlier call) records nothing.
         self.enabled = True
         #: Requested and served models have separate budgets: a gateway answering
@@ -247,7 +268,7 @@ class Telemetry:
 
     def record_call(
         self,
-        call: CallRecord,
+        call: RecordedCall,
         calls_attributes: Attributes,
         duration: float,
         error_type: str | None,
@@ -270,7 +291,7 @@ class Telemetry:
         return self.genai.record(call, attributes, duration, summary) or fault
 
     def record_attempt(
-        self, attempt: AttemptRecord, metric_attributes: Attributes, end: float, headers: AttemptHeaders
+        self, attempt: RecordedAttempt, metric_attributes: Attributes, end: float, headers: AttemptHeaders
     ) -> str | None:
         """The metric records of one ended attempt, each guarded on its own.
 

@@ -21,57 +21,22 @@ facts of its own, tied to the call:
 Which call: the last one that ended in this context (thread or asyncio task);
 when ``result`` is an SDK object or a response id, only if it is that call's.
 A call is rejected at most once. Nothing here raises into the application.
+What is recorded is `otel_aierrors._rejection_records`'s (one per instrumentation).
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
-
-from opentelemetry.trace import Link, SpanKind
+from typing import TYPE_CHECKING
 
 from otel_aierrors import _names as n
-from otel_aierrors._cardinality import ValueLimiter
-from otel_aierrors._context import last_ended_call
+from otel_aierrors._call import last_ended_call
 from otel_aierrors._safety import swallow
 
 if TYPE_CHECKING:
-    from opentelemetry.metrics import Meter
-
     from otel_aierrors._call import CallRecord
 
-__all__ = ["KNOWN_REASONS", "Rejections", "answer_check", "reject", "reject_call"]
-
-#: The reasons the documentation names; others pass a limit of `MAX_OTHER_REASONS` on metrics.
-KNOWN_REASONS: Final = frozenset({n.REJECTION_PARSE, n.REJECTION_SCHEMA, n.REJECTION_VALIDATION, n.REJECTION_GUARD})
-MAX_OTHER_REASONS: Final = 16
-
-
-class Rejections:
-    """The rejection counter of one instrumentation, and what a rejection records."""
-
-    def __init__(self, meter: Meter) -> None:
-        self._count = meter.create_counter(
-            n.METRIC_REJECTIONS,
-            unit="{answer}",
-            description="Answers the application rejected (did not parse, wrong shape, refused by a guard).",
-        )
-        self._limit_reason = ValueLimiter(limit=MAX_OTHER_REASONS)
-
-    def record(self, call: CallRecord, reason: str) -> None:
-        label = reason if reason in KNOWN_REASONS else self._limit_reason(reason)
-        attributes = {**call.series.base, n.SOFT_FAILURE: n.SOFT_INVALID_OUTPUT, n.REJECTION_REASON: label}
-        self._count.add(1, attributes)
-        span_attributes = {n.SOFT_FAILURE: n.SOFT_INVALID_OUTPUT, n.REJECTION_REASON: reason}
-        if call.response_id:
-            span_attributes[n.GEN_AI_RESPONSE_ID] = call.response_id
-        span = call.telemetry.tracer.start_span(
-            f"{n.REJECTION_SPAN_PREFIX} {label}",
-            kind=SpanKind.INTERNAL,
-            attributes=span_attributes,
-            links=[Link(call.span.get_span_context())],
-        )
-        span.end()
+__all__ = ["answer_check", "reject", "reject_call"]
 
 
 def reject(result: object = None, *, reason: str = n.REJECTION_VALIDATION) -> None:
@@ -99,7 +64,7 @@ def reject_call(call: CallRecord, reason: str) -> None:
         if call.rejection is not None or not call.telemetry.enabled:
             return
         call.rejection = reason
-        call.telemetry.rejections.record(call, reason)
+        call.telemetry.rejections.record(call.series.base, call.response_id, call.span.get_span_context(), reason)
 
 
 def _is_answer_of(result: object, call: CallRecord) -> bool:

@@ -22,8 +22,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_aierrors._call import CallRecord
-from otel_aierrors._context import CallObserver, current_observer, observe, stop_observing
+from otel_aierrors._call import CallObserver, CallRecord, current_observer, observe, stop_observing
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import swallow
@@ -34,9 +33,7 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
-    from otel_aierrors._fallback import FallbackScope
-
-__all__ = ["AttemptSource", "ObservingScope", "classify_exception"]
+__all__ = ["AttemptSource", "HopSource", "ObservingScope", "classify_exception"]
 
 
 def classify_exception(exception: BaseException) -> ErrorClass:
@@ -55,6 +52,13 @@ class AttemptSource(Protocol):
     def attempt_attributes(self) -> Attributes: ...
 
 
+class HopSource(Protocol):
+    """A fallback scope the calls of a scope are hops of (`otel_aierrors._fallback.FallbackScope`, which
+    builds on this module and so is not imported by it)."""
+
+    def is_later_hop(self, call: CallRecord) -> bool: ...
+
+
 class ObservingScope:
     """A scope's observer registration and its lazily opened INTERNAL span."""
 
@@ -70,7 +74,7 @@ class ObservingScope:
 
     # --- scope kinds (overridden) ---------------------------------------------------
     @property
-    def fallback_scope(self) -> FallbackScope | None:
+    def fallback_scope(self) -> HopSource | None:
         """The fallback scope whose hops the calls made here are."""
         return None
 

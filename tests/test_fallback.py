@@ -22,7 +22,7 @@ from opentelemetry.trace import StatusCode
 
 import otel_aierrors
 from otel_aierrors import FallbackScope, _fallback
-from otel_aierrors._context import current_observer
+from otel_aierrors._call import current_observer
 from otel_aierrors._hops import HopTarget, hop_kind, is_same_model, model_family
 from otel_aierrors._taxonomy import ErrorClass
 from otel_aierrors.chaos import ChaosServer

@@ -7,10 +7,11 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
-from otel_aierrors._call import CallRecord, CallTarget
+from otel_aierrors._call import CallRecord
 from otel_aierrors._cardinality import DEFAULT_LIMIT, DEFAULT_MAX_LENGTH, PORT_LIMIT, PortLimiter, ValueLimiter
 from otel_aierrors._names import OVERFLOW_VALUE
 from otel_aierrors._recording import Telemetry
+from otel_aierrors._target import CallTarget
 from otel_aierrors.chaos import ChaosServer
 from otel_aierrors.chaos.script import script_headers
 from tests.conftest import API_KEY

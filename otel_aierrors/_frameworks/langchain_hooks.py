@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from otel_aierrors import _names as n
 from otel_aierrors._app_retries import AppRetryScope
-from otel_aierrors._context import current_observer
+from otel_aierrors._call import current_observer
 from otel_aierrors._fallback import FallbackScope
 from otel_aierrors._safety import swallow
 

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
 
-from otel_aierrors._call import CallRecord, CallTarget
-from otel_aierrors._context import current_call, enter_call, exit_call
+from otel_aierrors._call import CallRecord
+from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._patches.calls import end_with_exception
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._redaction import Credentials
@@ -51,6 +51,7 @@ from otel_aierrors._sdks.stainless import (
 )
 from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import TracedAsyncStream, TracedStream, _CallEnd, _track, drain_abandoned
+from otel_aierrors._target import CallTarget
 from otel_aierrors._taxonomy import ErrorClass, classify
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def _api_key(headers: Mapping[str, Any] | None) -> str | None:
 def _start_call(
     telemetry: Telemetry, handler: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[CallRecord, SdkAdapter] | None:
-    if current_call() is not None:  # sent through an SDK whose ``request()`` already opened the call
+    if CURRENT_CALL.get() is not None:  # sent through an SDK whose ``request()`` already opened the call
         return None
     try:
         import httpx
@@ -378,14 +379,14 @@ def handler_post(telemetry: Telemetry) -> Wrapper:
         if started is None:
             return wrapped(*args, **kwargs)
         call, adapter = started
-        token = enter_call(call)
+        token = CURRENT_CALL.set(call)
         try:
             response = wrapped(*args, **kwargs)
         except BaseException as exception:
             end_with_exception(call, exception, _error_facts)
             raise
         finally:
-            exit_call(token)
+            CURRENT_CALL.reset(token)
         return _end_with_response(call, adapter, response, is_async=False)
 
     return traced_post
@@ -401,14 +402,14 @@ def async_handler_post(telemetry: Telemetry) -> Wrapper:
         if started is None:
             return await wrapped(*args, **kwargs)
         call, adapter = started
-        token = enter_call(call)
+        token = CURRENT_CALL.set(call)
         try:
             response = await wrapped(*args, **kwargs)
         except BaseException as exception:
             end_with_exception(call, exception, _error_facts)
             raise
         finally:
-            exit_call(token)
+            CURRENT_CALL.reset(token)
         return _end_with_response(call, adapter, response, is_async=True)
 
     return traced_async_post

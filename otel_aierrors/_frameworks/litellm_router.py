@@ -38,9 +38,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from otel_aierrors import _names as n
-from otel_aierrors._call import CallRecord
+from otel_aierrors._call import CallRecord, current_observer
 from otel_aierrors._cardinality import ValueLimiter
-from otel_aierrors._context import current_observer
 from otel_aierrors._fallback import FallbackScope, _hop_target
 from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import report_internal_error, swallow

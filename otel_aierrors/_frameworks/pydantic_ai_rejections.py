@@ -39,8 +39,7 @@ from opentelemetry import trace
 
 from otel_aierrors import _names as n
 from otel_aierrors._app_retries import AppRetryScope
-from otel_aierrors._call import CallRecord
-from otel_aierrors._context import current_observer, last_ended_call
+from otel_aierrors._call import CallRecord, current_observer, last_ended_call
 from otel_aierrors._recording import Attributes
 from otel_aierrors._rejections import reject_call
 from otel_aierrors._safety import report_internal_error, swallow

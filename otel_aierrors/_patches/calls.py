@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from otel_aierrors._breakers import note_call_target
-from otel_aierrors._call import CallRecord, CallTarget
-from otel_aierrors._context import enter_call, exit_call
+from otel_aierrors._call import CallRecord
+from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._redaction import Credentials
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import (
@@ -26,6 +26,7 @@ from otel_aierrors._sdks.stainless import (
 )
 from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import drain_abandoned, wrap_result
+from otel_aierrors._target import CallTarget
 
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
@@ -106,14 +107,14 @@ def call_wrapper(telemetry: Telemetry, adapter: SdkAdapter, is_async: bool) -> W
             call = _start_call(telemetry, adapter, instance, args, kwargs)
             if call is None:
                 return await wrapped(*args, **kwargs)
-            token = enter_call(call)
+            token = CURRENT_CALL.set(call)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exception:
                 end_with_exception(call, exception)
                 raise
             finally:
-                exit_call(token)
+                CURRENT_CALL.reset(token)
             return _end_with_result(call, adapter, result, is_async=True)
 
         return traced_async_request
@@ -124,14 +125,14 @@ def call_wrapper(telemetry: Telemetry, adapter: SdkAdapter, is_async: bool) -> W
         call = _start_call(telemetry, adapter, instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        token = enter_call(call)
+        token = CURRENT_CALL.set(call)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exception:
             end_with_exception(call, exception)
             raise
         finally:
-            exit_call(token)
+            CURRENT_CALL.reset(token)
         return _end_with_result(call, adapter, result, is_async=False)
 
     return traced_request

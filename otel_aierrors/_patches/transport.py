@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from otel_aierrors._context import current_call
+from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import (
     response_body_in_memory,
@@ -35,7 +35,7 @@ __all__ = ["TRANSPORT_TARGETS"]
 
 
 def _start_attempt(instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> AttemptRecord | None:
-    call = current_call()
+    call = CURRENT_CALL.get()
     if call is None or call.ended or call.target.http_client is not instance:
         return None
     try:

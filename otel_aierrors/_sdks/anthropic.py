@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from otel_aierrors._context import current_call
+from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._results import SOFT_REFUSAL, SOFT_TRUNCATED, ResponseSummary, StreamSummary, soft_failure_of
 
 __all__ = ["read_chunk", "sdk_call_span", "summarize"]
@@ -82,7 +82,7 @@ def read_chunk(summary: StreamSummary, event: Any) -> None:
 
 def sdk_call_span(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``start_api_call_span`` that, inside an instrumented call, starts nothing: the call span is ours."""
-    call = current_call()
+    call = CURRENT_CALL.get()
     if call is None:
         return wrapped(*args, **kwargs)
     # Imported here: this module is loaded by ``instrument()``, which must not need ``opentelemetry.trace`` (issue 28).
