@@ -22,18 +22,13 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
-import weakref
-from collections.abc import Callable, Mapping
-from types import ModuleType
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from otel_aierrors import _setup
 from otel_aierrors._patches.on_import import ImportPatcher
-from otel_aierrors._patches.post_import import HOOKS
 from otel_aierrors._patches.targets import PATCH_TARGETS
-from otel_aierrors._safety import swallow
 from otel_aierrors.version import __version__
 
 if TYPE_CHECKING:
@@ -41,7 +36,7 @@ if TYPE_CHECKING:
 
     from otel_aierrors._recording import Telemetry
 
-__all__ = ["APP_RETRY_LIBRARIES", "INSTRUMENTATION", "SCOPE_NAME", "Instrumentation", "dependency_conflict"]
+__all__ = ["INSTRUMENTATION", "SCOPE_NAME", "Instrumentation", "dependency_conflict"]
 
 #: The instrumentation scope of every span and metric (the package's name, as before the split).
 SCOPE_NAME: Final = "otel_aierrors"
@@ -49,9 +44,6 @@ SCOPE_NAME: Final = "otel_aierrors"
 _INSTRUMENTOR: Final = "AIErrorsInstrumentor"
 #: ``BaseInstrumentor``'s logger: the already-instrumented warnings and the dependency error are logged there.
 _base_logger = logging.getLogger("opentelemetry.instrumentation.instrumentor")
-#: The application retry libraries `otel_aierrors._app_retries` patches; a test holds them equal.
-APP_RETRY_LIBRARIES: Final = ("tenacity", "backoff")
-_APP_RETRIES: Final = "otel_aierrors._app_retries"
 
 
 class _Settings(NamedTuple):
@@ -107,18 +99,12 @@ class Instrumentation:
             patcher = ImportPatcher(PATCH_TARGETS, build=lambda: _telemetry(settings))
             self._patcher = patcher
         patcher.start()
-        hook = _installer(weakref.ref(patcher), _install_app_retries)
-        for library in APP_RETRY_LIBRARIES:
-            HOOKS.register(hook, library)  # runs now if already imported
 
     def stop(self) -> None:
         """Unpatch everything; the hooks that have not fired will do nothing."""
         with self._lock:
             patcher, self._patcher = self._patcher, None
         _setup.disarm()
-        app_retries = sys.modules.get(_APP_RETRIES)
-        if app_retries is not None:
-            app_retries.uninstall()
         if patcher is not None:
             telemetry = patcher.built_telemetry()
             if telemetry is not None:
@@ -168,28 +154,6 @@ def _telemetry(settings: _Settings) -> Telemetry | None:
         latest_genai=latest_conventions_opted_in(settings.environ),
         capture_content=content_capture_enabled(settings.environ),
     )
-
-
-def _install_app_retries(_telemetry: Telemetry) -> None:
-    from otel_aierrors import _app_retries
-
-    _app_retries.install()  # idempotent: it patches each library once, and watches the others itself
-
-
-def _installer(
-    patcher: weakref.ref[ImportPatcher], install: Callable[[Telemetry], None]
-) -> Callable[[ModuleType], None]:
-    """A hook for a library outside the patch table (tenacity, backoff): ``install(telemetry)`` when it is
-    imported, while ``patcher`` is live and its telemetry built (the dependency check passed)."""
-
-    def on_import(module: ModuleType) -> None:
-        with swallow(f"patching {getattr(module, '__name__', '')}"):
-            live = patcher()
-            telemetry = None if live is None else live.telemetry()
-            if telemetry is not None:
-                install(telemetry)
-
-    return on_import
 
 
 #: The one instrumentation of the process, as ``BaseInstrumentor`` keeps one instance per class:

@@ -81,7 +81,9 @@ def test_uninstrument_restores_every_row_of_the_table_exactly() -> None:
         targets.SDK,
         targets.HTTP,
         targets.BREAKER,
-    }  # the SDKs, httpx and the breakers
+        targets.APP_RETRY,
+    }  # the SDKs, httpx, the breakers and the retry libraries
+    assert {target.library for target, *_ in rows if target.kind == targets.APP_RETRY} == {"tenacity", "backoff"}
     telemetry = Telemetry()
     otel_aierrors.instrument(tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider)
     try:
@@ -114,6 +116,29 @@ def test_the_breaker_rows_keep_no_telemetry_alive_after_uninstrument() -> None:
     del patcher
     gc.collect()
     assert telemetry() is None  # the breakers' shared recorder went with their wrappers
+
+
+def test_a_function_decorated_with_backoff_while_instrumented_keeps_no_telemetry_alive_after_uninstrument() -> None:
+    import backoff
+
+    from otel_aierrors._instrumentation import INSTRUMENTATION
+
+    recorded = Telemetry()
+    otel_aierrors.instrument(tracer_provider=recorded.tracer_provider, meter_provider=recorded.meter_provider)
+    patcher = INSTRUMENTATION._patcher
+    assert patcher is not None
+    telemetry = weakref.ref(patcher.built_telemetry())  # built by the hooks of the modules already imported
+    assert isinstance(backoff._sync.retry_exception, wrapt.FunctionWrapper)
+
+    @backoff.on_exception(backoff.constant, ValueError, max_tries=2, interval=0, jitter=None)
+    def decorated() -> str:
+        return "ok"
+
+    otel_aierrors.uninstrument()
+    del patcher
+    gc.collect()
+    assert telemetry() is None  # the decorated function outlives the patch, not the instrumentation
+    assert decorated() == "ok"
 
 
 def test_nothing_is_emitted_after_uninstrument(chaos: ChaosServer) -> None:

@@ -21,7 +21,6 @@ import pytest
 import wrapt
 
 import otel_aierrors
-from otel_aierrors import _app_retries, _instrumentation
 from otel_aierrors._patches import targets, transport
 from otel_aierrors._patches.post_import import PostImportHooks
 from tests.processes import run_code
@@ -43,6 +42,7 @@ HEAVY = (
     "otel_aierrors._fallback",
     "otel_aierrors._taxonomy",
     "otel_aierrors._app_retries",
+    "otel_aierrors._patches.app_retries",
     "otel_aierrors._call",
     "otel_aierrors._attempt",
     "otel_aierrors._recording",
@@ -170,10 +170,6 @@ def test_the_transport_rows_named_in_the_table_are_the_transport_modules_targets
     assert named == list(transport.TRANSPORT_TARGETS)
 
 
-def test_the_app_retry_libraries_watched_at_start_up_are_those_app_retries_patches() -> None:
-    assert tuple(_app_retries._PATCHERS) == _instrumentation.APP_RETRY_LIBRARIES
-
-
 def _module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"probe_{uuid.uuid4().hex}"
     (tmp_path / f"{name}.py").write_text("VALUE = 1\n")
@@ -212,3 +208,11 @@ def test_the_breaker_rows_name_each_wrapper_factory_of_the_breaker_patches() -> 
     named = {factory for *_, factory in targets.BREAKER_ROWS}
     assert named == set(breakers.__all__)
     assert all(callable(getattr(breakers, factory)) for factory in named)
+
+
+def test_the_app_retry_rows_name_each_wrapper_factory_of_the_app_retry_patches() -> None:
+    from otel_aierrors._patches import app_retries
+
+    named = {factory for *_, factory in targets.APP_RETRY_ROWS}
+    assert named == set(app_retries.__all__)
+    assert all(callable(getattr(app_retries, factory)) for factory in named)

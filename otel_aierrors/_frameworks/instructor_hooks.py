@@ -4,7 +4,7 @@
 one SDK call, validates the answer against ``City`` and, when that fails,
 asks again with the validation error appended, up to N more times, in
 instructor's own tenacity loop (the iterator form, ``for attempt in
-Retrying(...)``, which the tenacity patch of `otel_aierrors._app_retries`
+Retrying(...)``, which the tenacity patch of `otel_aierrors._patches.app_retries`
 does not link: no second scope). The wrapper around ``retry_sync_v2`` /
 ``retry_async_v2`` makes the whole ``create`` one `InstructorScope`, an
 `AppRetryScope` with library ``instructor``:
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 
 from otel_aierrors import _names as n
-from otel_aierrors._app_retries import AppRetryScope
+from otel_aierrors._app_retries import AppRetryScope, function_name
 from otel_aierrors._call import CallRecord
 from otel_aierrors._rejections import reject_call
 from otel_aierrors._safety import report_internal_error, swallow
@@ -113,11 +113,6 @@ def _last_failed_completion(exception: BaseException) -> object:
     return None
 
 
-def _function_name(function: object) -> str:
-    name = getattr(function, "__name__", None)
-    return name if isinstance(name, str) and name else type(function).__name__
-
-
 def _start(
     telemetry: Telemetry, args: tuple[Any, ...], kwargs: dict[str, Any], is_async: bool
 ) -> tuple[InstructorScope, tuple[Any, ...], dict[str, Any]] | None:
@@ -134,7 +129,7 @@ def _start(
         response_model = kwargs["response_model"] if "response_model" in kwargs else args[1] if len(args) > 1 else None
         if response_model is None or not callable(func):
             return None
-        scope = InstructorScope(_function_name(func))
+        scope = InstructorScope(function_name(func))
         counted = _counted_async(func, scope) if is_async else _counted(func, scope)
         if "func" in kwargs:
             return scope, args, {**kwargs, "func": counted}

@@ -5,7 +5,9 @@
 - `otel_aierrors._patches.transport`: ``send`` of the ``httpx`` / ``httpx2``
   clients, once per HTTP attempt;
 - `otel_aierrors._patches.breakers`: the application's circuit breakers
-  (pybreaker, aiobreaker, purgatory), their passes and state changes.
+  (pybreaker, aiobreaker, purgatory), their passes and state changes;
+- `otel_aierrors._patches.app_retries`: the application's retry libraries
+  (tenacity, backoff), each run of a retried function a scope.
 
 `otel_aierrors._patches.targets` names them all in one table, applied on
 import by `otel_aierrors._patches.on_import`.

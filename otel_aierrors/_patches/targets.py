@@ -4,8 +4,9 @@ Each row names the module that holds a callable, the callable's path in it
 and how to build its wrapper for one instrumentation's telemetry. A row is
 applied when its module is imported (`otel_aierrors._patches.on_import`), so
 building the table imports no SDK and no HTTP library: it only reads
-`otel_aierrors._sdks.SDK_ROWS`, the frameworks' rows and the circuit-breaker
-rows, whose wrappers it names instead of importing.
+`otel_aierrors._sdks.SDK_ROWS`, the frameworks' rows, the circuit-breaker
+rows and the application retry libraries' rows, whose wrappers it names
+instead of importing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,18 @@ from otel_aierrors._sdks import SDK_ROWS, SdkRow
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
 
-__all__ = ["BREAKER", "FRAMEWORK", "HTTP", "KINDS", "PATCH_TARGETS", "SDK", "PatchTarget", "Wrapper", "sdk_modules"]
+__all__ = [
+    "APP_RETRY",
+    "BREAKER",
+    "FRAMEWORK",
+    "HTTP",
+    "KINDS",
+    "PATCH_TARGETS",
+    "SDK",
+    "PatchTarget",
+    "Wrapper",
+    "sdk_modules",
+]
 
 #: A ``wrapt`` function wrapper: (wrapped, instance, args, kwargs) -> result.
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
@@ -30,8 +42,9 @@ SDK: Final = "SDK"
 HTTP: Final = "HTTP client"
 FRAMEWORK: Final = "framework"
 BREAKER: Final = "circuit breaker"
+APP_RETRY: Final = "retry library"
 #: The kinds, in the order ``doctor`` reports them.
-KINDS: Final = (SDK, HTTP, FRAMEWORK, BREAKER)
+KINDS: Final = (SDK, HTTP, FRAMEWORK, BREAKER, APP_RETRY)
 
 
 class PatchTarget(NamedTuple):
@@ -49,7 +62,7 @@ class PatchTarget(NamedTuple):
     optional: bool = False
     #: Whether the row is an SDK's call boundary (``doctor`` reports those per SDK).
     call_boundary: bool = False
-    #: What the library is (`SDK`, `HTTP`, `FRAMEWORK`, `BREAKER`), for ``doctor``.
+    #: What the library is (`SDK`, `HTTP`, `FRAMEWORK`, `BREAKER`, `APP_RETRY`), for ``doctor``.
     kind: str = SDK
 
 
@@ -108,10 +121,23 @@ BREAKER_ROWS: Final = (
 )
 _BREAKERS: Final = "otel_aierrors._patches.breakers"
 
+#: (distribution, module, attribute path, wrapper factory's name in `otel_aierrors._patches.app_retries`):
+#: the application's retry libraries, neither a dependency, patched when it imports them. backoff's
+#: decorators call the ``retry_*`` of these two modules by module attribute, at decoration time.
+APP_RETRY_ROWS: Final = (
+    ("tenacity", "tenacity", "Retrying.__call__", "tenacity_call"),
+    ("tenacity", "tenacity", "AsyncRetrying.__call__", "tenacity_async_call"),
+    ("backoff", "backoff._sync", "retry_exception", "backoff_sync_retry"),
+    ("backoff", "backoff._sync", "retry_predicate", "backoff_sync_retry"),
+    ("backoff", "backoff._async", "retry_exception", "backoff_async_retry"),
+    ("backoff", "backoff._async", "retry_predicate", "backoff_async_retry"),
+)
+_APP_RETRIES: Final = "otel_aierrors._patches.app_retries"
+
 
 def _named(telemetry: Telemetry, *, module: str, factory: str) -> Wrapper:
-    """The wrapper ``module.factory(telemetry)`` builds, ``module`` imported when the hook fires (a framework's
-    or a breaker library's import is under way)."""
+    """The wrapper ``module.factory(telemetry)`` builds, ``module`` imported when the hook fires (a framework's,
+    a breaker library's or a retry library's import is under way)."""
     import importlib
 
     build: Callable[[Telemetry], Wrapper] = getattr(importlib.import_module(module), factory)
@@ -139,13 +165,17 @@ def _rows() -> tuple[PatchTarget, ...]:
     for library, module, attribute, factory in BREAKER_ROWS:
         build = functools.partial(_named, module=_BREAKERS, factory=factory)
         rows.append(PatchTarget(library, module, attribute, build, kind=BREAKER))
+    for library, module, attribute, factory in APP_RETRY_ROWS:
+        build = functools.partial(_named, module=_APP_RETRIES, factory=factory)
+        rows.append(PatchTarget(library, module, attribute, build, kind=APP_RETRY))
     return tuple(rows)
 
 
 #: Every callable this package wraps: the SDKs' ``request()`` (their call
 #: boundary), their extra hooks, ``send`` of the HTTP clients, the frameworks'
-#: fallback, retry and re-ask entry points (`otel_aierrors._frameworks`), then
-#: the circuit breakers' passes and state changes (`otel_aierrors._patches.breakers`).
+#: fallback, retry and re-ask entry points (`otel_aierrors._frameworks`), the
+#: circuit breakers' passes and state changes (`otel_aierrors._patches.breakers`),
+#: then the runs of tenacity and backoff (`otel_aierrors._patches.app_retries`).
 PATCH_TARGETS: Final = _rows()
 
 

@@ -221,7 +221,7 @@ def _installed(distribution: str) -> bool:
 def _check_patched() -> Check:
     """Per installed SDK and HTTP library: patched now, or waiting for its import (imports nothing).
 
-    The frameworks and circuit breakers have a check each (`_check_optional_libraries`)."""
+    The frameworks, circuit breakers and retry libraries have a check each (`_check_optional_libraries`)."""
     from otel_aierrors import AIErrorsInstrumentor
     from otel_aierrors._patches.targets import HTTP, PATCH_TARGETS, SDK
 
@@ -251,14 +251,15 @@ def _check_patched() -> Check:
 
 
 def _check_optional_libraries() -> list[Check]:
-    """A check per framework and circuit-breaker library of the patch table, in its order (imports nothing)."""
+    """A check per optional library of the patch table (framework, circuit breaker, retry library: any kind
+    but the SDKs and HTTP clients `_check_patched` reports), in the table's order (imports nothing)."""
     from otel_aierrors import AIErrorsInstrumentor
-    from otel_aierrors._patches.targets import BREAKER, FRAMEWORK, PATCH_TARGETS
+    from otel_aierrors._patches.targets import HTTP, PATCH_TARGETS, SDK
 
     _, watched = AIErrorsInstrumentor().patch_status()
     libraries: dict[tuple[str, str], list[PatchTarget]] = {}
     for target in PATCH_TARGETS:
-        if target.kind in (FRAMEWORK, BREAKER):
+        if target.kind not in (SDK, HTTP):
             libraries.setdefault((target.library, target.kind), []).append(target)
     return [_check_rows(library, kind, rows, bool(watched)) for (library, kind), rows in libraries.items()]
 

@@ -166,19 +166,27 @@ print("anthropic" in sys.modules)
     assert anthropic_loaded == "False"  # doctor reports without importing
 
 
+#: The kinds of library ``doctor`` gives a check each: all but the SDKs and HTTP clients.
+OPTIONAL_KINDS = (targets.FRAMEWORK, targets.BREAKER, targets.APP_RETRY)
+
+
 def optional_library_checks(checks: list[Check]) -> dict[str, Check]:
-    kinds = (targets.FRAMEWORK, targets.BREAKER)
-    return {check.name: check for check in checks if check.name.endswith(kinds)}
+    return {check.name: check for check in checks if check.name.endswith(OPTIONAL_KINDS)}
 
 
-def test_every_framework_and_breaker_of_the_patch_table_has_a_check_and_a_missing_one_is_no_fault() -> None:
+def test_every_optional_library_of_the_patch_table_has_a_check_and_a_missing_one_is_no_fault() -> None:
+    assert set(targets.KINDS) == {targets.SDK, targets.HTTP, *OPTIONAL_KINDS}
     checks = diagnose({}, timeout=0.1)
     listed = optional_library_checks(checks)
-    libraries = dict.fromkeys(
-        (t.library, t.kind) for t in PATCH_TARGETS if t.kind in (targets.FRAMEWORK, targets.BREAKER)
-    )
+    libraries = dict.fromkeys((t.library, t.kind) for t in PATCH_TARGETS if t.kind in OPTIONAL_KINDS)
     assert list(listed) == [f"{library} {kind}" for library, kind in libraries]  # the table's order
-    assert {"litellm framework", "instructor framework", "pybreaker circuit breaker"} <= set(listed)
+    assert {
+        "litellm framework",
+        "instructor framework",
+        "pybreaker circuit breaker",
+        "tenacity retry library",
+        "backoff retry library",
+    } <= set(listed)
     for library, kind in libraries:
         check = listed[f"{library} {kind}"]
         assert check.status is Status.INFO  # not instrumented here; a missing library is no fault either
@@ -219,6 +227,32 @@ print("purgatory" in sys.modules)
         f"warn|pybreaker {pybreaker}: 4 of 5 patches applied; imported but not patched: "
         "pybreaker.CircuitBreaker.call|the log of logger 'otel_aierrors' says why",
         f"ok|purgatory {purgatory}: waiting for its import (3 patches)|",
+        "False",  # doctor reports without importing
+    ]
+
+
+def test_retry_libraries_say_which_of_their_patches_are_applied() -> None:
+    code = """
+import sys
+import otel_aierrors
+from otel_aierrors.cli.doctor import diagnose
+
+otel_aierrors.instrument()
+import tenacity  # the application uses tenacity; backoff is installed, never imported
+
+for check in diagnose({}, timeout=0.1):
+    if check.name in ("tenacity retry library", "backoff retry library"):
+        print(check.status.value, check.summary, check.detail, sep="|")
+print("backoff" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False, env=clean_env()
+    )
+    assert result.returncode == 0, result.stderr
+    tenacity, backoff = (importlib.metadata.version(name) for name in ("tenacity", "backoff"))
+    assert result.stdout.splitlines() == [
+        f"ok|tenacity {tenacity}: 2 of 2 patches applied|",
+        f"ok|backoff {backoff}: waiting for its import (4 patches)|",
         "False",  # doctor reports without importing
     ]
 
