@@ -39,7 +39,7 @@ from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, ProviderError, 
 from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, classify, is_cancellation
+from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, call_verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -284,14 +284,14 @@ class CallRecord:
             if job.repeat and summary is not None and summary.failed:
                 summary = replace(summary, failed=False, failure_code=None)  # counted by the poll that saw it
         if summary is not None and summary.failed:
+            classification: Classification | None = UNCLASSIFIED
             try:
                 failure = ProviderError(code=summary.failure_code)
                 default = ErrorClass.JOB_FAILED if job is not None else ErrorClass.SERVER_ERROR
-                classification = classify(provider_error=failure, default=default)
+                classification = call_verdict(None, None, failure, self.last_classification, False, default)
             except Exception:
                 self.fault("classifying a call's in-band failure")
-                classification = UNCLASSIFIED
-            self.fail(classification, None, extra, summary)
+            self.fail(classification or UNCLASSIFIED, None, extra, summary)
             return
         self.ended = True
         soft = summary.soft_failure if summary is not None else None
@@ -378,8 +378,18 @@ class CallRecord:
             return
         if self._observer is not None:  # only a scope asks (`exception_id`)
             self._raised = _held(exception)
+
+        def provider_error() -> ProviderError:
+            try:
+                return parse_error_body(body)
+            except Exception:
+                self.fault("reading a call's error body")
+                return EMPTY_PROVIDER_ERROR
+
         try:
-            classification = self.classify_exception(exception, status, body)
+            classification = call_verdict(
+                exception, status, provider_error, self.last_classification, self.last_read_body
+            )
         except Exception:
             self.fault("classifying a call's exception")
             classification = UNCLASSIFIED
@@ -387,28 +397,6 @@ class CallRecord:
             self.cancel()
         else:
             self.fail(classification, exception)
-
-    def classify_exception(self, exception: BaseException, status: int | None, body: Any) -> Classification | None:
-        """How the call failed (None: it was cancelled). The last attempt's verdict wins, having seen
-        the headers; the body the SDK read decides when the attempt had none to read."""
-        if is_cancellation(exception):
-            return None
-        last = self.last_classification
-        if status is not None:
-            if last is not None and self.last_read_body:
-                return last
-            provider_error = EMPTY_PROVIDER_ERROR
-            try:
-                provider_error = parse_error_body(body)
-            except Exception:
-                self.fault("reading a call's error body")
-            found = classify(status=status, provider_error=provider_error)
-            # The body the SDK read names the class; the attempt's headers keep their say on retrying.
-            return found if last is None or found.error_class.permanent else found._replace(retryable=last.retryable)
-        found = classify(exception=exception)
-        if found.error_class is not ErrorClass.UNKNOWN and self.last_classification is not None:
-            return self.last_classification
-        return found
 
     # --- internals ------------------------------------------------------------
     def _attributes_on_host(self, attributes: Attributes) -> None:
