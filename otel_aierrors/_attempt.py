@@ -38,7 +38,7 @@ __all__ = ["AttemptOwner", "AttemptRecord"]
 
 
 class AttemptOwner(Protocol):
-    """What an attempt reads of its call, and tells it (`otel_aierrors._call.CallRecord` is one).
+    """What an attempt reads of its call (`otel_aierrors._call.CallRecord` is one); it tells the call nothing.
 
     A protocol: the call creates its attempts, so this module is below it and does not import it.
     """
