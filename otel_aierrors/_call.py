@@ -2,10 +2,14 @@
 
 A `CallRecord` opens when the application calls the SDK and closes when the
 call returns, raises, is cancelled, or (for streams and raw responses) when
-the caller is done with what it got. The HTTP attempts inside it report to it
-through `CallRecord.attempt_ended`. Ending the span and counting the call
-never depend on the optional enrichment before them: an internal error there
-is reported and the call is still ended and counted.
+the caller is done with what it got. It decides the outcome (the verdict is
+`otel_aierrors._taxonomy.call_verdict`), gathers what happened into one
+immutable `CallEnded` and hands it to the recorder (`Telemetry.call_ended`),
+which makes the span attributes and metric records and ends the span; nothing
+flows back. Its attempts keep their own end record (`AttemptRecord.ended`),
+which the call reads when it starts the next attempt or ends. Ending the span
+and counting the call never depend on the optional enrichment before them: an
+internal error there is reported and the call is still ended and counted.
 
 When the call's span is not recorded (the sampler dropped it), no span
 attribute is built beyond what the sampler saw at the start; the metrics are
@@ -29,17 +33,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from otel_aierrors import _names as n
 from otel_aierrors._attempt import AttemptRecord
 from otel_aierrors._coexistence import host_call_span, is_own_attribute
 from otel_aierrors._hops import is_gateway_hop
 from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, ProviderError, parse_error_body
-from otel_aierrors._recording import Attributes, Telemetry, add_exception_event
-from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
+from otel_aierrors._recording import Attributes, CallEnded, Telemetry
+from otel_aierrors._results import ResponseSummary
 from otel_aierrors._safety import report_internal_error, swallow
-from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, classify, is_cancellation
+from otel_aierrors._taxonomy import UNCLASSIFIED, Classification, ErrorClass, call_verdict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -116,9 +120,7 @@ class CallRecord:
         "error_class",
         "first_chunk_at",
         "internal_error",
-        "last_attempt_end",
-        "last_classification",
-        "last_read_body",
+        "last_attempt",
         "outcome",
         "owns_span",
         "recording",
@@ -190,9 +192,8 @@ class CallRecord:
         self.attempt_count = 0
         self.backoff_total = 0.0
         self.wasted_retries = 0
-        self.last_attempt_end: float | None = None
-        self.last_classification: Classification | None = None
-        self.last_read_body = False
+        #: The call's latest attempt: its end record tells the next attempt's backoff and the call's verdict.
+        self.last_attempt: AttemptRecord | None = None
         self.first_chunk_at: float | None = None
         self.stream_chunks = 0
         self.outcome: str | None = None
@@ -238,19 +239,20 @@ class CallRecord:
     def start_attempt(self, method: str, resend_count: int | None) -> AttemptRecord:
         now = time.perf_counter()
         self.attempt_count += 1
-        backoff = 0.0 if self.last_attempt_end is None else max(0.0, now - self.last_attempt_end)
-        wasted = self.last_classification is not None and not self.last_classification.retryable
-        if self.attempt_count > 1:
-            self.backoff_total += backoff
-            if wasted:
-                self.wasted_retries += 1
-        return AttemptRecord(self, method, self.attempt_count, now, backoff, resend_count, wasted)
-
-    def attempt_ended(self, classification: Classification | None, end: float, read_body: bool) -> None:
-        """An attempt of this call ended: None for a success, else how it failed (and whether from its body)."""
-        self.last_attempt_end = end
-        self.last_classification = classification
-        self.last_read_body = read_body
+        previous = self.last_attempt.ended if self.last_attempt is not None else None
+        backoff = 0.0
+        wasted = False
+        if previous is not None:
+            backoff = max(0.0, now - previous.end)
+            wasted = previous.classification is not None and not previous.classification.retryable
+            if self.attempt_count > 1:
+                self.backoff_total += backoff
+                if wasted:
+                    self.wasted_retries += 1
+        attempt = self.last_attempt = AttemptRecord(
+            self, method, self.attempt_count, now, backoff, resend_count, wasted
+        )
+        return attempt
 
     def first_chunk(self) -> None:
         """A stream's first chunk arrived (the stream counts the rest, see `streamed`)."""
@@ -284,32 +286,21 @@ class CallRecord:
             if job.repeat and summary is not None and summary.failed:
                 summary = replace(summary, failed=False, failure_code=None)  # counted by the poll that saw it
         if summary is not None and summary.failed:
+            classification: Classification | None = UNCLASSIFIED
             try:
                 failure = ProviderError(code=summary.failure_code)
                 default = ErrorClass.JOB_FAILED if job is not None else ErrorClass.SERVER_ERROR
-                classification = classify(provider_error=failure, default=default)
+                classification = call_verdict(None, None, failure, None, False, default)
             except Exception:
                 self.fault("classifying a call's in-band failure")
-                classification = UNCLASSIFIED
-            self.fail(classification, None, extra, summary)
+            self.fail(classification or UNCLASSIFIED, None, extra, summary)
             return
         self.ended = True
         soft = summary.soft_failure if summary is not None else None
         outcome = n.OUTCOME_SOFT_FAILURE if soft else n.OUTCOME_OK
         if job is not None and job.outcome is not None:
             outcome = job.outcome
-        span_attributes: Attributes = {}
-        calls_attributes = self._calls_attributes(outcome)
-        try:
-            if summary is not None:
-                self._summary_attributes(summary, span_attributes, calls_attributes)
-            if abandoned:
-                calls_attributes[n.STREAM_ABANDONED] = True
-            if extra:
-                span_attributes.update(extra)
-        except Exception:
-            self.fault("summarizing a call")
-        self._finish(outcome, span_attributes, calls_attributes, None, summary, end_time, end_wall_ns)
+        self._finish(outcome, None, None, summary, extra, abandoned, end_time, end_wall_ns)
 
     def _job(self, summary: ResponseSummary) -> JobVerdict | None:
         """Follow the job the response shows; the poll that sees its end is linked to its creation."""
@@ -334,43 +325,14 @@ class CallRecord:
             return
         self.ended = True
         self.error_class = classification.error_class
-        error_value = classification.error_class.value
-        error_type = classification.error_class.error_type
-        span_attributes: Attributes = {n.ERROR_CLASS: error_value, n.RETRYABLE: classification.retryable}
-        calls_attributes = self._calls_attributes(n.OUTCOME_ERROR)
-        calls_attributes[n.ERROR_CLASS] = error_value
-        calls_attributes[n.RETRYABLE] = classification.retryable
-        try:
-            if summary is not None:
-                self._summary_attributes(summary, span_attributes, calls_attributes)
-            if extra:
-                span_attributes.update(extra)
-        except Exception:
-            self.fault("summarizing a failed call")
-        if self.recording and self.owns_span:
-            span_attributes[n.ERROR_TYPE] = error_type
-            try:
-                self.span.set_status(Status(StatusCode.ERROR, error_value))
-                if exception is not None:
-                    add_exception_event(
-                        self.span,
-                        exception,
-                        self.target.secrets,
-                        classification,
-                        capture_content=self.telemetry.capture_content,
-                    )
-            except Exception:
-                self.fault("recording a call failure")
-        self._finish(n.OUTCOME_ERROR, span_attributes, calls_attributes, error_type, summary, None)
+        self._finish(n.OUTCOME_ERROR, classification, exception, summary, extra, False, None, None)
 
     def cancel(self, extra: Attributes | None = None) -> None:
         """End a call the application itself stopped: not a failure of the provider."""
         if self.ended:
             return
         self.ended = True
-        self._finish(
-            n.OUTCOME_CANCELLED, dict(extra or {}), self._calls_attributes(n.OUTCOME_CANCELLED), None, None, None
-        )
+        self._finish(n.OUTCOME_CANCELLED, None, None, None, extra, False, None, None)
 
     def end_with_exception(self, exception: BaseException, status: int | None, body: Any) -> None:
         """End a call the SDK raised from, with the status and body the exception carries."""
@@ -378,8 +340,23 @@ class CallRecord:
             return
         if self._observer is not None:  # only a scope asks (`exception_id`)
             self._raised = _held(exception)
+
+        def provider_error() -> ProviderError:
+            try:
+                return parse_error_body(body)
+            except Exception:
+                self.fault("reading a call's error body")
+                return EMPTY_PROVIDER_ERROR
+
+        last = self.last_attempt.ended if self.last_attempt is not None else None
         try:
-            classification = self.classify_exception(exception, status, body)
+            classification = call_verdict(
+                exception,
+                status,
+                provider_error,
+                last.classification if last is not None else None,
+                last is not None and last.read_body,
+            )
         except Exception:
             self.fault("classifying a call's exception")
             classification = UNCLASSIFIED
@@ -388,67 +365,24 @@ class CallRecord:
         else:
             self.fail(classification, exception)
 
-    def classify_exception(self, exception: BaseException, status: int | None, body: Any) -> Classification | None:
-        """How the call failed (None: it was cancelled). The last attempt's verdict wins, having seen
-        the headers; the body the SDK read decides when the attempt had none to read."""
-        if is_cancellation(exception):
-            return None
-        last = self.last_classification
-        if status is not None:
-            if last is not None and self.last_read_body:
-                return last
-            provider_error = EMPTY_PROVIDER_ERROR
-            try:
-                provider_error = parse_error_body(body)
-            except Exception:
-                self.fault("reading a call's error body")
-            found = classify(status=status, provider_error=provider_error)
-            # The body the SDK read names the class; the attempt's headers keep their say on retrying.
-            return found if last is None or found.error_class.permanent else found._replace(retryable=last.retryable)
-        found = classify(exception=exception)
-        if found.error_class is not ErrorClass.UNKNOWN and self.last_classification is not None:
-            return self.last_classification
-        return found
-
     # --- internals ------------------------------------------------------------
     def _attributes_on_host(self, attributes: Attributes) -> None:
         """Only ``aierrors.*`` goes on another instrumentation's span: the rest is its own to set."""
         if self.span.is_recording():
             self.span.set_attributes({key: value for key, value in attributes.items() if is_own_attribute(key)})
 
-    def _calls_attributes(self, outcome: str) -> Attributes:
-        attributes = dict(self.series.base)
-        attributes[n.OUTCOME] = outcome
-        if self.target.stream:
-            attributes[n.STREAM] = True
-        self.outcome = outcome
-        return attributes
-
-    def _summary_attributes(self, summary: ResponseSummary, span_attrs: Attributes, calls_attrs: Attributes) -> None:
-        if summary.response_model:
-            self.response_model = summary.response_model
-        self.response_id = summary.response_id
-        if summary.finish_reasons:
-            first = summary.finish_reasons[0]
-            if first not in KNOWN_FINISH_REASONS:
-                first = self.telemetry.limit_finish_reason(first)
-            calls_attrs[n.FINISH_REASON] = first
-        if summary.soft_failure:
-            calls_attrs[n.SOFT_FAILURE] = summary.soft_failure
-        if not self.recording:
-            return
-        self.telemetry.summary_span_attributes(summary, span_attrs)
-
     def _finish(
         self,
         outcome: str,
-        span_attributes: Attributes,
-        calls_attributes: Attributes,
-        error_type: str | None,
+        classification: Classification | None,
+        exception: BaseException | None,
         summary: ResponseSummary | None,
+        extra: Attributes | None,
+        abandoned: bool,
         end_time: float | None,
-        end_wall_ns: int | None = None,
+        end_wall_ns: int | None,
     ) -> None:
+        """Gather what happened into the call's end record and hand it to the recorder; then tell the scope."""
         end = time.perf_counter() if end_time is None else end_time
         # The span's end is taken now, not after the metrics; an explicit end is the wall clock
         # taken with it, or (a raw response parsed later) converted to it.
@@ -456,45 +390,46 @@ class CallRecord:
             wall_end = end_wall_ns
         else:
             wall_end = time.time_ns() if end_time is None else _wall_ns(end_time)
-        telemetry = self.telemetry
+        self.outcome = outcome
+        if summary is not None:
+            if summary.response_model:
+                self.response_model = summary.response_model
+            self.response_id = summary.response_id
+        target = self.target
+        hop_in_scope: bool | None = None
         try:
-            served = self.response_model
-            if is_gateway_hop(self.target.request_model, served, self.target.provider):
-                owned_by_scope = self._observer is not None and self._observer.is_later_hop(self)
-                telemetry.record_gateway_hop(self.target.request_model, served, span_attributes, owned_by_scope)
+            if is_gateway_hop(target.request_model, self.response_model, target.provider):
+                hop_in_scope = self._observer is not None and self._observer.is_later_hop(self)
         except Exception:
             self.fault("recording a gateway hop")
-        # Metrics before the span's end: whoever sees the span (an exporter, a test) sees the call
-        # counted, and an instrument that raised is named on the span. Each instrument is guarded
-        # on its own (plain try blocks, not `swallow`: this runs on every call).
-        try:
-            fault = telemetry.record_call(self, calls_attributes, end - self.start, error_type, summary)
-            if fault is not None and self.internal_error is None:
-                self.internal_error = fault
-        except Exception:
-            self.fault("recording call metrics")
-        try:
-            if self.recording:
-                span_attributes[n.OUTCOME] = outcome
-                span_attributes[n.ATTEMPT_COUNT] = self.attempt_count
-                span_attributes[n.RETRY_BACKOFF_TOTAL] = self.backoff_total
-                if self.wasted_retries:
-                    span_attributes[n.RETRY_WASTED_COUNT] = self.wasted_retries
-                if self.first_chunk_at is not None:
-                    span_attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk_at - self.start
-                if self.internal_error is not None:
-                    span_attributes[n.INTERNAL_ERROR] = self.internal_error
-                if self.owns_span:
-                    self.span.set_attributes(span_attributes)
-                else:
-                    self._attributes_on_host(span_attributes)
-        except Exception:
-            report_internal_error("enriching a call span")
-        if self.owns_span:
-            try:
-                self.span.end(end_time=wall_end)
-            except Exception:
-                report_internal_error("ending a call span")
+        self.telemetry.call_ended(
+            CallEnded(  # positional: a NamedTuple built from keywords costs twice as much
+                self.span,  # span
+                self.owns_span,  # owns_span
+                self.recording,  # recording
+                self.span_context,  # span_context
+                target,  # target
+                self.series,  # series
+                self.records_genai,  # records_genai
+                self.start,  # start
+                end,  # end
+                wall_end,  # wall_end
+                outcome,  # outcome
+                classification,  # classification
+                exception,  # exception
+                summary,  # summary
+                extra,  # extra
+                abandoned,  # abandoned
+                self.attempt_count,  # attempt_count
+                self.backoff_total,  # backoff_total
+                self.wasted_retries,  # wasted_retries
+                self.first_chunk_at,  # first_chunk_at
+                self.stream_chunks,  # stream_chunks
+                self.response_model,  # response_model
+                hop_in_scope,  # gateway_hop_in_scope
+                self.internal_error,  # internal_error
+            )
+        )
         if self._observer is not None:
             with swallow("reporting a call's end to its scope"):
                 self._observer.call_ended(self)

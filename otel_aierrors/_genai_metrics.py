@@ -70,7 +70,7 @@ def latest_conventions_opted_in(environ: Mapping[str, str] | None = None) -> boo
 
 
 class MeasuredCall(Protocol):
-    """What the ``gen_ai.client.*`` metrics read of an ended call (`otel_aierrors._call.CallRecord` is one).
+    """What the ``gen_ai.client.*`` metrics read of an ended call (`otel_aierrors._recording.CallEnded` is one).
 
     A protocol, so that this module, below the call record, does not import it.
     """

@@ -21,7 +21,14 @@ import time
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 
-from otel_aierrors._bounds import MAX_NUMBER_TEXT, non_negative_int, non_negative_seconds, report_out_of_range
+from otel_aierrors._bounds import (
+    INT64_MAX,
+    MAX_NUMBER_TEXT,
+    MAX_SECONDS,
+    non_negative_int,
+    non_negative_seconds,
+    report_out_of_range,
+)
 
 __all__ = ["AttemptHeaders", "parse_duration", "parse_retry_after", "read_headers"]
 
@@ -273,7 +280,9 @@ def _truthy(value: bytes) -> bool | None:
 
 def _integer(value: bytes | None, field: str) -> int | None:
     if value is not None and value.isdigit() and len(value) <= MAX_NUMBER_TEXT:  # the usual case: int() reads bytes
-        return non_negative_int(int(value), field)
+        number = int(value)
+        # Digits are never negative: in range below the bound `_bounds` sets, checked there above it.
+        return number if number <= INT64_MAX else non_negative_int(number, field)
     text = _number_text(value, field)
     if text is None:
         return None
@@ -289,7 +298,10 @@ def _reset(value: bytes, field: str) -> float | None:
     if _too_long(value, field):
         return None
     seconds = _duration_of_bytes(value)
-    return None if seconds is None else non_negative_seconds(seconds, field)
+    if seconds is None:
+        return None
+    # The usual case without a call: within the bounds of `_bounds` (nan fails both comparisons).
+    return seconds if 0.0 <= seconds <= MAX_SECONDS else non_negative_seconds(seconds, field)
 
 
 @functools.lru_cache(maxsize=1024)

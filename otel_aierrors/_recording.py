@@ -1,29 +1,36 @@
-"""What is recorded, under which names: the instruments and the attributes built from responses.
+"""What is recorded, under which names: the recorder of ended attempts and calls.
 
 `Telemetry` is built once per instrumentation and handed to every wrapper:
 the tracer, the metric instruments and the cardinality limits. The call and
-attempt records (`otel_aierrors._call`, `otel_aierrors._attempt`) decide
-*when* something is recorded; this module decides *what*, under the names of
-`otel_aierrors._names`.
+attempt records (`otel_aierrors._call`, `otel_aierrors._attempt`) gather what
+happened to them into an immutable end record (`AttemptEnded`, `CallEnded`)
+when they end and hand it to `Telemetry.attempt_ended` / `Telemetry.call_ended`;
+these make the span attributes, set the status, make the metric records and end
+the span, under the names of `otel_aierrors._names`, and tell nothing back.
+Every step is guarded on its own: whatever raises, the span ends (naming the
+class of the first exception in ``aierrors.internal_error``) and the call or
+attempt is counted once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from otel_aierrors import _names as n
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
-from otel_aierrors._genai_metrics import MeasuredCall, duration_histogram, genai_metrics
+from otel_aierrors._coexistence import is_own_attribute
+from otel_aierrors._genai_metrics import duration_histogram, genai_metrics
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
 from otel_aierrors._jobs import JobTracker
 from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError, parse_error_body
 from otel_aierrors._redaction import MAX_TEXT_LENGTH, exportable_token, redact
 from otel_aierrors._rejection_records import Rejections
-from otel_aierrors._results import ResponseSummary
+from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import error_facts
 from otel_aierrors._tally import tally
@@ -37,9 +44,9 @@ if TYPE_CHECKING:
     from otel_aierrors._target import CallTarget
 
 __all__ = [
+    "AttemptEnded",
     "Attributes",
-    "RecordedAttempt",
-    "RecordedCall",
+    "CallEnded",
     "Telemetry",
     "add_exception_event",
     "header_attributes",
@@ -58,37 +65,78 @@ MAX_CACHED_SERIES: Final = 1024
 _SERIES_KEY_LENGTH: Final = 5
 
 
-class RecordedCall(MeasuredCall, Protocol):
-    """What `Telemetry.record_call` reads of an ended call (`otel_aierrors._call.CallRecord` is one).
+class AttemptEnded(NamedTuple):
+    """What happened to one HTTP attempt, gathered once when it ended (`otel_aierrors._attempt`).
 
-    Protocols, here and in `RecordedAttempt`: the records are above this module and
-    hand themselves to it; it does not import them.
+    A NamedTuple built positionally: one per attempt, on the hot path.
     """
 
-    @property
-    def outcome(self) -> str | None: ...
-    @property
-    def records_genai(self) -> bool: ...
+    #: The attempt span, None when its call's span is not recorded (no span attribute is built then).
+    span: Span | None
+    #: The attempt span in its call's context (the exemplars of the duration lead to it).
+    context: Context
+    series: CallSeries
+    #: The call's target: its credentials are masked in whatever text is exported (read only then).
+    target: CallTarget
+    number: int
+    start: float
+    end: float
+    #: ``time.time_ns()`` taken with ``end``: the span's end.
+    wall_end: int
+    backoff: float
+    wasted: bool
+    #: The HTTP status; None when no response arrived or reading it failed.
+    status: int | None
+    headers: AttemptHeaders
+    #: The error body, parsed; None when the response was no error or none arrived.
+    provider_error: ProviderError | None
+    #: Whether the error body was in memory (the classification read it).
+    read_body: bool
+    #: How the attempt failed; None for a success or a cancellation.
+    classification: Classification | None
+    outcome: str
+    #: What was raised before a response arrived (not a cancellation).
+    exception: BaseException | None
+    #: The class of the first exception raised inside the instrumentation while ending it.
+    fault: str | None
 
 
-class _SeriesOwner(Protocol):
-    @property
-    def series(self) -> CallSeries: ...
+class CallEnded(NamedTuple):
+    """What happened to one logical call, gathered once when it ended (`otel_aierrors._call`).
 
+    Also what the ``gen_ai.client.*`` metrics read (`otel_aierrors._genai_metrics.MeasuredCall`).
+    """
 
-class RecordedAttempt(Protocol):
-    """What `Telemetry.record_attempt` reads of an ended attempt (`otel_aierrors._attempt.AttemptRecord` is one)."""
-
-    @property
-    def call(self) -> _SeriesOwner: ...
-    @property
-    def context(self) -> Context: ...
-    @property
-    def start(self) -> float: ...
-    @property
-    def number(self) -> int: ...
-    @property
-    def backoff(self) -> float: ...
+    span: Span
+    #: Whether the call span is this package's (else only ``aierrors.*`` goes on it, and it is not ended here).
+    owns_span: bool
+    recording: bool
+    span_context: Context
+    target: CallTarget
+    series: CallSeries
+    records_genai: bool
+    start: float
+    end: float
+    wall_end: int
+    outcome: str
+    #: How the call failed (outcome ``error``), else None.
+    classification: Classification | None
+    #: What the SDK raised, for the span's exception event.
+    exception: BaseException | None
+    summary: ResponseSummary | None
+    #: Span attributes decided by the call (a job's, a stream's), set after the summary's.
+    extra: Attributes | None
+    abandoned: bool
+    attempt_count: int
+    backoff_total: float
+    wasted_retries: int
+    first_chunk_at: float | None
+    stream_chunks: int
+    #: The model that answered, for a gateway hop.
+    response_model: str | None
+    #: None: no gateway hop; else whether a fallback scope already names the hop (then it is only counted).
+    gateway_hop_in_scope: bool | None
+    internal_error: str | None
 
 
 class _Instruments:
@@ -266,14 +314,173 @@ class Telemetry:
             n.FALLBACK_REASON: reason,
         }
 
-    def record_call(
-        self,
-        call: RecordedCall,
-        calls_attributes: Attributes,
-        duration: float,
-        error_type: str | None,
-        summary: ResponseSummary | None,
-    ) -> str | None:
+    # --- the recorder ------------------------------------------------------------
+    def attempt_ended(self, ended: AttemptEnded) -> None:
+        """Record one ended attempt: its metrics, then its span's attributes, status and end.
+
+        Metrics first: an instrument that raises is named on the span. Plain try blocks,
+        not `swallow`: this runs on every attempt.
+        """
+        fault = ended.fault
+        span = ended.span
+        span_attributes: Attributes = {}
+        if span is not None:
+            if ended.provider_error is not None:
+                try:
+                    provider_error_attributes(
+                        ended.provider_error,
+                        span_attributes,
+                        ended.target.secrets,
+                        capture_content=self.capture_content,
+                    )
+                except Exception:
+                    fault = fault or report_internal_error("reading an attempt's provider error")
+            if ended.exception is not None:
+                try:
+                    add_exception_event(
+                        span,
+                        ended.exception,
+                        ended.target.secrets,
+                        ended.classification,
+                        capture_content=self.capture_content,
+                    )
+                except Exception:
+                    fault = fault or report_internal_error("recording an attempt's exception")
+            try:
+                header_attributes(ended.headers, span_attributes)
+            except Exception:
+                fault = fault or report_internal_error("reading an attempt's headers")
+        metric_attributes = dict(ended.series.base)
+        metric_attributes[n.OUTCOME] = ended.outcome
+        classification = ended.classification
+        if classification is not None:
+            error_value = classification.error_class.value
+            metric_attributes[n.ERROR_CLASS] = error_value
+            metric_attributes[n.RETRYABLE] = classification.retryable
+            span_attributes[n.ERROR_CLASS] = error_value
+            span_attributes[n.RETRYABLE] = classification.retryable
+            span_attributes[n.ERROR_TYPE] = classification.error_class.error_type
+        if ended.status is not None:
+            span_attributes[n.HTTP_RESPONSE_STATUS_CODE] = ended.status
+            metric_attributes[n.HTTP_RESPONSE_STATUS_CODE] = ended.status
+        if ended.wasted:
+            metric_attributes[n.RETRY_WASTED] = True
+        try:
+            fault = self.record_attempt(ended, metric_attributes) or fault
+        except Exception:
+            fault = fault or report_internal_error("recording attempt metrics")
+        if span is None:
+            return
+        if fault is not None:
+            span_attributes[n.INTERNAL_ERROR] = fault
+        try:
+            if classification is not None:
+                span.set_status(Status(StatusCode.ERROR, classification.error_class.value))
+            span.set_attributes(span_attributes)
+        except Exception:
+            report_internal_error("enriching an attempt span")
+        try:
+            span.end(end_time=ended.wall_end)
+        except Exception:
+            report_internal_error("ending an attempt span")
+
+    def call_ended(self, ended: CallEnded) -> None:
+        """Record one ended call: its span's attributes and status, its metrics, then the span's end.
+
+        Metrics before the span's end: whoever sees the span (an exporter, a test) sees the call
+        counted, and an instrument that raised is named on the span.
+        """
+        fault = ended.internal_error
+        outcome = ended.outcome
+        classification = ended.classification
+        summary = ended.summary
+        span = ended.span
+        recording = ended.recording
+        error_type: str | None = None
+        span_attributes: Attributes = {}
+        calls_attributes = dict(ended.series.base)
+        calls_attributes[n.OUTCOME] = outcome
+        if ended.target.stream:
+            calls_attributes[n.STREAM] = True
+        if classification is not None:
+            error_type = classification.error_class.error_type
+            error_value = classification.error_class.value
+            span_attributes[n.ERROR_CLASS] = error_value
+            span_attributes[n.RETRYABLE] = classification.retryable
+            calls_attributes[n.ERROR_CLASS] = error_value
+            calls_attributes[n.RETRYABLE] = classification.retryable
+        try:
+            if summary is not None:
+                if summary.finish_reasons:
+                    first = summary.finish_reasons[0]
+                    if first not in KNOWN_FINISH_REASONS:
+                        first = self.limit_finish_reason(first)
+                    calls_attributes[n.FINISH_REASON] = first
+                if summary.soft_failure:
+                    calls_attributes[n.SOFT_FAILURE] = summary.soft_failure
+                if recording:
+                    self.summary_span_attributes(summary, span_attributes)
+            if ended.abandoned:
+                calls_attributes[n.STREAM_ABANDONED] = True
+            if ended.extra:
+                span_attributes.update(ended.extra)
+        except Exception:
+            name = report_internal_error("summarizing a call")
+            fault = fault or name
+        if classification is not None and recording and ended.owns_span:
+            span_attributes[n.ERROR_TYPE] = error_type
+            try:
+                span.set_status(Status(StatusCode.ERROR, classification.error_class.value))
+                if ended.exception is not None:
+                    add_exception_event(
+                        span,
+                        ended.exception,
+                        ended.target.secrets,
+                        classification,
+                        capture_content=self.capture_content,
+                    )
+            except Exception:
+                name = report_internal_error("recording a call failure")
+                fault = fault or name
+        if ended.gateway_hop_in_scope is not None:
+            try:
+                self.record_gateway_hop(
+                    ended.target.request_model, ended.response_model, span_attributes, ended.gateway_hop_in_scope
+                )
+            except Exception:
+                name = report_internal_error("recording a gateway hop")
+                fault = fault or name
+        try:
+            recorded = self.record_call(ended, calls_attributes, error_type)
+            fault = fault or recorded
+        except Exception:
+            name = report_internal_error("recording call metrics")
+            fault = fault or name
+        try:
+            if recording:
+                span_attributes[n.OUTCOME] = outcome
+                span_attributes[n.ATTEMPT_COUNT] = ended.attempt_count
+                span_attributes[n.RETRY_BACKOFF_TOTAL] = ended.backoff_total
+                if ended.wasted_retries:
+                    span_attributes[n.RETRY_WASTED_COUNT] = ended.wasted_retries
+                if ended.first_chunk_at is not None:
+                    span_attributes[n.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = ended.first_chunk_at - ended.start
+                if fault is not None:
+                    span_attributes[n.INTERNAL_ERROR] = fault
+                if ended.owns_span:
+                    span.set_attributes(span_attributes)
+                elif span.is_recording():
+                    # Only ``aierrors.*`` goes on another instrumentation's span: the rest is its own to set.
+                    span.set_attributes({key: value for key, value in span_attributes.items() if is_own_attribute(key)})
+        except Exception:
+            report_internal_error("enriching a call span")
+        if ended.owns_span:
+            try:
+                span.end(end_time=ended.wall_end)
+            except Exception:
+                report_internal_error("ending a call span")
+
+    def record_call(self, ended: CallEnded, calls_attributes: Attributes, error_type: str | None) -> str | None:
         """The metric records of one ended call, in its span's context (so exemplars lead to the trace).
 
         Each instrument is guarded on its own; returns the class of the first exception met, if any.
@@ -283,37 +490,36 @@ class Telemetry:
             self.instruments.calls.add(calls_attributes)
         except Exception:
             fault = report_internal_error("recording aierrors.calls")
-        if call.outcome == n.OUTCOME_CANCELLED or not call.records_genai:
+        if ended.outcome == n.OUTCOME_CANCELLED or not ended.records_genai:
             return fault  # the gen_ai.* metrics belong to whoever owns the call span, or encloses its scope
-        attributes = call.series.genai
+        attributes = ended.series.genai
         if error_type is not None:
             attributes = {**attributes, n.ERROR_TYPE: error_type}
-        return self.genai.record(call, attributes, duration, summary) or fault
+        return self.genai.record(ended, attributes, ended.end - ended.start, ended.summary) or fault
 
-    def record_attempt(
-        self, attempt: RecordedAttempt, metric_attributes: Attributes, end: float, headers: AttemptHeaders
-    ) -> str | None:
+    def record_attempt(self, ended: AttemptEnded, metric_attributes: Attributes) -> str | None:
         """The metric records of one ended attempt, each guarded on its own.
 
         Returns the class of the first exception met, if any (plain try blocks: they cost
         nothing until one raises, and this runs on every attempt).
         """
         instruments = self.instruments
-        base = attempt.call.series.base
+        base = ended.series.base
         fault = None
         try:
             instruments.attempts.add(metric_attributes)
         except Exception:
             fault = report_internal_error("recording aierrors.attempts")
         try:
-            instruments.attempt_duration.record(end - attempt.start, metric_attributes, attempt.context)
+            instruments.attempt_duration.record(ended.end - ended.start, metric_attributes, ended.context)
         except Exception:
             fault = fault or report_internal_error("recording aierrors.attempt.duration")
-        if attempt.number > 1:
+        if ended.number > 1:
             try:
-                instruments.retry_backoff.record(attempt.backoff, base)
+                instruments.retry_backoff.record(ended.backoff, base)
             except Exception:
                 fault = fault or report_internal_error("recording aierrors.retry.backoff")
+        headers = ended.headers
         if headers is NO_HEADERS:
             return fault
         if headers.retry_after is not None:
@@ -323,7 +529,7 @@ class Telemetry:
                 fault = fault or report_internal_error("recording aierrors.retry_after")
         if headers.remaining_requests is not None or headers.remaining_tokens is not None:
             try:
-                self.record_ratelimit(attempt.call.series, headers)
+                self.record_ratelimit(ended.series, headers)
             except Exception:
                 fault = fault or report_internal_error("recording the rate-limit budget")
         return fault

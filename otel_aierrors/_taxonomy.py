@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 
 from otel_aierrors import _names as n
@@ -54,6 +54,7 @@ __all__ = [
     "UNCLASSIFIED",
     "Classification",
     "ErrorClass",
+    "call_verdict",
     "classify",
     "is_cancellation",
 ]
@@ -244,6 +245,52 @@ def classify(
     if error_class is None:
         error_class = default
     return Classification(error_class, _retryable(error_class, provider_error.retryable, should_retry))
+
+
+def call_verdict(
+    exception: BaseException | None,
+    status: int | None,
+    provider_error: ProviderError | Callable[[], ProviderError],
+    last: Classification | None,
+    last_read_body: bool,
+    default: ErrorClass = ErrorClass.SERVER_ERROR,
+) -> Classification | None:
+    """How a whole call failed, from the evidence it ended with; None when the application cancelled it.
+
+    Pure: the caller gathers the evidence, this decides which of it wins.
+
+    Args:
+        exception: what the SDK raised, or None for a failure reported inside a 200
+            (an in-band failure: ``provider_error`` holds its code, ``default`` its class
+            when the code names none: ``server_error``, ``job_failed`` for a job).
+        status: the HTTP status the exception carries, if any.
+        provider_error: the error body the exception carries, parsed; or a function that
+            parses it, called only when the body decides (the last attempt read none).
+        last: how the call's last attempt failed (None: it succeeded, or none was made).
+        last_read_body: whether that attempt classified an error body it held in memory.
+
+    The last attempt's verdict wins when it saw the body, having seen the headers too; else
+    the body the SDK read names the class, the attempt's headers keeping their say on
+    retrying (unless the class is permanent). An exception without a status (a timeout,
+    a refused connection) takes the last attempt's verdict when it names a class itself.
+    """
+    if exception is None:
+        return classify(provider_error=_evidence(provider_error), default=default)
+    if is_cancellation(exception):
+        return None
+    if status is not None:
+        if last is not None and last_read_body:
+            return last
+        found = classify(status=status, provider_error=_evidence(provider_error))
+        return found if last is None or found.error_class.permanent else found._replace(retryable=last.retryable)
+    found = classify(exception=exception)
+    if found.error_class is not ErrorClass.UNKNOWN and last is not None:
+        return last
+    return found
+
+
+def _evidence(provider_error: ProviderError | Callable[[], ProviderError]) -> ProviderError:
+    return provider_error if isinstance(provider_error, ProviderError) else provider_error()
 
 
 def is_cancellation(exception: BaseException) -> bool:

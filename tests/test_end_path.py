@@ -179,7 +179,7 @@ FAULTS: dict[str, Inject] = {
     "attempt body parser": _function(_attempt, "parse_error_body"),
     "call body parser": _function(_call, "parse_error_body"),
     "attempt classifier": _function(_attempt, "classify"),
-    "call classifier": _function(_call, "classify"),
+    "call classifier": _function(_call, "call_verdict"),
     "stream classifier": _function(_streams, "classify"),
     "stream summary": _method(StreamSummary, "to_summary"),
     "stream completeness": _method(StreamSummary, "is_complete"),

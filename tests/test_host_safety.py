@@ -165,10 +165,10 @@ async def test_a_stream_the_application_stops_waiting_for_is_cancelled(
 INTERNAL_STEPS = [
     (_attempt, "read_headers"),
     (_attempt, "parse_error_body"),
-    (_attempt, "header_attributes"),
-    (_attempt, "provider_error_attributes"),
+    (_recording, "header_attributes"),
+    (_recording, "provider_error_attributes"),
     (_call, "is_gateway_hop"),
-    (_call, "add_exception_event"),
+    (_recording, "add_exception_event"),
     (_recording.Telemetry, "summary_span_attributes"),
     (_recording.Telemetry, "record_attempt"),
     (_recording.Telemetry, "record_call"),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 
 import openai
 import pytest
 
-from otel_aierrors._provider_errors import MAX_BODY_BYTES, parse_error_body
-from otel_aierrors._taxonomy import ErrorClass, classify
+from otel_aierrors._provider_errors import EMPTY_PROVIDER_ERROR, MAX_BODY_BYTES, ProviderError, parse_error_body
+from otel_aierrors._taxonomy import Classification, ErrorClass, call_verdict, classify
 from tests.conftest import HTTP
 
 
@@ -195,3 +196,71 @@ class TestExceptions:
 def _status_of(cls: type) -> int | None:
     status = getattr(cls, "status_code", None)
     return status if isinstance(status, int) else None
+
+
+class TestCallVerdict:
+    """`call_verdict`: which evidence decides how a whole call failed (pure, no server)."""
+
+    RATE_LIMITED = Classification(ErrorClass.RATE_LIMIT, True)
+    NOT_RETRYABLE_RATE_LIMIT = Classification(ErrorClass.RATE_LIMIT, False)
+
+    @staticmethod
+    def unread() -> ProviderError:
+        raise AssertionError("the body was parsed although the attempt's verdict wins")
+
+    def test_a_cancellation_is_no_failure(self) -> None:
+        for exception in (asyncio.CancelledError(), KeyboardInterrupt(), SystemExit(0)):
+            assert call_verdict(exception, 429, self.unread, self.RATE_LIMITED, True) is None
+
+    def test_the_last_attempt_wins_when_it_read_the_body(self) -> None:
+        assert call_verdict(Exception(), 400, self.unread, self.RATE_LIMITED, True) is self.RATE_LIMITED
+
+    def test_the_body_the_sdk_read_decides_when_the_attempt_read_none(self) -> None:
+        body = ProviderError(code="insufficient_quota")
+        found = call_verdict(Exception(), 429, body, self.RATE_LIMITED, False)
+        assert found == Classification(ErrorClass.QUOTA_EXHAUSTED, False)
+
+    def test_the_body_is_parsed_lazily_and_only_when_it_decides(self) -> None:
+        parsed: list[bool] = []
+
+        def body() -> ProviderError:
+            parsed.append(True)
+            return ProviderError(code="server_overloaded")
+
+        assert call_verdict(Exception(), 503, body, None, False) == Classification(ErrorClass.OVERLOADED, True)
+        assert parsed == [True]
+
+    def test_the_attempt_headers_keep_their_say_on_retrying_a_class_that_can_heal(self) -> None:
+        found = call_verdict(Exception(), 429, EMPTY_PROVIDER_ERROR, self.NOT_RETRYABLE_RATE_LIMIT, False)
+        assert found == Classification(ErrorClass.RATE_LIMIT, False)
+
+    def test_a_permanent_class_from_the_body_is_never_retryable(self) -> None:
+        found = call_verdict(Exception(), 401, EMPTY_PROVIDER_ERROR, self.RATE_LIMITED, False)
+        assert found == Classification(ErrorClass.AUTH, False)
+
+    def test_with_no_attempt_verdict_the_status_decides(self) -> None:
+        assert call_verdict(Exception(), 500, EMPTY_PROVIDER_ERROR, None, False) == Classification(
+            ErrorClass.SERVER_ERROR, True
+        )
+
+    def test_a_transport_exception_takes_the_last_attempt_verdict(self) -> None:
+        timeout = Classification(ErrorClass.TIMEOUT, False)  # the headers said not to retry
+        assert call_verdict(TimeoutError(), None, self.unread, timeout, False) is timeout
+
+    def test_a_transport_exception_without_an_attempt_is_classified_by_itself(self) -> None:
+        assert call_verdict(TimeoutError(), None, self.unread, None, False) == Classification(ErrorClass.TIMEOUT, True)
+
+    def test_an_exception_of_no_known_kind_is_unknown_whatever_the_last_attempt_said(self) -> None:
+        found = call_verdict(ValueError("the application's own"), None, self.unread, self.RATE_LIMITED, False)
+        assert found == Classification(ErrorClass.UNKNOWN, False)
+
+    def test_an_in_band_failure_is_classified_by_its_code(self) -> None:
+        found = call_verdict(None, None, ProviderError(code="content_filter"), None, False)
+        assert found == Classification(ErrorClass.CONTENT_FILTER, False)
+
+    def test_an_in_band_failure_without_a_known_code_takes_the_default(self) -> None:
+        assert call_verdict(None, None, ProviderError(code="weird"), None, False) == Classification(
+            ErrorClass.SERVER_ERROR, True
+        )
+        found = call_verdict(None, None, ProviderError(code=None), None, False, ErrorClass.JOB_FAILED)
+        assert found == Classification(ErrorClass.JOB_FAILED, False)

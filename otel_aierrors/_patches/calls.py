@@ -15,18 +15,10 @@ from typing import TYPE_CHECKING, Any
 from otel_aierrors._breakers import note_call_target
 from otel_aierrors._call import CallRecord
 from otel_aierrors._context import CURRENT_CALL
-from otel_aierrors._redaction import Credentials
 from otel_aierrors._safety import report_internal_error
-from otel_aierrors._sdks.stainless import (
-    client_facts,
-    error_facts,
-    provider_for_host,
-    request_facts,
-    server_of,
-)
+from otel_aierrors._sdks.stainless import call_target, error_facts
 from otel_aierrors._setup import ensure_configured
 from otel_aierrors._streams import drain_abandoned, wrap_result
-from otel_aierrors._target import CallTarget
 
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
@@ -43,22 +35,9 @@ def _start_call(
     try:
         ensure_configured()  # the SDK set-up, if the application set none (one flag check after the first call)
         drain_abandoned()
-        facts = request_facts(args, kwargs)
-        if not adapter.is_call(facts.path):
+        target = call_target(adapter, client, args, kwargs)
+        if target is None:
             return None
-        base_url, http_client, api_key, headers, query = client_facts(client)
-        address, port = server_of(base_url)
-        target = CallTarget(  # positional: a NamedTuple built from keywords costs twice as much
-            facts.operation,  # operation
-            provider_for_host(address, adapter.provider_of(client)),  # provider
-            facts.request_model,  # request_model
-            address,  # server_address
-            port,  # server_port
-            facts.stream,  # stream
-            Credentials(api_key, headers, query, base_url),  # credentials
-            http_client,  # http_client
-            facts.parameters,  # parameters
-        )
         note_call_target(target)  # the application's circuit breakers around it learn whom they guard
         return CallRecord(telemetry, target)
     except Exception:

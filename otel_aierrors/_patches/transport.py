@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from opentelemetry.context import attach, detach
+
 from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import (
@@ -85,14 +87,16 @@ def traced_send(wrapped: Callable[..., Any], instance: object, args: tuple[Any, 
     attempt = _start_attempt(instance, args, kwargs)
     if attempt is None:
         return wrapped(*args, **kwargs)
-    token = attempt.activate()
+    # The attempt span current (when there is one), so HTTP-level instrumentations nest under it.
+    token = attach(attempt.context) if attempt.span is not None else None
     try:
         response = wrapped(*args, **kwargs)
     except BaseException as exception:
         _end_with_exception(attempt, exception)
         raise
     finally:
-        attempt.deactivate(token)
+        if token is not None:
+            detach(token)
     _end_with_response(attempt, response)
     return response
 
@@ -103,14 +107,16 @@ async def traced_async_send(
     attempt = _start_attempt(instance, args, kwargs)
     if attempt is None:
         return await wrapped(*args, **kwargs)
-    token = attempt.activate()
+    # The attempt span current (when there is one), so HTTP-level instrumentations nest under it.
+    token = attach(attempt.context) if attempt.span is not None else None
     try:
         response = await wrapped(*args, **kwargs)
     except BaseException as exception:
         _end_with_exception(attempt, exception)
         raise
     finally:
-        attempt.deactivate(token)
+        if token is not None:
+            detach(token)
     _end_with_response(attempt, response)
     return response
 

@@ -14,15 +14,19 @@ import enum
 import functools
 import re
 from collections.abc import Mapping
-from typing import Any, Final, NamedTuple, TypeGuard
+from typing import Any, Final, NamedTuple, Protocol, TypeGuard
 from urllib.parse import urlsplit
 
 from otel_aierrors import _names as n
+from otel_aierrors._redaction import Credentials
+from otel_aierrors._target import CallTarget
 
 __all__ = [
+    "CallFilter",
     "ErrorFacts",
     "RequestFacts",
     "ResultKind",
+    "call_target",
     "client_facts",
     "error_facts",
     "lowered_headers",
@@ -152,6 +156,38 @@ def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFa
         model if isinstance(model, str) and model else None,
         bool(kwargs.get("stream", False)),
         parameters,
+    )
+
+
+class CallFilter(Protocol):
+    """What `call_target` asks of an SDK's adapter (`otel_aierrors._sdks.adapters.SdkAdapter` is one)."""
+
+    def is_call(self, path: str) -> bool: ...
+    def provider_of(self, client: Any) -> str: ...
+
+
+def call_target(
+    adapter: CallFilter, client: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> CallTarget | None:
+    """What a ``request()`` call of ``client`` targets, read once from the generated SDK's shapes.
+
+    None for a request that is the SDK's own housekeeping (``adapter.is_call``).
+    """
+    facts = request_facts(args, kwargs)
+    if not adapter.is_call(facts.path):
+        return None
+    base_url, http_client, api_key, headers, query = client_facts(client)
+    address, port = server_of(base_url)
+    return CallTarget(  # positional: a NamedTuple built from keywords costs twice as much
+        facts.operation,  # operation
+        provider_for_host(address, adapter.provider_of(client)),  # provider
+        facts.request_model,  # request_model
+        address,  # server_address
+        port,  # server_port
+        facts.stream,  # stream
+        Credentials(api_key, headers, query, base_url),  # credentials
+        http_client,  # http_client
+        facts.parameters,  # parameters
     )
 
 
