@@ -186,7 +186,7 @@ class AttemptRecord:
     ) -> None:
         """Gather what happened into the attempt's end record, keep it for the call, hand it to the recorder."""
         call = self.call
-        ended = self.ended = AttemptEnded(  # positional: a NamedTuple built from keywords costs twice as much
+        ended = AttemptEnded(  # positional: a NamedTuple built from keywords costs twice as much
             self.span,  # span
             self.context,  # context
             call.series,  # series
@@ -206,4 +206,8 @@ class AttemptRecord:
             exception,  # exception
             fault,  # fault
         )
+        # The call reads this record until it ends, and the last call ended lives on in its
+        # context (`otel_aierrors.reject` reads it): keep no exception past the recorder, whose
+        # traceback holds the SDK's frames and the request they sent.
+        self.ended = ended if exception is None else ended._replace(exception=None)
         call.telemetry.attempt_ended(ended)

@@ -5,7 +5,9 @@ Every test runs through the sync and the async client (the ``sdk`` fixture).
 
 from __future__ import annotations
 
+import gc
 import socket
+import weakref
 
 import openai
 import pytest
@@ -117,6 +119,24 @@ def test_connection_refused_is_a_connection_error_per_attempt(sdk: SDK, telemetr
     assert call.attributes["aierrors.error.class"] == "connection"
     assert call.attributes["server.port"] == closed_port
     assert [a.attributes["aierrors.error.class"] for a in telemetry.attempt_spans(call)] == ["connection"] * 2
+
+
+def test_the_instrumentation_keeps_no_transport_exception_after_the_call(sdk: SDK, telemetry: Telemetry) -> None:
+    """What the transport raised (its traceback holds the request) is freed when the application drops it,
+    though the call's records live on (the last call ended stays readable for ``reject``)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(openai.APIConnectionError) as raised:
+        sdk.call(base_url=f"http://127.0.0.1:{closed_port}/v1", max_retries=0)
+    transport_error = raised.value.__cause__
+    assert transport_error is not None
+    freed = weakref.ref(transport_error)
+    del raised, transport_error
+    gc.collect()
+
+    assert telemetry.call_span().attributes["aierrors.error.class"] == "connection"
+    assert freed() is None
 
 
 @pytest.mark.parametrize(
