@@ -40,6 +40,7 @@ from opentelemetry import trace
 from otel_aierrors import _names as n
 from otel_aierrors._app_retries import AppRetryScope, function_name
 from otel_aierrors._call import CallRecord
+from otel_aierrors._patches import Wrapper
 from otel_aierrors._rejections import reject_call
 from otel_aierrors._safety import report_internal_error, swallow
 from otel_aierrors._scopes import classify_exception
@@ -49,8 +50,6 @@ if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
 
 __all__ = ["InstructorScope", "retry_async", "retry_sync"]
-
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 class InstructorScope(AppRetryScope):

@@ -37,6 +37,7 @@ import wrapt
 
 from otel_aierrors._call import CallRecord
 from otel_aierrors._context import CURRENT_CALL
+from otel_aierrors._patches import Wrapper
 from otel_aierrors._patches.calls import end_with_exception
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._redaction import Credentials
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
 
 __all__ = ["async_handler_post", "handler_post"]
 
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 _OPENAI: Final = next(adapter for adapter in ADAPTERS if adapter.provider == "openai")
 _ANTHROPIC: Final = next(adapter for adapter in ADAPTERS if adapter.provider == "anthropic")

@@ -40,6 +40,7 @@ from opentelemetry import trace
 from otel_aierrors import _names as n
 from otel_aierrors._app_retries import AppRetryScope
 from otel_aierrors._call import CallRecord, current_observer, last_ended_call
+from otel_aierrors._patches import Wrapper
 from otel_aierrors._recording import Attributes
 from otel_aierrors._rejections import reject_call
 from otel_aierrors._safety import report_internal_error, swallow
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentRunScope", "agent_run", "graph_state_init"]
 
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 #: Calls of one run remembered by response id (a run that calls tools in a loop makes many).
 MAX_REMEMBERED_CALLS: Final = 256

@@ -12,3 +12,14 @@
 `otel_aierrors._patches.targets` names them all in one table, applied on
 import by `otel_aierrors._patches.on_import`.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Wrapper"]
+
+#: A ``wrapt`` function wrapper, (wrapped, instance, args, kwargs) -> result: what every row
+#: of the patch table builds.
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]

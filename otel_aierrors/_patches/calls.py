@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from otel_aierrors._breakers import note_call_target
 from otel_aierrors._call import CallRecord
 from otel_aierrors._context import CURRENT_CALL
+from otel_aierrors._patches import Wrapper
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import call_target, error_facts
 from otel_aierrors._setup import ensure_configured
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from otel_aierrors._sdks.adapters import SdkAdapter
 
 __all__ = ["call_wrapper", "end_with_exception"]
-
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 def _start_call(

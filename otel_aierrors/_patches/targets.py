@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from otel_aierrors._frameworks import FRAMEWORK_ROWS
+from otel_aierrors._patches import Wrapper
 from otel_aierrors._sdks import SDK_ROWS, SdkRow
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ __all__ = [
     "sdk_modules",
 ]
 
-#: A ``wrapt`` function wrapper: (wrapped, instance, args, kwargs) -> result.
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 #: What a row's library is, as ``doctor`` names it ("openai SDK", "litellm framework").
 SDK: Final = "SDK"

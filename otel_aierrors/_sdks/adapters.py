@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from otel_aierrors._patches import Wrapper
 from otel_aierrors._results import ResponseSummary, StreamSummary
 from otel_aierrors._sdks import SDK_ROWS, SdkRow
 
@@ -20,8 +21,6 @@ __all__ = ["ADAPTERS", "ChunkReader", "SdkAdapter", "Wrapper", "adapter_of", "ex
 
 #: Reads one streamed chunk into the summary.
 ChunkReader = Callable[[StreamSummary, Any], None]
-#: A ``wrapt`` function wrapper: (wrapped, instance, args, kwargs) -> result.
-Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)
