@@ -287,7 +287,11 @@ def test_a_streamed_anthropic_call_through_litellm_has_the_sdk_streams_call_span
     _sdk_stream(chaos, script)
     sdk_call, _ = _only_call(telemetry)
     assert litellm_chunks[-1].choices[0].finish_reason == "stop"
-    assert _attributes(litellm_call) == _attributes(sdk_call)
+    chunks = "aierrors.stream.chunks"
+    assert _attributes(litellm_call, EXCLUDED | {chunks}) == _attributes(sdk_call, EXCLUDED | {chunks})
+    # The events LiteLLM read: it stops at the finish reason, so `message_stop` is counted only when it
+    # came in the same piece of the body as `message_delta` (how the bytes were cut on the way decides).
+    assert litellm_call.attributes[chunks] in (sdk_call.attributes[chunks] - 1, sdk_call.attributes[chunks])
     assert litellm_call.attributes["aierrors.outcome"] == "ok"
 
 
