@@ -22,7 +22,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from otel_aierrors._call import CallObserver, CallRecord, current_observer, observe, stop_observing
+from otel_aierrors._call import CallObserver, CallRecord, observe, stop_observing
 from otel_aierrors._provider_errors import parse_error_body
 from otel_aierrors._recording import Attributes
 from otel_aierrors._safety import swallow
@@ -151,6 +151,3 @@ class ObservingScope:
 def _same_span(first: Context | None, second: Context | None) -> bool:
     return trace.get_current_span(first) is trace.get_current_span(second)
 
-
-def outer_scope() -> CallObserver | None:
-    return current_observer()
