@@ -150,4 +150,3 @@ class ObservingScope:
 
 def _same_span(first: Context | None, second: Context | None) -> bool:
     return trace.get_current_span(first) is trace.get_current_span(second)
-
