@@ -10,22 +10,23 @@ Per logical call: one CLIENT span with 11 attributes, one record on
 answer carries usage) and one count of ``aierrors.calls``. Per HTTP attempt (from the
 transport's observer, so it nests under the call span and runs where a per-attempt hook
 runs): one child span with the attributes our contract puts on it, one count of
-``aierrors.attempts``, one record on ``aierrors.attempt.duration``, and on a retry the
-``aierrors.retry.backoff`` record, on an error with ``retry-after`` the
+``aierrors.attempts``, one record on ``aierrors.attempt.duration``, on a retry its
+backoff added to ``aierrors.retry.backoff``, on an error with ``retry-after`` the
 ``aierrors.server.retry_after`` record.
 
 Under a sampler the floor does what the contract asks and nothing more: the call span is
 always started (the sampler decides there), but its attributes, and the attempt spans
 with theirs, are built only when the call span records; every metric record is made on
 every call. Checking ``is_recording()`` is the least any emitter must do to skip them.
-The two counters are observable counters in the contract (docs/telemetry.md): the floor
-counts into a plain dict, keyed by the attribute items, and reports it at collection.
+The three counters (calls, attempts, backoff seconds) are observable counters in the
+contract (docs/telemetry.md): the floor adds into a plain dict, keyed by the attribute
+items, and reports it at collection.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -47,11 +48,11 @@ class _Count:
     """An observable counter with the least logic: a dict of counts, reported at collection."""
 
     def __init__(self, meter: Meter, name: str, unit: str) -> None:
-        self._counts: Counter[tuple[tuple[str, Any], ...]] = Counter()
+        self._counts: defaultdict[tuple[tuple[str, Any], ...], float] = defaultdict(int)
         meter.create_observable_counter(name, callbacks=[self._observe], unit=unit)
 
-    def add(self, attributes: dict[str, Any]) -> None:
-        self._counts[tuple(attributes.items())] += 1
+    def add(self, attributes: dict[str, Any], amount: float = 1) -> None:
+        self._counts[tuple(attributes.items())] += amount
 
     def _observe(self, _options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(count, dict(items)) for items, count in list(self._counts.items())]
@@ -68,7 +69,7 @@ class Floor:
         self._calls = _Count(meter, "aierrors.calls", "{call}")
         self._attempts = _Count(meter, "aierrors.attempts", "{attempt}")
         self._attempt_duration = meter.create_histogram("aierrors.attempt.duration", unit="s")
-        self._backoff = meter.create_histogram("aierrors.retry.backoff", unit="s")
+        self._backoff = _Count(meter, "aierrors.retry.backoff", "s")
         self._retry_after = meter.create_histogram("aierrors.server.retry_after", unit="s")
         #: Attempts seen in the current call; read into the call span's attributes.
         self._attempt_index = 0
@@ -102,7 +103,7 @@ class Floor:
         self._attempt_duration.record(time.perf_counter() - start, metric_attributes)
         base = {key: metric_attributes[key] for key in _CALL_KEYS}
         if self._attempt_index:
-            self._backoff.record(0.0, base)
+            self._backoff.add(base, 0.0)
         if is_error:
             self._retry_after.record(1.0, base)
         self._attempt_index += 1

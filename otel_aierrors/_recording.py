@@ -149,7 +149,8 @@ class _Instruments:
         self.attempt_duration = duration_histogram(
             meter, n.METRIC_ATTEMPT_DURATION, "Duration of one HTTP attempt, without the backoff before it."
         )
-        self.retry_backoff = duration_histogram(meter, n.METRIC_RETRY_BACKOFF, "Time waited before a retry.")
+        # Only its total is read (seconds lost to backoff): counted in-process too, not a histogram.
+        self.retry_backoff = tally(meter, n.METRIC_RETRY_BACKOFF, "s", "Seconds waited before retries.")
         self.retry_after = duration_histogram(
             meter, n.METRIC_RETRY_AFTER, "Delay the server asked for in Retry-After / retry-after-ms."
         )
@@ -516,7 +517,7 @@ class Telemetry:
             fault = fault or report_internal_error("recording aierrors.attempt.duration")
         if ended.number > 1:
             try:
-                instruments.retry_backoff.record(ended.backoff, base)
+                instruments.retry_backoff.add(base, ended.backoff)
             except Exception:
                 fault = fault or report_internal_error("recording aierrors.retry.backoff")
         headers = ended.headers

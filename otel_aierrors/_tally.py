@@ -2,9 +2,10 @@
 
 An ``add`` on the OpenTelemetry SDK's synchronous ``Counter`` cleans, copies and
 sort-hashes its attributes on every call (about 5 us in SDK 1.45, most of what a
-counter costs us per call). The calls and attempts we count come from a small,
-bounded set of attribute sets, so counting them here costs one dict lookup under a
-lock, and the SDK sees each series once per collection instead of once per call.
+counter costs us per call). The calls and attempts we count, and the seconds of
+backoff before retries we add up, come from a small, bounded set of attribute sets,
+so counting them here costs one dict lookup under a lock, and the SDK sees each
+series once per collection instead of once per call.
 What is exported is the same monotonic sum: only its exemplars are gone
 (observable instruments have none; the duration histograms keep theirs).
 """
@@ -37,7 +38,7 @@ class _Series:
 
     __slots__ = ("attributes", "count")
 
-    def __init__(self, attributes: Mapping[str, AttributeValue], count: int) -> None:
+    def __init__(self, attributes: Mapping[str, AttributeValue], count: float) -> None:
         self.attributes = attributes
         self.count = count
 
@@ -61,7 +62,7 @@ def tally(meter: Meter, name: str, unit: str, description: str) -> Tally:
 
 
 class Tally:
-    """A monotonic counter of events, one count per distinct attribute set (made by `tally`)."""
+    """A monotonic sum (of events, or of seconds), one per distinct attribute set (made by `tally`)."""
 
     def __init__(self, meter: Meter, name: str, unit: str, description: str) -> None:
         #: Attribute items, in the order the caller built them -> that set's count.
@@ -72,17 +73,18 @@ class Tally:
         reference = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _renew_lock(reference))
 
-    def add(self, attributes: Mapping[str, AttributeValue]) -> None:
-        """Count one event with ``attributes``, which the tally keeps: the caller must not change them."""
+    def add(self, attributes: Mapping[str, AttributeValue], amount: float = 1) -> None:
+        """Add ``amount`` (one event by default; never negative) to the series of ``attributes``,
+        which the tally keeps: the caller must not change them."""
         key = tuple(attributes.items())
         with self._lock:
             series = self._counts.get(key)
             if series is not None:
-                series.count += 1
+                series.count += amount
             elif len(self._counts) < MAX_TALLY_SERIES:
-                self._counts[key] = _Series(attributes, 1)
+                self._counts[key] = _Series(attributes, amount)
             else:
-                self._counts.setdefault(_OVERFLOW_KEY, _Series(OVERFLOW_ATTRIBUTES, 0)).count += 1
+                self._counts.setdefault(_OVERFLOW_KEY, _Series(OVERFLOW_ATTRIBUTES, 0)).count += amount
 
     def _observe(self, _options: CallbackOptions) -> Iterable[Observation]:
         with self._lock:

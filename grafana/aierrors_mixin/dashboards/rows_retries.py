@@ -39,7 +39,8 @@ def retries_row() -> Row:
                 [
                     Query(
                         ratio(
-                            f"rate(aierrors_retry_backoff_seconds_sum{sel()}[{RATE}])", f"rate({calls}{sel()}[{RATE}])"
+                            f"rate(aierrors_retry_backoff_seconds_total{sel()}[{RATE}])",
+                            f"rate({calls}{sel()}[{RATE}])",
                         ),
                         WHERE,
                     )
@@ -53,7 +54,7 @@ def retries_row() -> Row:
                 "percentunit",
                 [
                     Query(
-                        f"sum by ({BY}) (rate(aierrors_retry_backoff_seconds_sum{sel()}[{c.GENAI_RATE_WINDOW}]))\n"
+                        f"sum by ({BY}) (rate(aierrors_retry_backoff_seconds_total{sel()}[{c.GENAI_RATE_WINDOW}]))\n"
                         f"/\n"
                         f"sum by ({BY}) ({genai_rule('gen_ai_client_duration_seconds_sum')}{sel()})",
                         WHERE,

@@ -71,7 +71,8 @@ class Retries:
     attempts: int
     #: Attempts per call: 1.0 means no call was retried.
     amplification: float
-    #: Waits before a retry (``aierrors.retry.backoff`` count) and their total seconds.
+    #: Waits before a retry (the attempt spans after a call's first: the metric adds up only
+    #: seconds) and their total seconds (``aierrors.retry.backoff``).
     backoff_waits: int
     backoff_seconds: float
     #: Responses that asked for a delay (``aierrors.server.retry_after``) and the seconds asked.
@@ -231,8 +232,8 @@ def build_report(telemetry: ExportedTelemetry, run: Mapping[str, Any] | None = N
         calls=total_calls,
         attempts=total_attempts,
         amplification=round(total_attempts / total_calls, 3) if total_calls else 0.0,
-        backoff_waits=sum(int(point.count) for point in backoff),
-        backoff_seconds=round(sum(float(point.sum) for point in backoff), 3),
+        backoff_waits=sum(1 for span in telemetry.attempts() if _number(span.attributes, n.ATTEMPT_NUMBER) > 1),
+        backoff_seconds=round(sum(float(point.value) for point in backoff), 3),
         retry_after_responses=sum(int(point.count) for point in retry_after),
         retry_after_seconds=round(sum(float(point.sum) for point in retry_after), 3),
         wasted_retries=sum(group.wasted for group in attempts),

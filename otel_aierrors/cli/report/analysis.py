@@ -168,8 +168,9 @@ def analyse(telemetry: Telemetry) -> Report:
         calls=total_calls,
         attempts=total_attempts,
         amplification=round(total_attempts / total_calls, 3) if total_calls else 0.0,
-        backoff_waits=int(sum(point.value for point in backoff)),
-        backoff_seconds=round(sum(point.total for point in backoff), 3),
+        # Each retry follows one wait; counted from the attempt spans (the metric adds up seconds only).
+        backoff_waits=sum(1 for span in attempts if number(span.attributes, n.ATTEMPT_NUMBER) > 1),
+        backoff_seconds=round(sum(point.value for point in backoff), 3),
         retry_after_responses=int(sum(point.value for point in retry_after)),
         retry_after_seconds=round(sum(point.total for point in retry_after), 3),
         wasted_retries=int(sum(p.value for p in attempt_points if p.attributes.get(n.RETRY_WASTED) is True)),
