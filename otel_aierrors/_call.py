@@ -139,6 +139,11 @@ class CallRecord:
     )
 
     def __init__(self, telemetry: Telemetry, target: CallTarget) -> None:
+        # What the instrumentation left for its next call: an attribute check each when there is none.
+        if telemetry.auto_setup.pending:
+            telemetry.auto_setup.ensure_configured()  # before the span: the tracer binds to what it sets up
+        if telemetry.handoff.queued:
+            telemetry.handoff.drain()  # end the calls of streams dropped since
         self.telemetry = telemetry
         self.target = target
         attributes: Attributes = {

@@ -55,6 +55,8 @@ class _Settings(NamedTuple):
     #: The environment at ``instrument()``: the ``OTEL_*`` settings are read as they were then.
     environ: Mapping[str, str]
     check_dependencies: bool
+    #: The SDK set-up to make at the first call: pending only when no provider was given.
+    auto_setup: _setup.AutoSetup
 
 
 class Instrumentation:
@@ -63,6 +65,7 @@ class Instrumentation:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._patcher: ImportPatcher | None = None
+        self._auto_setup: _setup.AutoSetup | None = None
 
     @property
     def instrumented(self) -> bool:
@@ -86,25 +89,30 @@ class Instrumentation:
 
     def start(self, *, check_dependencies: bool, **kwargs: Any) -> None:
         """Read the settings, arm the SDK auto set-up and register the hooks; imports nothing else."""
+        tracer_provider, meter_provider = kwargs.get("tracer_provider"), kwargs.get("meter_provider")
+        environ = dict(os.environ)
+        # Without providers, the SDK is set up at the first call, only if the application set none by then.
+        auto_setup = _setup.AutoSetup.armed(environ) if tracer_provider is None and meter_provider is None else None
         settings = _Settings(
-            kwargs.get("tracer_provider"),
-            kwargs.get("meter_provider"),
+            tracer_provider,
+            meter_provider,
             kwargs.get("call_spans"),
-            dict(os.environ),
+            environ,
             check_dependencies,
+            auto_setup or _setup.NO_AUTO_SETUP,
         )
         with self._lock:
-            if settings.tracer_provider is None and settings.meter_provider is None:
-                _setup.arm()  # the SDK is set up at the first call, only if the application set none by then
             patcher = ImportPatcher(PATCH_TARGETS, build=lambda: _telemetry(settings))
-            self._patcher = patcher
+            self._patcher, self._auto_setup = patcher, auto_setup
         patcher.start()
 
     def stop(self) -> None:
         """Unpatch everything; the hooks that have not fired will do nothing."""
         with self._lock:
             patcher, self._patcher = self._patcher, None
-        _setup.disarm()
+            auto_setup, self._auto_setup = self._auto_setup, None
+        if auto_setup is not None:
+            auto_setup.disarm()
         if patcher is not None:
             telemetry = patcher.built_telemetry()
             if telemetry is not None:
@@ -144,7 +152,7 @@ def _telemetry(settings: _Settings) -> Telemetry | None:
     from otel_aierrors._recording import Telemetry
     from otel_aierrors._redaction import content_capture_enabled
 
-    _setup.preload()  # the auto set-up's imports, now that an SDK is being imported, not at its first call
+    settings.auto_setup.preload()  # the set-up's imports, now that an SDK is being imported, not at its first call
     tracer = trace.get_tracer(SCOPE_NAME, __version__, settings.tracer_provider, schema_url=SCHEMA_URL)
     meter = metrics.get_meter(SCOPE_NAME, __version__, settings.meter_provider, schema_url=SCHEMA_URL)
     return Telemetry(
@@ -153,6 +161,7 @@ def _telemetry(settings: _Settings) -> Telemetry | None:
         call_span_mode(settings.call_spans, settings.environ),
         latest_genai=latest_conventions_opted_in(settings.environ),
         capture_content=content_capture_enabled(settings.environ),
+        auto_setup=settings.auto_setup,
     )
 
 

@@ -1,7 +1,9 @@
 """What is recorded, under which names: the recorder of ended attempts and calls.
 
 `Telemetry` is built once per instrumentation and handed to every wrapper:
-the tracer, the metric instruments and the cardinality limits. The call and
+the tracer, the metric instruments, the cardinality limits, and the state the
+instrumentation owns (its pending SDK set-up, its hand-off of dropped streams),
+dropped with it by ``uninstrument()``. The call and
 attempt records (`otel_aierrors._call`, `otel_aierrors._attempt`) gather what
 happened to them into an immutable end record (`AttemptEnded`, `CallEnded`)
 when they end and hand it to `Telemetry.attempt_ended` / `Telemetry.call_ended`;
@@ -25,6 +27,7 @@ from otel_aierrors import _names as n
 from otel_aierrors._cardinality import PortLimiter, ValueLimiter
 from otel_aierrors._coexistence import is_own_attribute
 from otel_aierrors._genai_metrics import duration_histogram, genai_metrics
+from otel_aierrors._handoff import Handoff
 from otel_aierrors._headers import NO_HEADERS, AttemptHeaders
 from otel_aierrors._jobs import JobTracker
 from otel_aierrors._provider_errors import MAX_ALTERNATIVE_LENGTH, ProviderError, parse_error_body
@@ -33,6 +36,7 @@ from otel_aierrors._rejection_records import Rejections
 from otel_aierrors._results import KNOWN_FINISH_REASONS, ResponseSummary
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import error_facts
+from otel_aierrors._setup import NO_AUTO_SETUP, AutoSetup
 from otel_aierrors._tally import tally
 from otel_aierrors._target import CallSeries
 from otel_aierrors._taxonomy import Classification, ErrorClass
@@ -174,7 +178,7 @@ class _Instruments:
 
 
 class Telemetry:
-    """The tracer, the instruments and the cardinality limits of one instrumentation."""
+    """The tracer, the instruments, the cardinality limits and the state of one instrumentation."""
 
     def __init__(
         self,
@@ -183,8 +187,13 @@ class Telemetry:
         call_spans: str = "auto",
         latest_genai: bool = False,
         capture_content: bool = False,
+        auto_setup: AutoSetup = NO_AUTO_SETUP,
     ) -> None:
         self.tracer = tracer
+        #: The SDK set-up to make at the first call, if the instrumentation asked for one.
+        self.auto_setup = auto_setup
+        #: The finalizers of streams and raw responses, and the queue of those dropped unread.
+        self.handoff = Handoff()
         #: For the instruments of what is patched apart from the call path (the circuit breakers).
         self.meter = meter
         #: Whether provider free text (error messages, hints) may be exported, redacted:

@@ -52,11 +52,10 @@ from otel_aierrors._safety import logger
 __all__ = [
     "DEFAULTS",
     "EXPORT_TIMEOUT",
+    "NO_AUTO_SETUP",
     "SERVICE_INSTANCE_ID",
-    "arm",
+    "AutoSetup",
     "auto_setup_enabled",
-    "disarm",
-    "ensure_configured",
     "instance_id_attributes",
     "otlp_exporter_classes",
     "sdk_configured",
@@ -80,63 +79,63 @@ _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 #: The package of the OTLP/HTTP exporters.
 _OTLP_HTTP_MODULE: Final = "opentelemetry.exporter.otlp.proto.http."
 
-_lock = threading.Lock()
-#: True from `arm` until the first `ensure_configured`: the one check made on every call.
-_pending = False
 
+class AutoSetup:
+    """The auto set-up one ``instrument()`` without providers asked for: done at its first call,
+    only if nobody set the SDK up by then (owned by the instrumentation, read through its `Telemetry`)."""
 
-def arm() -> None:
-    """Ask for the auto set-up at the first instrumented call (``instrument()`` without providers).
+    def __init__(self, enabled: bool) -> None:
+        #: True until the first call (or ``uninstrument()``): the one check made on every call.
+        self.pending = enabled
+        self._lock = threading.Lock()
 
-    Imports nothing: `preload` does the one-time work, when the first SDK is imported.
-    """
-    global _pending
-    _pending = auto_setup_enabled(os.environ)
+    @classmethod
+    def armed(cls, env: Mapping[str, str]) -> AutoSetup:
+        """Pending unless ``OTEL_SDK_DISABLED`` or ``OTEL_AIERRORS_AUTO_SETUP`` say no; imports nothing:
+        `preload` does the one-time work, when the first SDK is imported."""
+        return cls(auto_setup_enabled(env))
 
+    def preload(self) -> None:
+        """If pending, import the configurator and the exporter classes `ensure_configured` will use; never raises.
 
-def preload() -> None:
-    """If armed, import the configurator and the exporter classes `_configure_if_unset` will use; never raises.
-
-    The one-time work that does not depend on the application's own set-up (about 0.3 s),
-    done when the first SDK is imported (its import costs more), so that the first call pays
-    only for the set-up itself, and ``instrument()`` for nothing (issue 28).
-    """
-    if not _pending:
-        return
-    try:
-        from opentelemetry.sdk._configuration import _import_exporters
-
-        env = {**DEFAULTS, **os.environ}
-        spans, metric_exporters, _ = _import_exporters(
-            selected_exporters("traces", env), selected_exporters("metrics", env), []
-        )
-        exporters = [*spans.values(), *metric_exporters.values()]
-        if any(exporter.__module__.startswith(_OTLP_HTTP_MODULE) for exporter in exporters):
-            importlib.import_module("requests")  # what the OTLP/HTTP exporters import only when built
-    except Exception:  # not installed or misconfigured: the first call reports it, as before
-        pass
-
-
-def disarm() -> None:
-    """Forget a pending auto set-up (``uninstrument()``)."""
-    global _pending
-    _pending = False
-
-
-def ensure_configured() -> None:
-    """Set the SDK up once, if armed and nobody did; after the first call it costs one check."""
-    global _pending
-    if not _pending:
-        return
-    with _lock:
-        if not _pending:
+        The one-time work that does not depend on the application's own set-up (about 0.3 s),
+        done when the first SDK is imported (its import costs more), so that the first call pays
+        only for the set-up itself, and ``instrument()`` for nothing (issue 28).
+        """
+        if not self.pending:
             return
         try:
-            _configure_if_unset()
-        except Exception as error:  # the application's call must go on whatever the set-up does
-            logger.warning("otel-aierrors: the OpenTelemetry SDK set-up failed, nothing is exported: %s", error)
-        finally:
-            _pending = False
+            from opentelemetry.sdk._configuration import _import_exporters
+
+            env = {**DEFAULTS, **os.environ}
+            spans, metric_exporters, _ = _import_exporters(
+                selected_exporters("traces", env), selected_exporters("metrics", env), []
+            )
+            exporters = [*spans.values(), *metric_exporters.values()]
+            if any(exporter.__module__.startswith(_OTLP_HTTP_MODULE) for exporter in exporters):
+                importlib.import_module("requests")  # what the OTLP/HTTP exporters import only when built
+        except Exception:  # not installed or misconfigured: the first call reports it, as before
+            pass
+
+    def ensure_configured(self) -> None:
+        """Set the SDK up once, if pending and nobody did (callers check `pending` first: it is the hot path)."""
+        with self._lock:
+            if not self.pending:
+                return
+            try:
+                _configure_if_unset()
+            except Exception as error:  # the application's call must go on whatever the set-up does
+                logger.warning("otel-aierrors: the OpenTelemetry SDK set-up failed, nothing is exported: %s", error)
+            finally:
+                self.pending = False
+
+    def disarm(self) -> None:
+        """Forget a pending auto set-up (``uninstrument()``)."""
+        self.pending = False
+
+
+#: For a `Telemetry` made without an instrumentation (tests, tools): nothing pending, ever.
+NO_AUTO_SETUP: Final = AutoSetup(enabled=False)
 
 
 def sdk_disabled(env: Mapping[str, str]) -> bool:

@@ -19,20 +19,16 @@ context-manager protocol behave as before) that end the call
 - when the caller closes it, breaks out of it, never uses it, or lets the
   garbage collector take it: marked abandoned.
 
-The garbage collector runs anywhere, even inside the OpenTelemetry SDK while
-it holds a lock; a finalizer therefore only appends to a queue (no lock, no
-SDK call), drained at the next instrumented call and by a small daemon thread;
-it notes the time it ran, which is when the call ends.
+A proxy dropped unread is found by its finalizer, which only notes the time
+and queues the call's end (`otel_aierrors._handoff`: the garbage collector runs
+anywhere); the drain ends the call at that time, not at its own.
 """
 
 from __future__ import annotations
 
-import atexit
 import inspect
-import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -50,7 +46,7 @@ from otel_aierrors._taxonomy import Classification, ErrorClass, classify, is_can
 if TYPE_CHECKING:
     from otel_aierrors._sdks.adapters import ChunkReader, SdkAdapter
 
-__all__ = ["drain_abandoned", "wrap_result"]
+__all__ = ["wrap_result"]
 
 
 #: A stream cut or broken without a provider error saying more.
@@ -60,7 +56,7 @@ _INTERRUPTED: Final = Classification(ErrorClass.STREAM_INTERRUPTED, ErrorClass.S
 class _CallEnd:
     """Everything needed to end the call, and nothing that keeps the stream or response alive."""
 
-    __slots__ = ("__weakref__", "call", "dropped_at", "finalizer", "handed_to_stream", "returned_at", "summary")
+    __slots__ = ("call", "dropped_at", "finalizer", "handed_to_stream", "returned_at", "summary")
 
     def __init__(self, call: CallRecord, returned_at: float | None = None) -> None:
         self.call = call
@@ -69,17 +65,29 @@ class _CallEnd:
         self.handed_to_stream = False
         #: When ``request()`` returned a non-streamed raw response: the call's end time.
         self.returned_at = returned_at
-        #: Ends the call if the proxy is garbage first (`_track`); detached once the call ends otherwise.
+        #: Ends the call if the proxy is garbage first (`track`); detached once the call ends otherwise.
         self.finalizer: weakref.finalize[Any, Any] | None = None
         #: When the garbage collector took the proxy (perf counter, wall clock ns): the abandoned call's end.
         self.dropped_at: tuple[float, int] | None = None
+
+    def track(self, proxy: object) -> None:
+        """End the call as abandoned once ``proxy`` is garbage (its instrumentation's hand-off tells `dropped`).
+
+        A call that ends otherwise (the stream ran out, broke or was closed) detaches
+        the finalizer (`untrack`), so only abandoned calls are ever handed off.
+        """
+        self.finalizer = self.call.telemetry.handoff.track(proxy, self)
 
     def untrack(self) -> None:
         """The proxy is done with: its finalizer has nothing left to do."""
         finalizer, self.finalizer = self.finalizer, None
         if finalizer is not None:
-            finalizer.detach()
-            _finalizers.discard(finalizer)
+            self.call.telemetry.handoff.forget(finalizer)
+
+    def dropped(self, at: tuple[float, int]) -> None:
+        """The garbage collector took the proxy at ``at``: the call ends then, abandoned."""
+        self.dropped_at = at
+        _safely(self, self.abandoned, "ending an abandoned call")
 
     def stream_ended(self) -> None:
         self.untrack()
@@ -172,70 +180,6 @@ class _CallEnd:
         call.end(summary, end_time=self.returned_at)
 
 
-# --- the hand-off from finalizers ---------------------------------------------------
-#: Ends queued by finalizers; ``deque.append`` takes no lock and runs no Python code.
-_abandoned: deque[_CallEnd] = deque()
-#: The finalizers of live proxies (so that at exit the still-live ones are ended too).
-_finalizers: set[weakref.finalize[Any, Any]] = set()
-_drainer: threading.Thread | None = None
-#: Proxies tracked so far: while it moves, the drainer stays.
-_tracked = 0
-#: Seconds between two looks of the drainer thread at the queue.
-DRAIN_INTERVAL: Final = 1.0
-
-
-def _track(proxy: object, end: _CallEnd) -> None:
-    """End ``end``'s call once ``proxy`` is garbage: queued by the finalizer, ended by a drain.
-
-    A call that ends otherwise (the stream ran out, broke or was closed) detaches
-    the finalizer (`_CallEnd.untrack`), so a drain only ever sees abandoned calls.
-    """
-    global _drainer, _tracked
-    end.finalizer = weakref.finalize(proxy, _queue_abandoned, end)
-    _finalizers.add(end.finalizer)
-    _tracked += 1
-    if _drainer is None or not _drainer.is_alive():
-        _drainer = threading.Thread(target=_drain_while_tracking, name="otel-aierrors-drain", daemon=True)
-        _drainer.start()
-
-
-def _queue_abandoned(end: _CallEnd) -> None:
-    """The finalizer: note when the proxy was dropped and queue its end (two clock reads, no lock)."""
-    end.dropped_at = (time.perf_counter(), time.time_ns())
-    _abandoned.append(end)
-
-
-def drain_abandoned() -> None:
-    """End the calls of proxies the garbage collector took; cheap when there are none."""
-    if not _abandoned:  # the hot path: one check per call
-        return
-    while _abandoned:
-        try:
-            end = _abandoned.popleft()
-        except IndexError:
-            break
-        _safely(end, end.abandoned, "ending an abandoned call")  # untracks the end: its finalizer leaves `_finalizers`
-
-
-def _drain_while_tracking() -> None:
-    # Bounded: stops after a look with nothing alive, nothing queued and nothing tracked since
-    # the look before (so steady streaming traffic keeps one thread); `_track` restarts it.
-    tracked_before = -1
-    while True:
-        time.sleep(DRAIN_INTERVAL)
-        drain_abandoned()
-        if not _abandoned and not _finalizers and _tracked == tracked_before:
-            return
-        tracked_before = _tracked
-
-
-@atexit.register
-def _end_all_at_exit() -> None:
-    for finalizer in list(_finalizers):
-        finalizer()
-    drain_abandoned()
-
-
 # --- proxies -------------------------------------------------------------------------
 class _EndsWhenClosed(wrapt.ObjectProxy[Any]):
     """Closing the proxied object, or leaving its ``with`` block, ends the call (if still open)."""
@@ -288,7 +232,7 @@ class TracedStream(_EndsWhenClosed):
         super().__init__(wrapped)
         self._self_end = end
         self._self_read_chunk = read_chunk
-        _track(self, end)
+        end.track(self)
 
     def __iter__(self) -> TracedStream:
         return self
@@ -317,7 +261,7 @@ class TracedAsyncStream(_EndsWhenClosedAsync):
         super().__init__(wrapped)
         self._self_end = end
         self._self_read_chunk = read_chunk
-        _track(self, end)
+        end.track(self)
 
     def __aiter__(self) -> TracedAsyncStream:
         return self
@@ -366,7 +310,7 @@ class _TracedRawResponse(wrapt.ObjectProxy[Any]):
         self._self_end = end
         self._self_adapter = adapter
         self._self_is_async = is_async
-        _track(self, end)
+        end.track(self)
 
     def _self_follow(self, parsed: Any) -> Any:
         end = self._self_end

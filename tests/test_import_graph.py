@@ -64,6 +64,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_bounds": (HELPER, "parsing"),
     "_cardinality": (HELPER, "limits"),
     "_tally": (HELPER, "counters"),
+    "_handoff": (HELPER, "finalizers"),
     "_hops": (HELPER, "comparison"),
     "_setup": (HELPER, "defaults"),
     "_target": (HELPER, "types"),

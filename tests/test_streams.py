@@ -13,8 +13,10 @@ import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
+import otel_aierrors
 from otel_aierrors.chaos import ChaosServer
 from tests.conftest import API_KEY, Telemetry, assert_same_exception, raised
+from tests.processes import run_code
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
 
@@ -224,6 +226,60 @@ def test_the_drainer_thread_stops_by_itself_once_streams_stop(streams: StreamDri
     assert drainers() == []
     ended = sorted(span.attributes.get("aierrors.stream.abandoned", False) for span in telemetry.call_spans())
     assert ended == [False, True]  # the abandoned stream was ended before the thread stopped
+
+
+def test_a_stream_dropped_after_uninstrument_is_ended_by_the_instrumentation_that_traced_it(
+    chaos: ChaosServer,
+) -> None:
+    """The hand-off of dropped streams belongs to an instrumentation, not to the process: the
+    stream it traced still ends there, and the next instrumentation sees none of it."""
+    first, second = Telemetry(), Telemetry()
+    client = openai.OpenAI(base_url=chaos.base_url, api_key=API_KEY, max_retries=0)
+    otel_aierrors.instrument(tracer_provider=first.tracer_provider, meter_provider=first.meter_provider)
+    try:
+        headers = {"x-chaos-script": "ok;chunks=50;chunk_delay=0.01"}
+        stream = client.chat.completions.create(stream=True, extra_headers=headers, **CHAT)
+        next(iter(stream))
+    finally:
+        otel_aierrors.uninstrument()
+    otel_aierrors.instrument(tracer_provider=second.tracer_provider, meter_provider=second.meter_provider)
+    try:
+        del stream
+        gc.collect()
+        call = first.call_span()  # ended by the first instrumentation's drainer, up to a second later
+        assert call.attributes["aierrors.stream.abandoned"] is True
+        assert first.count("aierrors.calls", aierrors__stream__abandoned=True) == 1
+        assert second.spans() == []
+        assert second.count("aierrors.calls") == 0
+    finally:
+        otel_aierrors.uninstrument()
+        client.close()
+
+
+def test_a_stream_still_open_at_exit_is_ended_before_the_sdk_shuts_down(chaos: ChaosServer) -> None:
+    result = run_code(
+        f"""
+        import openai, otel_aierrors
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+        provider = TracerProvider()  # shut down at exit, after the instrumentation's own exit hook
+        line = lambda span: f"SPAN {{span.name}} {{dict(span.attributes)}}\\n"
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(formatter=line)))
+        otel_aierrors.instrument(tracer_provider=provider, meter_provider=MeterProvider())
+        client = openai.OpenAI(base_url={chaos.base_url!r}, api_key={API_KEY!r}, max_retries=0)
+        headers = {{"x-chaos-script": "ok;chunks=50;chunk_delay=0.01"}}
+        stream = client.chat.completions.create(stream=True, extra_headers=headers, **{CHAT!r})
+        next(iter(stream))  # one chunk read; the stream is still referenced when the process exits
+        """
+    )
+
+    assert result.returncode == 0, result.stderr
+    calls = [line for line in result.stdout.splitlines() if line.startswith("SPAN chat gpt-4o ")]
+    assert len(calls) == 1, result.stdout
+    assert "'aierrors.stream.abandoned': True" in calls[0]
+    assert "'aierrors.stream.chunks': 1" in calls[0]
 
 
 def test_a_never_iterated_stream_still_ends(streams: StreamDriver, telemetry: Telemetry) -> None:

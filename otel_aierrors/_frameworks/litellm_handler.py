@@ -50,8 +50,7 @@ from otel_aierrors._sdks.stainless import (
     response_body_in_memory,
     server_of,
 )
-from otel_aierrors._setup import ensure_configured
-from otel_aierrors._streams import TracedAsyncStream, TracedStream, _CallEnd, _track, drain_abandoned
+from otel_aierrors._streams import TracedAsyncStream, TracedStream, _CallEnd
 from otel_aierrors._target import CallTarget
 from otel_aierrors._taxonomy import ErrorClass, classify
 
@@ -175,8 +174,6 @@ def _start_call(
         # The SDK path's own reader, over the body LiteLLM sends: the same model and parameters.
         body = _request_body(kwargs, args)
         facts = request_facts((None, SimpleNamespace(json_data=body, url=path)), {"stream": stream})
-        ensure_configured()
-        drain_abandoned()
         default = adapter.provider
         if adapter is _OPENAI:
             logging_obj = kwargs.get("logging_obj")
@@ -221,7 +218,7 @@ def _end_with_response(call: CallRecord, adapter: SdkAdapter, response: Any, is_
             proxy._self_adapter = adapter
             # Until its body is read, the response itself ends the call if dropped (abandoned).
             proxy._self_end = _StreamEnd(call)
-            _track(proxy, proxy._self_end)
+            proxy._self_end.track(proxy)
             return proxy
         summary = None
         try:

@@ -18,8 +18,7 @@ from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._patches import Wrapper
 from otel_aierrors._safety import report_internal_error
 from otel_aierrors._sdks.stainless import call_target, error_facts
-from otel_aierrors._setup import ensure_configured
-from otel_aierrors._streams import drain_abandoned, wrap_result
+from otel_aierrors._streams import wrap_result
 
 if TYPE_CHECKING:
     from otel_aierrors._recording import Telemetry
@@ -32,8 +31,6 @@ def _start_call(
     telemetry: Telemetry, adapter: SdkAdapter, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> CallRecord | None:
     try:
-        ensure_configured()  # the SDK set-up, if the application set none (one flag check after the first call)
-        drain_abandoned()
         target = call_target(adapter, client, args, kwargs)
         if target is None:
             return None
