@@ -47,6 +47,7 @@ __all__ = [
     "breaker_state",
     "enter_breaker",
     "exit_breaker",
+    "innermost_probe",
     "mark_ran",
     "note_call_target",
 ]
@@ -107,6 +108,11 @@ def enter_breaker(library: str, name: object, owner: object) -> BreakerProbe | N
     probe = BreakerProbe(library, name if isinstance(name, str) and name else "unknown", owner, current)
     _PROBE.set(probe)
     return probe
+
+
+#: The innermost pass through a breaker in this context, or None: the ContextVar's own ``get``
+#: (C code), so that a call outside any breaker, the usual case, runs none of ours to find out.
+innermost_probe: Final = _PROBE.get
 
 
 def exit_breaker(probe: BreakerProbe) -> None:

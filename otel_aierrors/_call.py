@@ -403,7 +403,9 @@ class CallRecord:
         target = self.target
         hop_in_scope: bool | None = None
         try:
-            if is_gateway_hop(target.request_model, self.response_model, target.provider):
+            # The model asked for answering (the same text) is no hop: no comparison to make.
+            served = self.response_model
+            if served != target.request_model and is_gateway_hop(target.request_model, served, target.provider):
                 hop_in_scope = self._observer is not None and self._observer.is_later_hop(self)
         except Exception:
             self.fault("recording a gateway hop")

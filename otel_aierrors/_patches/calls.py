@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from otel_aierrors._breakers import note_call_target
+from otel_aierrors._breakers import innermost_probe, note_call_target
 from otel_aierrors._call import CallRecord
 from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._patches import Wrapper
@@ -34,7 +34,8 @@ def _start_call(
         target = call_target(adapter, client, args, kwargs)
         if target is None:
             return None
-        note_call_target(target)  # the application's circuit breakers around it learn whom they guard
+        if innermost_probe() is not None:
+            note_call_target(target)  # the application's circuit breakers around it learn whom they guard
         return CallRecord(telemetry, target)
     except Exception:
         report_internal_error("starting a call span")
