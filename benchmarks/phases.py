@@ -60,7 +60,7 @@ def _timed(function: Callable[..., Any], totals: dict[str, int], name: str) -> C
     return timed
 
 
-def measure(scenario_name: str, rounds: int, calls: int) -> dict[str, float]:
+def measure(scenario_name: str, rounds: int, calls: int, sample_ratio: float = 1.0) -> dict[str, float]:
     """Median over rounds of each phase's µs per call, in this process (the worker side)."""
     sys.path.insert(0, str(BENCH_DIR))
     from _scenarios import SCENARIOS, build_call
@@ -68,7 +68,7 @@ def measure(scenario_name: str, rounds: int, calls: int) -> dict[str, float]:
 
     import otel_aierrors
 
-    telemetry = install_telemetry()
+    telemetry = install_telemetry(sample_ratio=sample_ratio)
     otel_aierrors.AIErrorsInstrumentor().instrument(
         tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
     )
@@ -96,9 +96,10 @@ def measure(scenario_name: str, rounds: int, calls: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def _run_tree(tree: Path, scenario: str, rounds: int, calls: int) -> dict[str, float]:
+def _run_tree(tree: Path, scenario: str, rounds: int, calls: int, sample_ratio: float) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(BENCH_DIR)])}
     command = [sys.executable, __file__, "--worker", scenario, "--rounds", str(rounds), "--calls", str(calls)]
+    command += ["--sample-ratio", str(sample_ratio)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout.splitlines()[-1]))
 
@@ -110,10 +111,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=3, help="processes per tree, alternating the trees")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=200, help="calls per round")
+    parser.add_argument("--sample-ratio", type=float, default=1.0, help="ParentBased(TraceIdRatioBased(R)) below 1")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(measure(args.worker, args.rounds, args.calls)))
+        print(json.dumps(measure(args.worker, args.rounds, args.calls, args.sample_ratio)))
         return
     trees = [tree.resolve() for tree in args.tree or [BENCH_DIR.parent]]
     for tree in trees:
@@ -122,9 +124,11 @@ def main() -> None:
     results: dict[Path, list[dict[str, float]]] = {tree: [] for tree in trees}
     for _ in range(args.processes):
         for tree in trees:
-            results[tree].append(_run_tree(tree, args.scenario, args.rounds, args.calls))
+            results[tree].append(_run_tree(tree, args.scenario, args.rounds, args.calls, args.sample_ratio))
     names = [name for _, name in PHASES]
-    print(f"{args.scenario}: µs per call, median over {args.processes} processes of each one's median over rounds")
+    sampled = f"{args.sample_ratio:.0%} of traces sampled"
+    medians = f"median over {args.processes} processes of their medians over rounds"
+    print(f"{args.scenario}, {sampled}: µs per call, {medians}")
     print("| tree | " + " | ".join(names) + " | total |")
     print("|---|" + "---:|" * (len(names) + 1))
     for tree, runs in results.items():
