@@ -338,19 +338,10 @@ class TracedAsyncRawResponse(_TracedRawResponse, _EndsWhenClosedAsync):
         return self._self_follow(await self.__wrapped__.parse(*args, **kwargs))
 
 
-def wrap_result(result: Any, call: CallRecord, adapter: SdkAdapter, is_async: bool) -> Any:
-    """End ``call`` for what ``request()`` returned, or return ``result`` proxied to end it later."""
-    kind = result_kind(result)
+def wrap_result(result: Any, kind: ResultKind, call: CallRecord, adapter: SdkAdapter, is_async: bool) -> Any:
+    """``result`` (a stream or a raw response, as ``kind`` says) proxied to end ``call`` later."""
     if kind is ResultKind.STREAM:
         return (TracedAsyncStream if is_async else TracedStream)(result, _CallEnd(call), adapter.read_chunk)
-    if kind is ResultKind.RAW_RESPONSE:
-        returned_at = None if call.target.stream else time.perf_counter()
-        raw_type = TracedAsyncRawResponse if inspect.iscoroutinefunction(result.parse) else TracedRawResponse
-        return raw_type(result, _CallEnd(call, returned_at), adapter, is_async)
-    summary = None
-    try:
-        summary = adapter.summarize(result)
-    except Exception:
-        call.fault("summarizing a call's result")
-    call.end(summary)
-    return result
+    returned_at = None if call.target.stream else time.perf_counter()
+    raw_type = TracedAsyncRawResponse if inspect.iscoroutinefunction(result.parse) else TracedRawResponse
+    return raw_type(result, _CallEnd(call, returned_at), adapter, is_async)

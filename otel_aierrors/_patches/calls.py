@@ -4,7 +4,8 @@
 ``_base_client.py`` is the single path every endpoint goes through, and it
 holds the SDK's retry loop. Wrapping it gives one span per logical call; the
 attempts inside it are seen by `otel_aierrors._patches.transport`. What the
-call returned decides when the call ends (`otel_aierrors._streams`).
+call returned decides when the call ends: now for a parsed object, later for a
+stream or a raw response (`otel_aierrors._streams` proxies them).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from otel_aierrors._call import CallRecord
 from otel_aierrors._context import CURRENT_CALL
 from otel_aierrors._patches import Wrapper
 from otel_aierrors._safety import report_internal_error
-from otel_aierrors._sdks.stainless import call_target, error_facts
+from otel_aierrors._sdks.stainless import ResultKind, call_target, error_facts, result_kind
 from otel_aierrors._streams import wrap_result
 
 if TYPE_CHECKING:
@@ -63,7 +64,16 @@ def end_with_exception(
 def _end_with_result(call: CallRecord, adapter: SdkAdapter, result: Any, is_async: bool) -> Any:
     """End the call for what it returned, or hand a stream or raw response its span; never raises."""
     try:
-        return wrap_result(result, call, adapter, is_async)
+        kind = result_kind(result)
+        if kind is not ResultKind.PLAIN:
+            return wrap_result(result, kind, call, adapter, is_async)  # the proxy ends the call when done with
+        summary = None
+        try:
+            summary = adapter.summarize(result)
+        except Exception:
+            call.fault("summarizing a call's result")
+        call.end(summary)
+        return result
     except Exception:
         call.fault("ending a call")
         try:

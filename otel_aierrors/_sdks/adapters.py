@@ -19,6 +19,8 @@ from otel_aierrors._sdks import SDK_ROWS, SdkRow
 
 __all__ = ["ADAPTERS", "ChunkReader", "SdkAdapter", "Wrapper", "adapter_of", "extra_patch"]
 
+#: Client classes whose provider one adapter remembers (an SDK has a handful).
+_CLIENT_CLASSES: Final = 64
 #: Reads one streamed chunk into the summary.
 ChunkReader = Callable[[StreamSummary, Any], None]
 
@@ -46,25 +48,28 @@ class SdkAdapter:
     def provider(self) -> str:
         return self.row.provider
 
+    #: The provider of a client of this SDK, by the client's class (`provider_of_class`, cached:
+    #: a call looks it up without running any Python).
+    provider_of_class: Callable[[type], str]
+
     def provider_of(self, client: Any) -> str:
-        """The client's provider: its class's own GenAI name, else its module's, else the row's.
+        return self.provider_of_class(type(client))
 
-        anthropic's ``AnthropicBedrock`` / ``AnthropicVertex`` share the base client; 2.x
-        names their providers in ``_gen_ai_provider_name``, older releases only by module.
-        """
-        client_class = type(client)
-        name = getattr(client_class, "_gen_ai_provider_name", None)
-        if isinstance(name, str) and name:
-            return name
-        module = client_class.__module__
-        for prefix, provider in self.row.client_modules:
-            if module.startswith(prefix):
-                return provider
-        return self.row.provider
 
-    def is_call(self, path: str) -> bool:
-        """Whether a request to ``path`` is the caller's (and not the SDK's own housekeeping)."""
-        return path not in self.row.internal_paths
+def provider_of_class(row: SdkRow, client_class: type) -> str:
+    """A client class's provider: the class's own GenAI name, else its module's, else the row's.
+
+    anthropic's ``AnthropicBedrock`` / ``AnthropicVertex`` share the base client; 2.x
+    names their providers in ``_gen_ai_provider_name``, older releases only by module.
+    """
+    name = getattr(client_class, "_gen_ai_provider_name", None)
+    if isinstance(name, str) and name:
+        return name
+    module = client_class.__module__
+    for prefix, provider in row.client_modules:
+        if module.startswith(prefix):
+            return provider
+    return row.provider
 
 
 def _shapes(row: SdkRow) -> Any:
@@ -75,7 +80,9 @@ def _shapes(row: SdkRow) -> Any:
 def adapter_of(row: SdkRow) -> SdkAdapter:
     """The row's adapter, made once."""
     shapes = _shapes(row)
-    return SdkAdapter(row, shapes.summarize, shapes.read_chunk)
+    # ``lru_cache`` over ``partial``: both C, so a cached class costs no Python frame.
+    by_class = functools.lru_cache(maxsize=_CLIENT_CLASSES)(functools.partial(provider_of_class, row))
+    return SdkAdapter(row, shapes.summarize, shapes.read_chunk, by_class)
 
 
 def extra_patch(row: SdkRow, name: str) -> Wrapper:

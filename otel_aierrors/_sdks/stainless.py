@@ -13,12 +13,13 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple, Protocol, TypeGuard
 from urllib.parse import urlsplit
 
 from otel_aierrors import _names as n
 from otel_aierrors._redaction import Credentials
+from otel_aierrors._sdks import SdkRow
 from otel_aierrors._target import CallTarget
 
 __all__ = [
@@ -67,7 +68,7 @@ class RequestFacts(NamedTuple):
     """What a ``request()`` call says before anything is sent."""
 
     operation: str
-    #: The request path (of an absolute URL too), for the adapter's `SdkAdapter.is_call`.
+    #: The request path (of an absolute URL too), checked against the row's ``internal_paths``.
     path: str
     request_model: str | None
     stream: bool
@@ -162,8 +163,12 @@ def request_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> RequestFa
 class CallFilter(Protocol):
     """What `call_target` asks of an SDK's adapter (`otel_aierrors._sdks.adapters.SdkAdapter` is one)."""
 
-    def is_call(self, path: str) -> bool: ...
-    def provider_of(self, client: Any) -> str: ...
+    #: The SDK's row: its ``internal_paths`` are its own housekeeping, not calls.
+    @property
+    def row(self) -> SdkRow: ...
+    #: The provider of a client, by its class.
+    @property
+    def provider_of_class(self) -> Callable[[type], str]: ...
 
 
 def call_target(
@@ -171,16 +176,16 @@ def call_target(
 ) -> CallTarget | None:
     """What a ``request()`` call of ``client`` targets, read once from the generated SDK's shapes.
 
-    None for a request that is the SDK's own housekeeping (``adapter.is_call``).
+    None for a request that is the SDK's own housekeeping (a path of the row's ``internal_paths``).
     """
     facts = request_facts(args, kwargs)
-    if not adapter.is_call(facts.path):
+    if facts.path in adapter.row.internal_paths:
         return None
     base_url, http_client, api_key, headers, query = client_facts(client)
     address, port = server_of(base_url)
     return CallTarget(  # positional: a NamedTuple built from keywords costs twice as much
         facts.operation,  # operation
-        provider_for_host(address, adapter.provider_of(client)),  # provider
+        provider_for_host(address, adapter.provider_of_class(type(client))),  # provider
         facts.request_model,  # request_model
         address,  # server_address
         port,  # server_port
