@@ -135,10 +135,9 @@ def mark_ran() -> None:
         probe.ran = True
 
 
-def note_call_target(target: CallTarget) -> None:
-    """An instrumented call starts: the breakers around it learn whom they guard."""
-    probe = _PROBE.get()
-    if probe is not None and probe.target is None:
+def note_call_target(probe: BreakerProbe, target: CallTarget) -> None:
+    """An instrumented call starts inside ``probe`` (`innermost_probe`): the breaker learns whom it guards."""
+    if probe.target is None:
         probe.target = target._replace(credentials=NO_CREDENTIALS, http_client=None, parameters=None, stream=False)
 
 

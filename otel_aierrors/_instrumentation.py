@@ -65,7 +65,7 @@ class Instrumentation:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._patcher: ImportPatcher | None = None
-        self._auto_setup: _setup.AutoSetup | None = None
+        self._auto_setup = _setup.NO_AUTO_SETUP
 
     @property
     def instrumented(self) -> bool:
@@ -92,14 +92,15 @@ class Instrumentation:
         tracer_provider, meter_provider = kwargs.get("tracer_provider"), kwargs.get("meter_provider")
         environ = dict(os.environ)
         # Without providers, the SDK is set up at the first call, only if the application set none by then.
-        auto_setup = _setup.AutoSetup.armed(environ) if tracer_provider is None and meter_provider is None else None
+        no_providers = tracer_provider is None and meter_provider is None
+        auto_setup = _setup.AutoSetup.armed(environ) if no_providers else _setup.NO_AUTO_SETUP
         settings = _Settings(
             tracer_provider,
             meter_provider,
             kwargs.get("call_spans"),
             environ,
             check_dependencies,
-            auto_setup or _setup.NO_AUTO_SETUP,
+            auto_setup,
         )
         with self._lock:
             patcher = ImportPatcher(PATCH_TARGETS, build=lambda: _telemetry(settings))
@@ -110,9 +111,8 @@ class Instrumentation:
         """Unpatch everything; the hooks that have not fired will do nothing."""
         with self._lock:
             patcher, self._patcher = self._patcher, None
-            auto_setup, self._auto_setup = self._auto_setup, None
-        if auto_setup is not None:
-            auto_setup.disarm()
+            auto_setup, self._auto_setup = self._auto_setup, _setup.NO_AUTO_SETUP
+        auto_setup.disarm()
         if patcher is not None:
             telemetry = patcher.built_telemetry()
             if telemetry is not None:

@@ -35,8 +35,9 @@ def _start_call(
         target = call_target(adapter, client, args, kwargs)
         if target is None:
             return None
-        if innermost_probe() is not None:
-            note_call_target(target)  # the application's circuit breakers around it learn whom they guard
+        probe = innermost_probe()
+        if probe is not None:
+            note_call_target(probe, target)  # the application's circuit breakers around it learn whom they guard
         return CallRecord(telemetry, target)
     except Exception:
         report_internal_error("starting a call span")

@@ -52,9 +52,6 @@ class SdkAdapter:
     #: a call looks it up without running any Python).
     provider_of_class: Callable[[type], str]
 
-    def provider_of(self, client: Any) -> str:
-        return self.provider_of_class(type(client))
-
 
 def provider_of_class(row: SdkRow, client_class: type) -> str:
     """A client class's provider: the class's own GenAI name, else its module's, else the row's.

@@ -58,8 +58,8 @@ def test_anthropic_clients_of_other_clouds_keep_their_provider_name() -> None:
     anthropic = pytest.importorskip("anthropic")
     row = next(adapter for adapter in ADAPTERS if adapter.base_client_module == "anthropic._base_client")
 
-    assert row.provider_of(anthropic.Anthropic(api_key="k")) == "anthropic"
+    assert row.provider_of_class(anthropic.Anthropic) == "anthropic"
     bedrock = anthropic.AnthropicBedrock(aws_access_key="a", aws_secret_key="b", aws_region="us-east-1")
-    assert row.provider_of(bedrock) == "aws.bedrock"
+    assert row.provider_of_class(type(bedrock)) == "aws.bedrock"
     vertex = anthropic.AnthropicVertex(region="us-east5", project_id="p", access_token="t")
-    assert row.provider_of(vertex) == "gcp.vertex_ai"
+    assert row.provider_of_class(type(vertex)) == "gcp.vertex_ai"
